@@ -1,0 +1,147 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HTTP_HPP
+#define HERALD_ASIO_HTTP_HPP
+
+// The server side of one HTTP/1.1 connection over any AsyncReadStream and
+// AsyncWriteStream (tcp::socket, ssl::stream, herald::test::stream).
+//
+//   http::server_connection<tcp::socket> conn{std::move(socket)};
+//   conn.async_read_request(token);     // -> (error_code); the request is conn.request()
+//   conn.async_write_response(res, token);  // -> (error_code)
+//
+// All protocol decisions live in the sans-I/O core (request_parser, serializer);
+// this layer moves bytes, arms the idle, header and body deadlines, sends
+// `100 Continue` when a client waits for it, and answers a parse error with the
+// status the core names (400, 413, 414, 431, 501, 505) before closing.
+//
+// Thread safety: like a socket, one operation of each kind at a time, and all of
+// them on the connection's executor (a strand when the executor is a pool).
+
+#include <herald/asio/detail/deadline.hpp>
+#include <herald/asio/detail/post_complete.hpp>
+#include <herald/asio/detail/stream_ops.hpp>
+#include <herald/buffer.hpp>
+#include <herald/http/message.hpp>
+#include <herald/http/parser.hpp>
+#include <herald/http/serializer.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/buffer.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <string>
+#include <system_error>
+
+namespace herald::http {
+
+struct server_options {
+    http::limits limits;
+    // Waiting for the first byte of a request on a kept-alive connection.
+    std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
+    // From the first byte of a request to the end of its head: slow-loris protection.
+    std::chrono::steady_clock::duration header_timeout = std::chrono::seconds(10);
+    // From the end of the head to the end of the body.
+    std::chrono::steady_clock::duration body_timeout = std::chrono::seconds(60);
+    std::size_t read_size = 16 * 1024;  // bytes asked of each read_some
+    bool send_date = true;
+};
+
+template <class Stream>
+class server_connection {
+public:
+    using executor_type = typename Stream::executor_type;
+    using next_layer_type = Stream;
+
+    explicit server_connection(Stream stream, const server_options& options = {})
+        : stream_(std::move(stream)), options_(options), parser_(options.limits),
+          buffer_(options.limits.max_header_bytes + options.read_size), deadline_(stream_.get_executor()) {}
+
+    server_connection(const server_connection&) = delete;
+    server_connection& operator=(const server_connection&) = delete;
+
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
+    Stream& next_layer() noexcept { return stream_; }
+    const server_options& options() const noexcept { return options_; }
+
+    // The request read by the last async_read_request.
+    http::request& request() noexcept { return request_; }
+    const http::request& request() const noexcept { return request_; }
+
+    // False once a response said or implied `Connection: close`, or the stream ended.
+    bool keep_alive() const noexcept { return keep_alive_; }
+
+    // Bytes read past the last request: the first bytes of an upgraded protocol, or
+    // pipelined requests. An upgrade takes them with take_buffered().
+    std::string_view buffered() const noexcept { return buffer_.data(); }
+    flat_buffer take_buffered() noexcept { return std::move(buffer_); }
+
+    // Reads one whole request (head and body) into request().
+    // Completes with: {} | asio::error::eof (closed between requests) |
+    // asio::error::timed_out | an http::error (already answered when it has a status)
+    // | the stream's error.
+    template <class Token>
+    auto async_read_request(Token&& token);
+
+    // Writes `res` (which must outlive the operation) as the answer to request():
+    // adds Date, Content-Length and `Connection: close` as needed, sends no body to
+    // HEAD, and closes the stream after a response that ends the connection.
+    template <class Token>
+    auto async_write_response(const http::response& res, Token&& token);
+
+    // Closes the stream now; pending operations complete with operation_aborted.
+    void close() noexcept {
+        deadline_.disarm();
+        keep_alive_ = false;
+        asio_detail::close_stream(stream_);
+    }
+
+private:
+    template <class>
+    friend struct read_request_op;
+    template <class>
+    friend struct write_response_op;
+
+    enum class phase { idle, head, body };
+
+    void arm(phase p) {
+        phase_ = p;
+        const auto after = p == phase::idle   ? options_.idle_timeout
+                           : p == phase::head ? options_.header_timeout
+                                              : options_.body_timeout;
+        deadline_.arm(after, [this] { asio_detail::cancel_stream(stream_); });
+    }
+
+    // Serializes the head of `res` into head_ and reports whether the connection
+    // goes on after it.
+    std::error_code prepare_head(const http::response& res) {
+        head_.clear();
+        keep_alive_ = keep_alive_ && request_.keep_alive() && res.keep_alive() && !parser_.error();
+        head_options options;
+        options.keep_alive = keep_alive_;
+        if (options_.send_date) options.date = dates_.get(std::chrono::system_clock::now());
+        return serialize_head(res, head_, options);
+    }
+
+    Stream stream_;
+    server_options options_;
+    request_parser parser_;
+    flat_buffer buffer_;
+    asio_detail::deadline deadline_;
+    http::request request_;
+    http::response error_response_;
+    std::string head_;
+    date_cache dates_;
+    phase phase_ = phase::idle;
+    bool keep_alive_ = true;
+};
+
+}  // namespace herald::http
+
+#include <herald/asio/impl/read_request_op.hpp>
+#include <herald/asio/impl/write_response_op.hpp>
+
+#endif

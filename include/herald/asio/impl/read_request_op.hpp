@@ -1,0 +1,142 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_IMPL_READ_REQUEST_OP_HPP
+#define HERALD_ASIO_IMPL_READ_REQUEST_OP_HPP
+
+// Included at the end of http.hpp; including it first works too.
+#include <herald/asio/http.hpp>
+
+// How it works: pull events from the parser over the buffered bytes; on need_more,
+// read_some into the buffer and pull again. The head is copied into the request,
+// body pieces appended; end_of_message completes. A parse error or an expired
+// header/body deadline is answered (status_for(ec), or 408) and the stream closed
+// before the operation completes with the error.
+
+namespace herald::http {
+
+template <class Stream>
+struct read_request_op {
+    server_connection<Stream>* conn;
+    enum class step { start, read, wrote_continue, wrote_answer } at = step::start;
+    std::error_code failure{};
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t bytes = 0) {
+        auto& c = *conn;
+        switch (at) {
+        case step::start:
+            c.request_.clear();
+            if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
+            c.arm(c.buffer_.empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
+            break;
+        case step::read:
+            if (ec == asio::error::operation_aborted && c.deadline_.expired()) return timed_out(self);
+            if (ec == asio::error::eof) return end_of_stream(self);
+            if (ec) return finish(self, ec);
+            c.buffer_.commit(bytes);
+            break;
+        case step::wrote_continue:
+            if (ec) return finish(self, ec);
+            break;
+        case step::wrote_answer:
+            c.close();
+            return self.complete(failure);
+        }
+        pull(self);
+    }
+
+private:
+    using phase = typename server_connection<Stream>::phase;
+
+    template <class Self>
+    void pull(Self& self) {
+        auto& c = *conn;
+        while (true) {
+            std::string_view input = c.buffer_.data();
+            const std::size_t before = input.size();
+            const event ev = c.parser_.next(input);
+            c.buffer_.consume(before - input.size());
+            switch (ev.type) {
+            case event_type::head:
+                c.parser_.head_into(c.request_);
+                c.arm(phase::body);
+                // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
+                // for this interim answer before it sends the body.
+                if (c.parser_.expects_continue() && (c.parser_.chunked() || c.parser_.content_length().value_or(0) > 0)) {
+                    at = step::wrote_continue;
+                    asio::async_write(c.stream_, asio::buffer(std::string_view{"HTTP/1.1 100 Continue\r\n\r\n"}),
+                                      std::move(self));
+                    return;
+                }
+                continue;
+            case event_type::body: c.request_.body.append(ev.data); continue;
+            case event_type::end_of_message: return finish(self, {});
+            case event_type::upgrade:
+                // Reached only when the previous request asked for an upgrade and was
+                // answered with plain HTTP instead: the parser goes on (RFC 9110 §7.8).
+                continue;
+            case event_type::error: return answer(self, c.parser_.error(), status_for(c.parser_.error()));
+            case event_type::need_more:
+            case event_type::closed: break;
+            }
+            if (c.phase_ == phase::idle && before > 0) c.arm(phase::head);  // the first bytes arrived
+            const auto space = c.buffer_.prepare(c.options_.read_size);
+            at = step::read;
+            c.stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+            return;
+        }
+    }
+
+    template <class Self>
+    void end_of_stream(Self& self) {
+        auto& c = *conn;
+        const event ev = c.parser_.finish();
+        c.keep_alive_ = false;
+        // An EOF between requests is the normal end of a connection; inside one the
+        // client is gone, so there is nobody to answer.
+        finish(self, ev.type == event_type::closed ? std::error_code{asio::error::eof} : c.parser_.error());
+    }
+
+    template <class Self>
+    void timed_out(Self& self) {
+        // RFC 9110 §15.5.9: 408 tells a client that started a request why it is
+        // closed; an idle keep-alive connection is simply closed.
+        if (conn->phase_ == phase::idle) return finish(self, asio::error::timed_out);
+        answer(self, asio::error::timed_out, 408);
+    }
+
+    template <class Self>
+    void answer(Self& self, std::error_code ec, unsigned status) {
+        auto& c = *conn;
+        c.deadline_.disarm();
+        failure = ec;
+        if (status == 0) return finish(self, ec);
+        c.keep_alive_ = false;
+        c.error_response_ = response{status, "text/plain; charset=utf-8", ec.message() + "\n"};
+        if (c.prepare_head(c.error_response_)) return finish(self, ec);
+        at = step::wrote_answer;
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(c.error_response_.body)};
+        asio::async_write(c.stream_, buffers, std::move(self));
+    }
+
+    template <class Self>
+    void finish(Self& self, std::error_code ec) {
+        auto& c = *conn;
+        c.deadline_.disarm();
+        if (ec) {
+            c.keep_alive_ = false;
+            if (ec != asio::error::eof) c.close();
+        }
+        self.complete(ec);
+    }
+};
+
+template <class Stream>
+template <class Token>
+auto server_connection<Stream>::async_read_request(Token&& token) {
+    return asio::async_compose<Token, void(std::error_code)>(read_request_op<Stream>{this}, token, stream_);
+}
+
+}  // namespace herald::http
+
+#endif

@@ -1,0 +1,49 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_IMPL_WRITE_RESPONSE_OP_HPP
+#define HERALD_ASIO_IMPL_WRITE_RESPONSE_OP_HPP
+
+// Included at the end of http.hpp; including it first works too.
+#include <herald/asio/http.hpp>
+
+// How it works: the head is serialized into the connection's reused string, and
+// head and body go out in one gathered write (no copy of the body). After a
+// response that ends the connection, the stream is shut down and closed.
+
+#include <array>
+
+namespace herald::http {
+
+template <class Stream>
+struct write_response_op {
+    server_connection<Stream>* conn;
+    const response* res;
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t = 0) {
+        auto& c = *conn;
+        if (!started) {
+            started = true;
+            if (auto local = c.prepare_head(*res)) return asio_detail::post_complete(self, c.get_executor(), local);
+            // RFC 9110 §9.3.2: the answer to HEAD has the fields of a GET, no content.
+            const bool send_body = c.request_.method != "HEAD" && !status_has_no_body(res->status);
+            const std::array<asio::const_buffer, 2> buffers{
+                asio::buffer(c.head_), send_body ? asio::buffer(res->body) : asio::const_buffer{}};
+            asio::async_write(c.stream_, buffers, std::move(self));
+            return;
+        }
+        if (ec || !c.keep_alive_) c.close();
+        self.complete(ec);
+    }
+};
+
+template <class Stream>
+template <class Token>
+auto server_connection<Stream>::async_write_response(const response& res, Token&& token) {
+    return asio::async_compose<Token, void(std::error_code)>(write_response_op<Stream>{this, &res}, token, stream_);
+}
+
+}  // namespace herald::http
+
+#endif

@@ -1,0 +1,151 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_SERVER_HPP
+#define HERALD_ASIO_SERVER_HPP
+
+// Runs an HTTP server on any executor: accepts TCP connections and serves each
+// with async_serve on a strand of its own, so a thread_pool (or an io_context run
+// from several threads) serves connections in parallel without data races.
+//
+//   asio::io_context io;
+//   http::server server{io.get_executor(), [](const http::request& req) {
+//       return http::response{200, "text/plain", "hello\n"};
+//   }};
+//   server.listen({asio::ip::make_address("127.0.0.1"), 8080});
+//   server.start();
+//   io.run();
+
+#include <herald/asio/serve.hpp>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace herald::http {
+
+class server {
+public:
+    // Each connection's socket runs on a strand of the server's executor.
+    using socket_type = asio::basic_stream_socket<asio::ip::tcp, asio::strand<asio::any_io_executor>>;
+    using connection_type = server_connection<socket_type>;
+    using async_handler = std::function<void(const request&, responder)>;
+
+    // `handler` is either form async_serve accepts; it is called on the
+    // connection's strand, possibly from several threads for different connections.
+    template <class Handler>
+    server(asio::any_io_executor ex, Handler handler, server_options options = {})
+        : executor_(std::move(ex)), acceptor_(executor_), options_(std::move(options)),
+          handler_(wrap(std::move(handler))) {}
+
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    // Connections still open are closed. Destroy the server on its executor's thread
+    // or after the execution context stopped, as with any Asio I/O object.
+    ~server() {
+        *alive_ = false;
+        std::error_code ignored;
+        acceptor_.close(ignored);
+        close_connections();
+    }
+
+    // Binds and listens. The port may be 0: local_endpoint() tells which one it got.
+    std::error_code listen(const asio::ip::tcp::endpoint& endpoint, int backlog = asio::socket_base::max_listen_connections) {
+        std::error_code ec;
+        acceptor_.open(endpoint.protocol(), ec);
+        if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor_.bind(endpoint, ec);
+        if (!ec) acceptor_.listen(backlog, ec);
+        if (ec) acceptor_.close();
+        return ec;
+    }
+
+    asio::ip::tcp::endpoint local_endpoint() const {
+        std::error_code ignored;
+        return acceptor_.local_endpoint(ignored);
+    }
+
+    void start() { accept(); }
+
+    // Stops accepting and closes every open connection. Thread-safe.
+    void stop() {
+        asio::post(acceptor_.get_executor(), [alive = alive_, this] {
+            if (!*alive) return;
+            std::error_code ignored;
+            acceptor_.close(ignored);
+        });
+        close_connections();
+    }
+
+    std::size_t connection_count() const {
+        std::lock_guard lock(*connections_mutex_);
+        return connections_->size();
+    }
+
+    // Called with each connection's final error ({} for a normal end); for logging.
+    void on_connection_end(std::function<void(std::error_code)> fn) { on_end_ = std::move(fn); }
+
+private:
+    void close_connections() {
+        std::lock_guard lock(*connections_mutex_);
+        for (auto& [id, weak] : *connections_)
+            if (auto conn = weak.lock()) asio::post(conn->get_executor(), [conn] { conn->close(); });
+    }
+
+    template <class Handler>
+    static async_handler wrap(Handler handler) {
+        if constexpr (std::is_invocable_r_v<response, Handler&, const request&>) {
+            return [h = std::move(handler)](const request& req, responder respond) mutable { respond(h(req)); };
+        } else {
+            return async_handler(std::move(handler));
+        }
+    }
+
+    void accept() {
+        acceptor_.async_accept(asio::make_strand(executor_), [this, alive = alive_](std::error_code ec, socket_type socket) {
+            if (!*alive || ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+            if (!ec) serve(std::move(socket));
+            accept();  // a failed accept (EMFILE, a reset) must not stop the server
+        });
+    }
+
+    void serve(socket_type socket) {
+        std::error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
+        auto conn = std::make_shared<connection_type>(std::move(socket), options_);
+        const auto id = next_id_++;
+        {
+            std::lock_guard lock(*connections_mutex_);
+            connections_->emplace(id, conn);
+        }
+        asio::dispatch(conn->get_executor(), [this, conn, id, alive = alive_, mutex = connections_mutex_,
+                                              connections = connections_] {
+            async_serve(*conn, handler_, [conn, id, alive, mutex, connections, this](std::error_code ec) {
+                {
+                    std::lock_guard lock(*mutex);
+                    connections->erase(id);
+                }
+                if (*alive && on_end_) on_end_(ec);
+            });
+        });
+    }
+
+    asio::any_io_executor executor_;
+    asio::ip::tcp::acceptor acceptor_;
+    server_options options_;
+    async_handler handler_;
+    std::function<void(std::error_code)> on_end_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::shared_ptr<std::mutex> connections_mutex_ = std::make_shared<std::mutex>();
+    std::shared_ptr<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>> connections_ =
+        std::make_shared<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>>();
+    std::atomic<std::uint64_t> next_id_{0};
+};
+
+}  // namespace herald::http
+
+#endif

@@ -1,0 +1,87 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_BUFFER_HPP
+#define HERALD_BUFFER_HPP
+
+// A flat, growable read buffer: bytes are read into prepare(), made readable by
+// commit(), and dropped from the front by consume(). Its capacity is reused across
+// messages (DESIGN.md: parsers own a growable buffer reused across messages) and
+// bounded by max_size, so a peer cannot make it grow without limit.
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace herald {
+
+class flat_buffer {
+public:
+    explicit flat_buffer(std::size_t max_size = 1024 * 1024) noexcept : max_size_(max_size) {}
+
+    flat_buffer(flat_buffer&& other) noexcept
+        : storage_(std::move(other.storage_)), capacity_(other.capacity_), begin_(other.begin_), end_(other.end_),
+          max_size_(other.max_size_) {
+        other.capacity_ = other.begin_ = other.end_ = 0;
+    }
+    flat_buffer& operator=(flat_buffer&& other) noexcept {
+        storage_ = std::move(other.storage_);
+        capacity_ = other.capacity_;
+        begin_ = other.begin_;
+        end_ = other.end_;
+        max_size_ = other.max_size_;
+        other.capacity_ = other.begin_ = other.end_ = 0;
+        return *this;
+    }
+
+    // The readable bytes.
+    std::string_view data() const noexcept { return {storage_.get() + begin_, end_ - begin_}; }
+    std::size_t size() const noexcept { return end_ - begin_; }
+    bool empty() const noexcept { return begin_ == end_; }
+    std::size_t capacity() const noexcept { return capacity_; }
+    std::size_t max_size() const noexcept { return max_size_; }
+
+    // Writable space of at least `n` bytes after the readable ones, or an empty span
+    // when that would take the buffer past max_size. Readable bytes move to the
+    // front first, so a buffer drained by consume() never grows.
+    std::span<char> prepare(std::size_t n) {
+        if (n > max_size_ - size()) return {};
+        if (capacity_ - end_ < n) {
+            if (capacity_ - size() >= n) {
+                std::memmove(storage_.get(), storage_.get() + begin_, size());
+            } else {
+                std::size_t grown = capacity_ ? capacity_ * 2 : 4096;
+                while (grown < size() + n) grown *= 2;
+                if (grown > max_size_) grown = max_size_;
+                auto bigger = std::make_unique_for_overwrite<char[]>(grown);
+                if (size()) std::memcpy(bigger.get(), storage_.get() + begin_, size());
+                storage_ = std::move(bigger);
+                capacity_ = grown;
+            }
+            end_ -= begin_;
+            begin_ = 0;
+        }
+        return {storage_.get() + end_, n};
+    }
+
+    void commit(std::size_t n) noexcept { end_ += n; }
+
+    void consume(std::size_t n) noexcept {
+        begin_ += n < size() ? n : size();
+        if (begin_ == end_) begin_ = end_ = 0;
+    }
+
+    void clear() noexcept { begin_ = end_ = 0; }
+
+private:
+    std::unique_ptr<char[]> storage_;
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+    std::size_t max_size_;
+};
+
+}  // namespace herald
+
+#endif

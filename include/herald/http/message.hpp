@@ -1,0 +1,108 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_HTTP_MESSAGE_HPP
+#define HERALD_HTTP_MESSAGE_HPP
+
+// Owning request and response messages: what a server handler receives and
+// returns, and what a client sends and reads. A connection keeps one of each and
+// reuses it, so assigning into their strings reuses capacity and the steady state
+// allocates nothing.
+
+#include <herald/http/fields.hpp>
+#include <herald/http/status.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace herald::http {
+
+// A query parameter of a target (`/messages?since=4&x=y`), undecoded, or nullopt.
+// Enough for the examples' `?since=N`; it does not percent-decode.
+inline std::optional<std::string_view> query_parameter(std::string_view target, std::string_view name) noexcept {
+    const auto question = target.find('?');
+    if (question == std::string_view::npos) return std::nullopt;
+    std::string_view query = target.substr(question + 1);
+    query = query.substr(0, query.find('#'));
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+// The path of a target, without its query.
+constexpr std::string_view target_path(std::string_view target) noexcept {
+    return target.substr(0, target.find_first_of("?#"));
+}
+
+struct request {
+    std::string method = "GET";
+    std::string target = "/";
+    unsigned version = 11;  // 10 for HTTP/1.0, 11 for HTTP/1.1
+    http::fields fields;
+    std::string body;
+
+    std::string_view path() const noexcept { return target_path(target); }
+
+    // RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only
+    // with `Connection: keep-alive`.
+    bool keep_alive() const noexcept {
+        if (fields.has_token("Connection", "close")) return false;
+        return version >= 11 || fields.has_token("Connection", "keep-alive");
+    }
+
+    // RFC 9110 §10.1.1: the only expectation defined is 100-continue.
+    bool expects_continue() const noexcept {
+        return version >= 11 && iequals(fields.value_or("Expect", ""), "100-continue");
+    }
+
+    // True when the client asks to switch to `protocol` (RFC 9110 §7.8).
+    bool wants_upgrade(std::string_view protocol) const noexcept {
+        return fields.has_token("Connection", "upgrade") && fields.has_token("Upgrade", protocol);
+    }
+
+    void clear() noexcept {
+        method.clear();
+        target.clear();
+        version = 11;
+        fields.clear();
+        body.clear();
+    }
+};
+
+struct response {
+    unsigned status = 200;
+    std::string reason;  // empty: the standard phrase for `status`
+    unsigned version = 11;
+    http::fields fields;
+    std::string body;
+
+    response() = default;
+    explicit response(unsigned status_code) : status(status_code) {}
+    response(unsigned status_code, std::string_view content_type, std::string body_text)
+        : status(status_code), body(std::move(body_text)) {
+        fields.append("Content-Type", content_type);
+    }
+
+    bool keep_alive() const noexcept {
+        if (fields.has_token("Connection", "close")) return false;
+        return version >= 11 || fields.has_token("Connection", "keep-alive");
+    }
+
+    void clear() noexcept {
+        status = 200;
+        reason.clear();
+        version = 11;
+        fields.clear();
+        body.clear();
+    }
+};
+
+}  // namespace herald::http
+
+#endif

@@ -1,0 +1,412 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_HTTP_PARSER_HPP
+#define HERALD_HTTP_PARSER_HPP
+
+// HTTP/1.1 request and response parsers over llhttp, in the pull style.
+//
+// How it works: the caller owns the bytes and calls `next(input)` in a loop. Each
+// call runs llhttp until one event is ready, removes the bytes it consumed from the
+// front of `input`, and returns the event:
+//
+//   need_more       every byte was consumed; read more and call again
+//   head            the start line and fields are complete: method(), target(),
+//                   fields(), keep_alive(), ... are valid until the next message
+//   body            `event.data` is a piece of the (de-chunked) body; it points into
+//                   the caller's input, so nothing is copied
+//   end_of_message  the message is complete; the next call starts the next one
+//                   (pipelined requests simply stay in `input`)
+//   upgrade         after end_of_message of an upgrade (101, CONNECT, Upgrade:); the
+//                   bytes after the head are left in `input`, untouched, for the new
+//                   protocol. Calling next() again instead goes on parsing HTTP, which
+//                   is right when the server declined the upgrade (RFC 9110 §7.8).
+//   error           error() says why; http::status_for(error()) says what to answer.
+//
+// Every llhttp callback that completes an event returns HPE_PAUSED, so llhttp stops
+// exactly at the event's last byte and `llhttp_get_error_pos` tells how much was
+// consumed. Limits are checked in the callbacks; the head-size limit is enforced by
+// never feeding llhttp more than the bytes the head may still use, so a peer cannot
+// make the parser read, let alone store, more than the limit. Errors are sticky
+// until reset().
+
+#include <herald/config.hpp>
+#include <herald/http/error.hpp>
+#include <herald/http/fields.hpp>
+#include <herald/http/message.hpp>
+#include <herald/http/status.hpp>
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace herald::http {
+
+struct limits {
+    std::size_t max_header_bytes = 16 * 1024;  // start line, fields and CRLFs together
+    std::size_t max_fields = 100;
+    std::size_t max_target = 8 * 1024;
+    std::uint64_t max_body = 1024 * 1024;
+};
+
+enum class event_type { need_more, head, body, end_of_message, upgrade, closed, error };
+
+struct event {
+    event_type type = event_type::need_more;
+    std::string_view data;  // body bytes, for event_type::body
+};
+
+namespace detail {
+
+class parser_base {
+public:
+    parser_base(const parser_base&) = delete;
+    parser_base& operator=(const parser_base&) = delete;
+
+    event next(std::string_view& input) noexcept {
+        static constexpr char no_bytes[1] = {};
+        while (true) {
+            if (error_) return {event_type::error, {}};
+            if (auto pending = take_pending()) return *pending;
+            if (closed_) return after_close(input);
+            if (input.empty() && !paused_) return {event_type::need_more, {}};
+            if (paused_) {
+                llhttp_resume(&llhttp_);
+                paused_ = false;
+            }
+            if (upgrade_delivered_) {
+                // The caller declined the upgrade and goes on with HTTP.
+                llhttp_resume_after_upgrade(&llhttp_);
+                upgrade_delivered_ = false;
+            }
+            const bool in_head = !in_body_;
+            std::size_t feed = input.size();
+            if (in_head) {
+                const std::size_t room = limits_.max_header_bytes - head_bytes_;
+                if (feed > room) feed = room;
+                if (feed == 0 && !input.empty()) return fail(http::error::header_too_large);
+            }
+            const char* data = input.empty() ? no_bytes : input.data();
+            const llhttp_errno_t err = llhttp_execute(&llhttp_, data, feed);
+            std::size_t consumed = feed;
+            if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+                consumed = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_) - data);
+                paused_ = err == HPE_PAUSED;
+                if (err == HPE_PAUSED_UPGRADE) upgrade_delivered_ = true;  // already reported at end_of_message
+            } else if (err != HPE_OK) {
+                return fail(error_ ? error_ : translate(err, llhttp_get_error_pos(&llhttp_)));
+            }
+            // Bytes consumed while the head was open belong to it, up to and including
+            // the pause at its last byte. A head that fills the room without ending
+            // fails on the next turn, when the room is zero.
+            if (in_head) head_bytes_ += consumed;
+            input.remove_prefix(consumed);
+        }
+    }
+
+    // The peer closed its side. Call after next() returned need_more. Returns
+    // end_of_message when the close ended a body read until close (RFC 9112 §6.3,
+    // item 8), closed when it came between messages, and error partial_message when
+    // it cut a message short.
+    event finish() noexcept {
+        if (error_) return {event_type::error, {}};
+        if (paused_ || upgrade_delivered_ || pending_head_ || pending_end_) return fail(http::error::invalid_state);
+        const llhttp_errno_t err = llhttp_finish(&llhttp_);
+        if (err != HPE_OK && err != HPE_PAUSED) return fail(http::error::partial_message);
+        if (auto pending = take_pending()) return *pending;
+        return {event_type::closed, {}};
+    }
+
+    // Forgets everything, including a sticky error; limits stay.
+    void reset() noexcept {
+        llhttp_reset(&llhttp_);
+        clear_message();
+        head_bytes_ = 0;
+        error_ = {};
+        paused_ = upgrade_delivered_ = closed_ = false;
+        pending_head_ = pending_end_ = pending_upgrade_ = false;
+    }
+
+    std::error_code error() const noexcept { return error_; }
+    const http::fields& fields() const noexcept { return fields_; }
+    unsigned version() const noexcept { return version_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    bool chunked() const noexcept { return (llhttp_.flags & F_CHUNKED) != 0; }
+    std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
+    bool upgrade() const noexcept { return upgrade_; }
+    const http::limits& limits() const noexcept { return limits_; }
+    void set_limits(const http::limits& l) noexcept { limits_ = l; }
+
+protected:
+    parser_base(llhttp_type_t type, const http::limits& l) noexcept : limits_(l) {
+        llhttp_init(&llhttp_, type, &settings());
+        llhttp_.data = this;
+    }
+    ~parser_base() = default;
+
+    static parser_base& self(llhttp_t* p) noexcept { return *static_cast<parser_base*>(p->data); }
+
+    int stop(http::error e) noexcept {
+        error_ = e;
+        return -1;  // llhttp turns -1 into HPE_USER and stops
+    }
+
+    const llhttp_t& raw() const noexcept { return llhttp_; }
+
+    // Bytes of the start line that the subclass stores (target or reason).
+    std::string start_text_;
+
+private:
+    static const llhttp_settings_t& settings() noexcept {
+        static const llhttp_settings_t instance = [] {
+            llhttp_settings_t s;
+            llhttp_settings_init(&s);
+            s.on_message_begin = [](llhttp_t* p) { return self(p).on_message_begin(); };
+            s.on_url = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_start_text(at, n, true); };
+            s.on_status = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_start_text(at, n, false); };
+            s.on_version_complete = [](llhttp_t* p) { return self(p).on_version_complete(); };
+            s.on_header_field = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_name(at, n); };
+            s.on_header_field_complete = [](llhttp_t* p) { return self(p).name_open_ = false, 0; };
+            s.on_header_value = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_value(at, n); };
+            s.on_header_value_complete = [](llhttp_t* p) { return self(p).on_field_complete(); };
+            s.on_headers_complete = [](llhttp_t* p) { return self(p).on_headers_complete(); };
+            s.on_body = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_body(at, n); };
+            s.on_message_complete = [](llhttp_t* p) { return self(p).on_message_complete(); };
+            return s;
+        }();
+        return instance;
+    }
+
+    void clear_message() noexcept {
+        fields_.clear();
+        start_text_.clear();
+        trailer_bytes_ = 0;
+        body_bytes_ = 0;
+        in_body_ = in_trailers_ = name_open_ = false;
+        content_length_.reset();
+        upgrade_ = keep_alive_ = false;
+    }
+
+    int on_message_begin() noexcept {
+        clear_message();
+        return 0;
+    }
+
+    int on_start_text(const char* at, std::size_t n, bool is_target) {
+        if (is_target && start_text_.size() + n > limits_.max_target) return stop(http::error::target_too_long);
+        // A reason phrase is bounded by the head limit, which llhttp is never fed past.
+        start_text_.append(at, n);
+        return 0;
+    }
+
+    int on_version_complete() noexcept {
+        // llhttp accepts the versions it knows (0.9 to 2.0); herald speaks 1.x only.
+        if (llhttp_get_http_major(&llhttp_) != 1) return stop(http::error::version_not_supported);
+        return 0;
+    }
+
+    // Trailer fields (RFC 9112 §7.1.2) are counted against the limits and dropped:
+    // RFC 9110 §6.5.1 lets a recipient discard them, and no herald user needs them.
+    int on_field_name(const char* at, std::size_t n) {
+        if (in_trailers_) return count_trailer(n);
+        if (!name_open_) {
+            if (fields_.size() >= limits_.max_fields) return stop(http::error::too_many_fields);
+            fields_.begin_field();
+            name_open_ = true;
+        }
+        // RFC 9112 §5.1: a field name is a token. llhttp 8.1 (non-strict build) lets a
+        // space through, and "Bad Name" read differently by a proxy is how requests
+        // get smuggled, so herald checks the name itself.
+        for (std::size_t i = 0; i < n; ++i)
+            if (!is_tchar(static_cast<unsigned char>(at[i]))) return stop(http::error::bad_field);
+        fields_.append_name({at, n});
+        return 0;
+    }
+
+    int on_field_value(const char* at, std::size_t n) {
+        if (in_trailers_) return count_trailer(n);
+        fields_.append_value({at, n});
+        return 0;
+    }
+
+    int on_field_complete() noexcept {
+        if (!in_trailers_) fields_.end_field();
+        return 0;
+    }
+
+    int count_trailer(std::size_t n) noexcept {
+        trailer_bytes_ += n;
+        return trailer_bytes_ > limits_.max_header_bytes ? stop(http::error::header_too_large) : 0;
+    }
+
+    int on_headers_complete() noexcept {
+        version_ = llhttp_get_http_major(&llhttp_) * 10u + llhttp_get_http_minor(&llhttp_);
+        keep_alive_ = llhttp_should_keep_alive(&llhttp_) != 0;
+        upgrade_ = llhttp_get_upgrade(&llhttp_) != 0;
+        if (llhttp_.flags & F_CONTENT_LENGTH) {
+            content_length_ = llhttp_.content_length;
+            if (*content_length_ > limits_.max_body) return stop(http::error::body_too_large);
+        }
+        in_body_ = true;
+        in_trailers_ = true;  // any field llhttp reports from here on is a trailer
+        pending_head_ = true;
+        // A response to HEAD, 1xx, 204 and 304 have no body whatever their fields say
+        // (RFC 9112 §6.3 item 1); llhttp leaves that decision to its caller.
+        if (skip_body_ || (llhttp_.type == HTTP_RESPONSE && status_has_no_body(static_cast<unsigned>(llhttp_.status_code))))
+            return 1;  // the message completes in this same run
+        return HPE_PAUSED;
+    }
+
+    int on_body(const char* at, std::size_t n) noexcept {
+        // llhttp flushes an open body span at the end of every run, even an empty
+        // one; pausing on nothing would spin.
+        if (n == 0) return 0;
+        body_bytes_ += n;
+        if (body_bytes_ > limits_.max_body) return stop(http::error::body_too_large);
+        pending_body_ = {at, n};
+        return HPE_PAUSED;
+    }
+
+    int on_message_complete() noexcept {
+        in_body_ = false;
+        pending_end_ = true;
+        pending_upgrade_ = llhttp_get_upgrade(&llhttp_) != 0;
+        return HPE_PAUSED;
+    }
+
+    std::optional<event> take_pending() noexcept {
+        if (pending_head_) {
+            pending_head_ = false;
+            return event{event_type::head, {}};
+        }
+        if (!pending_body_.empty()) {
+            const std::string_view data = pending_body_;
+            pending_body_ = {};
+            return event{event_type::body, data};
+        }
+        if (pending_end_) {
+            pending_end_ = false;
+            head_bytes_ = 0;  // the next head starts counting here
+            closed_ = !keep_alive_ && !pending_upgrade_;
+            return event{event_type::end_of_message, {}};
+        }
+        if (pending_upgrade_) {
+            pending_upgrade_ = false;
+            return event{event_type::upgrade, {}};
+        }
+        return std::nullopt;
+    }
+
+    // RFC 9112 §9.6: after a message with `Connection: close` a server "SHOULD NOT
+    // process any further requests". llhttp's default build drops such bytes
+    // silently; herald reports them. Stray CR and LF are tolerated (RFC 9112 §2.2).
+    event after_close(std::string_view& input) noexcept {
+        while (!input.empty() && (input.front() == '\r' || input.front() == '\n')) input.remove_prefix(1);
+        if (!input.empty()) return fail(http::error::data_after_close);
+        return {event_type::need_more, {}};
+    }
+
+    event fail(std::error_code ec) noexcept {
+        error_ = ec;
+        return {event_type::error, {}};
+    }
+
+    static std::error_code translate(llhttp_errno_t err, const char* where) noexcept {
+        switch (err) {
+        case HPE_INVALID_METHOD:
+            // A token llhttp does not know is a method herald does not implement (501,
+            // RFC 9110 §9.1); anything else is not a method at all (400).
+            return (where && (*where == ' ' || is_tchar(static_cast<unsigned char>(*where))))
+                       ? http::error::unknown_method
+                       : http::error::bad_method;
+        case HPE_INVALID_URL: return http::error::bad_target;
+        case HPE_INVALID_VERSION: return http::error::bad_version;
+        case HPE_INVALID_HEADER_TOKEN: return http::error::bad_field;
+        case HPE_INVALID_CONTENT_LENGTH:
+        case HPE_UNEXPECTED_CONTENT_LENGTH: return http::error::bad_content_length;
+        case HPE_INVALID_TRANSFER_ENCODING: return http::error::bad_transfer_encoding;
+        case HPE_INVALID_CHUNK_SIZE: return http::error::bad_chunk;
+        case HPE_INVALID_STATUS: return http::error::bad_status;
+        case HPE_INVALID_EOF_STATE: return http::error::partial_message;
+        case HPE_CLOSED_CONNECTION: return http::error::data_after_close;
+        default: return http::error::malformed;
+        }
+    }
+
+    llhttp_t llhttp_{};
+    http::limits limits_;
+    http::fields fields_;
+    std::error_code error_;
+    std::string_view pending_body_;
+    std::optional<std::uint64_t> content_length_;
+    std::size_t head_bytes_ = 0;
+    std::size_t trailer_bytes_ = 0;
+    std::uint64_t body_bytes_ = 0;
+    unsigned version_ = 11;
+    bool paused_ = false;
+    bool closed_ = false;
+    bool upgrade_delivered_ = false;
+    bool pending_head_ = false;
+    bool pending_end_ = false;
+    bool pending_upgrade_ = false;
+    bool in_body_ = false;
+    bool in_trailers_ = false;
+    bool name_open_ = false;
+    bool keep_alive_ = false;
+    bool upgrade_ = false;
+
+protected:
+    bool skip_body_ = false;
+};
+
+}  // namespace detail
+
+class request_parser : public detail::parser_base {
+public:
+    explicit request_parser(const http::limits& l = {}) noexcept : parser_base(HTTP_REQUEST, l) {}
+
+    std::string_view method() const noexcept {
+        return llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(const_cast<llhttp_t*>(&raw()))));
+    }
+    std::string_view target() const noexcept { return start_text_; }
+    bool expects_continue() const noexcept {
+        return version() >= 11 && iequals(fields().value_or("Expect", ""), "100-continue");
+    }
+
+    // Copies the head into `out` (reusing its capacity) and clears its body.
+    void head_into(request& out) const {
+        out.method.assign(method());
+        out.target.assign(target());
+        out.version = version();
+        out.fields = fields();
+        out.body.clear();
+    }
+};
+
+class response_parser : public detail::parser_base {
+public:
+    explicit response_parser(const http::limits& l = {}) noexcept : parser_base(HTTP_RESPONSE, l) {}
+
+    // A response to HEAD has fields that describe a body it does not carry
+    // (RFC 9110 §9.3.2): say so before parsing it.
+    void expect_no_body(bool yes) noexcept { skip_body_ = yes; }
+
+    unsigned status() const noexcept { return static_cast<unsigned>(llhttp_get_status_code(const_cast<llhttp_t*>(&raw()))); }
+    std::string_view reason() const noexcept { return start_text_; }
+
+    void head_into(response& out) const {
+        out.status = status();
+        out.reason.assign(reason());
+        out.version = version();
+        out.fields = fields();
+        out.body.clear();
+    }
+};
+
+}  // namespace herald::http
+
+#endif

@@ -1,0 +1,229 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_HTTP_SERIALIZER_HPP
+#define HERALD_HTTP_SERIALIZER_HPP
+
+// Writes HTTP/1.1 message heads, chunk framing and the Date field.
+//
+// A head is appended to a caller-owned std::string (reused across messages, so the
+// steady state allocates nothing); the body is not copied behind it: the Asio layer
+// sends (head, body) as one gathered write. Every name, value, method, target and
+// reason is checked before a byte is written, so a value that would split the
+// response (CR or LF, RFC 9112 §2.2) is an error, never bytes on the wire.
+
+#include <herald/http/error.hpp>
+#include <herald/http/fields.hpp>
+#include <herald/http/message.hpp>
+#include <herald/http/status.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace herald::http {
+
+namespace detail {
+
+// field-value of RFC 9110 §5.5: visible bytes, SP, HTAB and obs-text; never CR, LF or NUL.
+constexpr bool is_field_value(std::string_view v) noexcept {
+    for (char c : v) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
+    }
+    return true;
+}
+
+// request-target: visible ASCII without SP (RFC 9112 §3.2); no percent-decoding here.
+constexpr bool is_target(std::string_view t) noexcept {
+    if (t.empty()) return false;
+    for (char c : t) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) return false;
+    }
+    return true;
+}
+
+inline std::error_code check_fields(const fields& f) noexcept {
+    for (auto field : f) {
+        if (!is_token(field.name)) return error::invalid_field_name;
+        if (!is_field_value(field.value)) return error::invalid_field_value;
+    }
+    return {};
+}
+
+inline void append_fields(const fields& f, std::string& out) {
+    for (auto field : f) {
+        out.append(field.name);
+        out.append(": ");
+        out.append(field.value);
+        out.append("\r\n");
+    }
+}
+
+inline void append_decimal(std::uint64_t n, std::string& out) {
+    char digits[20];
+    int i = 20;
+    do {
+        digits[--i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    out.append(digits + i, static_cast<std::size_t>(20 - i));
+}
+
+}  // namespace detail
+
+struct head_options {
+    std::string_view date;   // an IMF-fixdate from date_cache; empty: no Date field
+    bool keep_alive = true;  // false adds `Connection: close` (RFC 9112 §9.6)
+    bool chunked = false;    // the body follows as chunks: `Transfer-Encoding: chunked`
+    // The body length to announce when the message is not chunked and has no
+    // Content-Length field of its own. nullopt: the size of the message's body.
+    std::optional<std::uint64_t> content_length;
+};
+
+// Appends the status line and fields of `res`, adding Date, Connection: close,
+// Content-Length or Transfer-Encoding as `options` and the status require. Nothing
+// is appended when an error is returned.
+inline std::error_code serialize_head(const response& res, std::string& out, const head_options& options = {}) {
+    if (res.status < 100 || res.status > 999) return error::invalid_status;
+    if (!detail::is_field_value(res.reason)) return error::invalid_field_value;
+    if (auto ec = detail::check_fields(res.fields)) return ec;
+    out.append(res.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    detail::append_decimal(res.status, out);
+    out.push_back(' ');
+    out.append(res.reason.empty() ? reason_phrase(res.status) : std::string_view{res.reason});
+    out.append("\r\n");
+    if (!options.date.empty() && !res.fields.contains("Date")) {
+        out.append("Date: ");
+        out.append(options.date);
+        out.append("\r\n");
+    }
+    detail::append_fields(res.fields, out);
+    if (!options.keep_alive && !res.fields.has_token("Connection", "close")) out.append("Connection: close\r\n");
+    // RFC 9110 §8.6: no Content-Length in 1xx and 204; a 304 may keep the one of the
+    // representation, which only the user knows, so herald adds none there either.
+    if (!status_has_no_body(res.status) && !res.fields.contains("Content-Length") &&
+        !res.fields.contains("Transfer-Encoding")) {
+        if (options.chunked) {
+            out.append("Transfer-Encoding: chunked\r\n");
+        } else {
+            out.append("Content-Length: ");
+            detail::append_decimal(options.content_length.value_or(res.body.size()), out);
+            out.append("\r\n");
+        }
+    }
+    out.append("\r\n");
+    return {};
+}
+
+// Appends the request line and fields of `req`; a body gets Content-Length (or
+// chunked framing when `options.chunked`). Date is not sent by clients.
+inline std::error_code serialize_head(const request& req, std::string& out, const head_options& options = {}) {
+    if (!detail::is_token(req.method)) return error::invalid_method;
+    if (!detail::is_target(req.target)) return error::invalid_target;
+    if (auto ec = detail::check_fields(req.fields)) return ec;
+    out.append(req.method);
+    out.push_back(' ');
+    out.append(req.target);
+    out.append(req.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    detail::append_fields(req.fields, out);
+    if (!options.keep_alive && !req.fields.has_token("Connection", "close")) out.append("Connection: close\r\n");
+    if (!req.fields.contains("Content-Length") && !req.fields.contains("Transfer-Encoding")) {
+        const std::uint64_t length = options.content_length.value_or(req.body.size());
+        if (options.chunked) {
+            out.append("Transfer-Encoding: chunked\r\n");
+        } else if (length > 0 || req.method == "POST" || req.method == "PUT") {
+            // RFC 9110 §8.6: a user agent SHOULD send Content-Length for POST and PUT
+            // even when the body is empty.
+            out.append("Content-Length: ");
+            detail::append_decimal(length, out);
+            out.append("\r\n");
+        }
+    }
+    out.append("\r\n");
+    return {};
+}
+
+// The framing of one chunk (RFC 9112 §7.1): chunk_prefix(n), then n bytes, then
+// chunk_suffix. An empty chunk would end the body, so never frame a zero-size one
+// through chunk_prefix: send last_chunk instead.
+class chunk_prefix {
+public:
+    explicit chunk_prefix(std::size_t size) noexcept {
+        static constexpr char hex[] = "0123456789abcdef";
+        char digits[16];
+        int n = 0;
+        do {
+            digits[n++] = hex[size & 0xf];
+            size >>= 4;
+        } while (size != 0);
+        while (n > 0) data_[size_++] = digits[--n];
+        data_[size_++] = '\r';
+        data_[size_++] = '\n';
+    }
+    std::string_view view() const noexcept { return {data_, size_}; }
+
+private:
+    char data_[18];
+    std::size_t size_ = 0;
+};
+
+inline constexpr std::string_view chunk_suffix = "\r\n";
+inline constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+// Appends one whole chunk, copying `data`: for small chunks where a gathered write
+// is not worth it. An empty `data` appends nothing.
+inline void serialize_chunk(std::string_view data, std::string& out) {
+    if (data.empty()) return;
+    out.append(chunk_prefix{data.size()}.view());
+    out.append(data);
+    out.append(chunk_suffix);
+}
+
+// The IMF-fixdate of RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT".
+inline std::string format_http_date(std::chrono::system_clock::time_point now) {
+    using namespace std::chrono;
+    static constexpr const char* weekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto day = floor<days>(now);
+    const year_month_day ymd{day};
+    const hh_mm_ss<seconds> time{floor<seconds>(now - day)};
+    char text[32];
+    std::snprintf(text, sizeof text, "%s, %02u %s %04d %02d:%02d:%02d GMT",
+                  weekdays[weekday{day}.c_encoding()], static_cast<unsigned>(ymd.day()),
+                  months[static_cast<unsigned>(ymd.month()) - 1], static_cast<int>(ymd.year()),
+                  static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                  static_cast<int>(time.seconds().count()));
+    return text;
+}
+
+// The Date field value, formatted at most once per second however many responses
+// ask (time is an input: the caller passes `now`).
+class date_cache {
+public:
+    std::string_view get(std::chrono::system_clock::time_point now) {
+        const auto second = std::chrono::floor<std::chrono::seconds>(now);
+        if (second != second_ || text_.empty()) {
+            second_ = second;
+            text_ = format_http_date(second);
+            ++formats_;
+        }
+        return text_;
+    }
+    // How many times the date was formatted: for tests of the once-a-second rule.
+    std::size_t formats() const noexcept { return formats_; }
+
+private:
+    std::chrono::sys_seconds second_{};
+    std::string text_;
+    std::size_t formats_ = 0;
+};
+
+}  // namespace herald::http
+
+#endif

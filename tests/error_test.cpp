@@ -1,0 +1,49 @@
+#include <herald/error.hpp>
+#include <herald/http/error.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+using namespace herald;
+
+TEST_CASE("every http error has a distinct message and a condition", "[error]") {
+    std::set<std::string> messages;
+    const int last = static_cast<int>(http::error::invalid_target);
+    for (int value = 1; value <= last; ++value) {
+        const std::error_code ec = static_cast<http::error>(value);
+        INFO("value " << value);
+        CHECK(ec.message() != "unknown herald.http error");
+        CHECK(messages.insert(ec.message()).second);
+        const bool grouped = ec == condition::protocol_violation || ec == condition::limit_exceeded ||
+                             ec == condition::invalid_state;
+        CHECK(grouped);
+    }
+    CHECK(std::string(http::error_category().name()) == "herald.http");
+}
+
+TEST_CASE("http errors map to the status a server answers with", "[error]") {
+    CHECK(http::status_for(http::error::bad_field) == 400);
+    CHECK(http::status_for(http::error::unknown_method) == 501);
+    CHECK(http::status_for(http::error::target_too_long) == 414);
+    CHECK(http::status_for(http::error::header_too_large) == 431);
+    CHECK(http::status_for(http::error::too_many_fields) == 431);
+    CHECK(http::status_for(http::error::body_too_large) == 413);
+    CHECK(http::status_for(http::error::version_not_supported) == 505);
+    CHECK(http::status_for(http::error::partial_message) == 0);
+    CHECK(http::status_for(http::error::invalid_state) == 0);
+    CHECK(http::status_for(std::make_error_code(std::errc::connection_reset)) == 0);
+}
+
+TEST_CASE("conditions group errors across modules", "[error]") {
+    CHECK(std::error_code(http::error::body_too_large) == condition::limit_exceeded);
+    CHECK(std::error_code(http::error::bad_chunk) == condition::protocol_violation);
+    CHECK(std::error_code(http::error::invalid_field_value) == condition::invalid_state);
+    CHECK(std::error_code(http::error::bad_chunk) != condition::limit_exceeded);
+    CHECK(std::make_error_code(std::errc::invalid_argument) != condition::invalid_state);
+    std::set<std::string> messages;
+    for (auto c : {condition::protocol_violation, condition::limit_exceeded, condition::handshake_failed,
+                   condition::invalid_state})
+        CHECK(messages.insert(make_error_condition(c).message()).second);
+}

@@ -1,0 +1,29 @@
+// Counts heap allocations in a scope, to test "steady state allocates nothing"
+// (DESIGN.md "Limits and memory"). The global operator new of the test binaries is
+// replaced in allocations.cpp; it counts only while an allocation_counter lives.
+#ifndef HERALD_TESTS_SUPPORT_ALLOCATIONS_HPP
+#define HERALD_TESTS_SUPPORT_ALLOCATIONS_HPP
+
+#include <atomic>
+#include <cstddef>
+
+namespace herald::test_support {
+
+extern std::atomic<bool> counting_allocations;
+extern std::atomic<std::size_t> allocation_count;
+
+class allocation_counter {
+public:
+    allocation_counter() noexcept {
+        allocation_count = 0;
+        counting_allocations = true;
+    }
+    ~allocation_counter() { counting_allocations = false; }
+    allocation_counter(const allocation_counter&) = delete;
+    allocation_counter& operator=(const allocation_counter&) = delete;
+    std::size_t count() const noexcept { return allocation_count.load(); }
+};
+
+}  // namespace herald::test_support
+
+#endif

@@ -1,0 +1,73 @@
+// Starts an example server as a child process on a free loopback port, for tests
+// that drive the examples the way a user would. The child is killed on scope exit.
+#ifndef HERALD_TESTS_SUPPORT_PROCESS_HPP
+#define HERALD_TESTS_SUPPORT_PROCESS_HPP
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace herald::test_support {
+
+// A port nobody listens on right now (bind to 0, read it, release it).
+inline unsigned short free_port() {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    return a.local_endpoint().port();
+}
+
+class child_server {
+public:
+    child_server(const std::string& program, std::vector<std::string> args) : port_(free_port()) {
+        args.insert(args.begin(), {program, "--port", std::to_string(port_)});
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        if (posix_spawn(&pid_, program.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+            throw std::runtime_error("cannot start " + program);
+        // Ready when it accepts a connection; give up after five seconds.
+        for (int i = 0; i < 500; ++i) {
+            asio::io_context io;
+            asio::ip::tcp::socket s{io};
+            std::error_code ec;
+            s.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
+            if (!ec) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        stop();
+        throw std::runtime_error(program + " did not start listening");
+    }
+    ~child_server() { stop(); }
+    child_server(const child_server&) = delete;
+    child_server& operator=(const child_server&) = delete;
+
+    unsigned short port() const noexcept { return port_; }
+
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+    }
+
+private:
+    unsigned short port_;
+    pid_t pid_ = -1;
+};
+
+}  // namespace herald::test_support
+
+#endif
