@@ -22,9 +22,13 @@
 //                   is right when the server declined the upgrade (RFC 9110 §7.8).
 //   error           error() says why; http::status_for(error()) says what to answer.
 //
-// Every llhttp callback that completes an event returns HPE_PAUSED, so llhttp stops
-// exactly at the event's last byte and `llhttp_get_error_pos` tells how much was
-// consumed. Limits are checked in the callbacks; the head-size limit is enforced by
+// llhttp runs until a message ends (on_message_complete returns HPE_PAUSED, so a
+// pipelined message's head never overwrites the one being reported), until the head
+// of a message with a body ends (so the head's bytes are counted exactly), or until
+// the small queue of body pieces is full; `llhttp_get_error_pos` tells how much was
+// consumed. Events found on the way wait in flags and the queue, and next() hands
+// them out one per call without running llhttp again: a body-less request costs one
+// llhttp_execute. After a message ends, llhttp is resumed only when more bytes come. Limits are checked in the callbacks; the head-size limit is enforced by
 // never feeding llhttp more than the bytes the head may still use, so a peer cannot
 // make the parser read, let alone store, more than the limit. Errors are sticky
 // until reset().
@@ -37,8 +41,10 @@
 
 #include <llhttp.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,11 +79,9 @@ public:
             if (error_) return {event_type::error, {}};
             if (auto pending = take_pending()) return *pending;
             if (closed_) return after_close(input);
-            if (input.empty() && !paused_) return {event_type::need_more, {}};
-            if (paused_) {
-                llhttp_resume(&llhttp_);
-                paused_ = false;
-            }
+            // A pause at the end of a message needs no bytes to settle: resume lazily.
+            if (input.empty() && (!paused_ || paused_at_end_)) return {event_type::need_more, {}};
+            resume();
             if (upgrade_delivered_) {
                 // The caller declined the upgrade and goes on with HTTP.
                 llhttp_resume_after_upgrade(&llhttp_);
@@ -96,6 +100,7 @@ public:
             if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
                 consumed = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_) - data);
                 paused_ = err == HPE_PAUSED;
+                paused_at_end_ = paused_ && pending_end_;
                 if (err == HPE_PAUSED_UPGRADE) upgrade_delivered_ = true;  // already reported at end_of_message
             } else if (err != HPE_OK) {
                 return fail(error_ ? error_ : translate(err, llhttp_get_error_pos(&llhttp_)));
@@ -114,7 +119,13 @@ public:
     // it cut a message short.
     event finish() noexcept {
         if (error_) return {event_type::error, {}};
-        if (paused_ || upgrade_delivered_ || pending_head_ || pending_end_) return fail(http::error::invalid_state);
+        if (pending_head_ || pending_end_ || body_count_ > 0) return fail(http::error::invalid_state);
+        if (paused_at_end_) {
+            static constexpr char no_bytes[1] = {};
+            resume();
+            if (llhttp_execute(&llhttp_, no_bytes, 0) != HPE_OK) return fail(http::error::invalid_state);
+        }
+        if (paused_ || upgrade_delivered_) return fail(http::error::invalid_state);
         const llhttp_errno_t err = llhttp_finish(&llhttp_);
         if (err != HPE_OK && err != HPE_PAUSED) return fail(http::error::partial_message);
         if (auto pending = take_pending()) return *pending;
@@ -127,7 +138,8 @@ public:
         clear_message();
         head_bytes_ = 0;
         error_ = {};
-        paused_ = upgrade_delivered_ = closed_ = false;
+        paused_ = paused_at_end_ = upgrade_delivered_ = closed_ = false;
+        body_count_ = body_taken_ = 0;
         pending_head_ = pending_end_ = pending_upgrade_ = false;
     }
 
@@ -218,11 +230,11 @@ private:
             fields_.begin_field();
             name_open_ = true;
         }
-        // RFC 9112 §5.1: a field name is a token. llhttp 8.1 (non-strict build) lets a
-        // space through, and "Bad Name" read differently by a proxy is how requests
-        // get smuggled, so herald checks the name itself.
-        for (std::size_t i = 0; i < n; ++i)
-            if (!is_tchar(static_cast<unsigned char>(at[i]))) return stop(http::error::bad_field);
+        // RFC 9112 §5.1: a field name is a token. llhttp's non-strict build checks
+        // names against its token table plus SP (llhttp's TOKEN list), and "Bad Name"
+        // read differently by a proxy is how requests get smuggled: herald refuses the
+        // SP. memchr, not a per-byte table walk: this runs for every field.
+        if (std::memchr(at, ' ', n) != nullptr) return stop(http::error::bad_field);
         fields_.append_name({at, n});
         return 0;
     }
@@ -258,7 +270,13 @@ private:
         // (RFC 9112 §6.3 item 1); llhttp leaves that decision to its caller.
         if (skip_body_ || (llhttp_.type == HTTP_RESPONSE && status_has_no_body(static_cast<unsigned>(llhttp_.status_code))))
             return 1;  // the message completes in this same run
-        return HPE_PAUSED;
+        // A request without Content-Length or chunked has no body (RFC 9112 §6.3 item
+        // 7): llhttp goes straight on to on_message_complete, which pauses, and every
+        // byte consumed belongs to the head. Otherwise pause here, so the head's
+        // bytes are counted exactly before the body's begin.
+        const bool bodyless_request = llhttp_.type == HTTP_REQUEST && !(llhttp_.flags & F_CHUNKED) &&
+                                      !((llhttp_.flags & F_CONTENT_LENGTH) && llhttp_.content_length > 0);
+        return bodyless_request ? 0 : HPE_PAUSED;
     }
 
     int on_body(const char* at, std::size_t n) noexcept {
@@ -267,8 +285,8 @@ private:
         if (n == 0) return 0;
         body_bytes_ += n;
         if (body_bytes_ > limits_.max_body) return stop(http::error::body_too_large);
-        pending_body_ = {at, n};
-        return HPE_PAUSED;
+        body_queue_[body_count_++] = {at, n};
+        return body_count_ == body_queue_.size() ? HPE_PAUSED : 0;
     }
 
     int on_message_complete() noexcept {
@@ -283,9 +301,9 @@ private:
             pending_head_ = false;
             return event{event_type::head, {}};
         }
-        if (!pending_body_.empty()) {
-            const std::string_view data = pending_body_;
-            pending_body_ = {};
+        if (body_taken_ < body_count_) {
+            const std::string_view data = body_queue_[body_taken_++];
+            if (body_taken_ == body_count_) body_count_ = body_taken_ = 0;
             return event{event_type::body, data};
         }
         if (pending_end_) {
@@ -308,6 +326,12 @@ private:
         while (!input.empty() && (input.front() == '\r' || input.front() == '\n')) input.remove_prefix(1);
         if (!input.empty()) return fail(http::error::data_after_close);
         return {event_type::need_more, {}};
+    }
+
+    void resume() noexcept {
+        if (!paused_) return;
+        llhttp_resume(&llhttp_);
+        paused_ = paused_at_end_ = false;
     }
 
     event fail(std::error_code ec) noexcept {
@@ -341,13 +365,17 @@ private:
     http::limits limits_;
     http::fields fields_;
     std::error_code error_;
-    std::string_view pending_body_;
+    // Body pieces found in one run, handed out in order; they point into the input.
+    std::array<std::string_view, 8> body_queue_{};
+    std::size_t body_count_ = 0;
+    std::size_t body_taken_ = 0;
     std::optional<std::uint64_t> content_length_;
     std::size_t head_bytes_ = 0;
     std::size_t trailer_bytes_ = 0;
     std::uint64_t body_bytes_ = 0;
     unsigned version_ = 11;
     bool paused_ = false;
+    bool paused_at_end_ = false;
     bool closed_ = false;
     bool upgrade_delivered_ = false;
     bool pending_head_ = false;
