@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -335,4 +336,24 @@ TEST_CASE("completion tokens: use_future and use_awaitable", "[asio][http]") {
         CHECK(target == "/c");
         CHECK(parse_responses(conn.next_layer().str()).at(0).body == "co");
     }
+}
+
+TEST_CASE("serve: close() ends a wait for an answer that never comes - a late answer is ignored", "[asio][http]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /parked HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::optional<http::responder> parked;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(conn, [&](const http::request&, http::responder r) { parked.emplace(std::move(r)); },
+                      [&](std::error_code ec) { result = ec; });
+    asio::steady_timer later{io, std::chrono::milliseconds(10)};
+    later.async_wait([&](std::error_code) { conn.close(); });
+    io.run();
+    CHECK(result == asio::error::operation_aborted);
+    REQUIRE(parked.has_value());
+    (*parked)(http::response{200});  // the connection is gone: nothing happens
+    parked.reset();
+    io.restart();
+    io.run();
+    CHECK(conn.next_layer().str().empty());
 }

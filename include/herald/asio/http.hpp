@@ -28,6 +28,7 @@
 
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
 #include <asio/write.hpp>
@@ -92,12 +93,18 @@ public:
     template <class Token>
     auto async_write_response(const http::response& res, Token&& token);
 
-    // Closes the stream now; pending operations complete with operation_aborted.
+    // Closes the stream now; pending operations complete with operation_aborted,
+    // async_serve's wait for a late answer included.
     void close() noexcept {
         deadline_.disarm();
         keep_alive_ = false;
         asio_detail::close_stream(stream_);
+        closing_.emit(asio::cancellation_type::all);
     }
+
+    // Emitted by close(): operations that wait on something other than the stream
+    // bind their wait to this slot.
+    asio::cancellation_slot close_slot() noexcept { return closing_.slot(); }
 
 private:
     template <class>
@@ -135,6 +142,7 @@ private:
     http::response error_response_;
     std::string head_;
     date_cache dates_;
+    asio::cancellation_signal closing_;
     phase phase_ = phase::idle;
     bool keep_alive_ = true;
 };

@@ -19,6 +19,7 @@
 #include <herald/asio/http.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <memory>
@@ -91,8 +92,9 @@ struct serve_op {
             if (answer(self)) return;
             return write(self, *sync_answer);
         case step::wait:
-            if (!slot->value) return slot->signal.async_wait(std::move(self));  // spurious: keep waiting
-            return write(self, *slot->value);
+            if (slot->value) return write(self, *slot->value);
+            if (!c.keep_alive()) return self.complete(asio::error::operation_aborted);  // close()d
+            return wait(self);  // woken without an answer: keep waiting
         case step::write:
             if (ec) return self.complete(ec);
             if (!c.keep_alive()) return self.complete({});
@@ -117,11 +119,16 @@ private:
             slot = std::make_shared<detail::response_slot>(asio::any_io_executor(c.get_executor()));
             handler(std::as_const(c.request()), responder{slot});
             at = step::wait;
-            // The responder posts to this executor, so an answer given inside the
-            // handler is not in yet; the timer is cancelled when it is.
-            slot->signal.async_wait(std::move(self));
+            wait(self);
             return true;
         }
+    }
+
+    // The responder posts to this executor, so an answer given inside the handler is
+    // not in yet; the timer is cancelled when it is, or when the connection closes.
+    template <class Self>
+    void wait(Self& self) {
+        slot->signal.async_wait(asio::bind_cancellation_slot(conn->close_slot(), std::move(self)));
     }
 
     template <class Self>
