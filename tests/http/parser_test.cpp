@@ -270,3 +270,31 @@ TEST_CASE("steady state: parsing the same request again allocates nothing", "[ht
     CHECK(allocations.count() == 0);
     CHECK(r.body == "{\"text\":\"hi\"}");
 }
+
+TEST_CASE("a declined upgrade followed by EOF is a clean close (found by fuzzing)", "[http][parser]") {
+    const std::string input = "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n";
+    test_support::for_each_split(input, [&](const std::string& how, const std::vector<std::string_view>& pieces) {
+        http::request_parser p;
+        INFO("fed " << how);
+        std::vector<http::event_type> seen;
+        for (auto piece : pieces) {
+            for (http::event ev = p.next(piece); ev.type != http::event_type::need_more; ev = p.next(piece)) {
+                REQUIRE(ev.type != http::event_type::error);
+                seen.push_back(ev.type);  // the upgrade is declined: next() is called again
+            }
+        }
+        CHECK(seen == std::vector<http::event_type>{http::event_type::head, http::event_type::end_of_message,
+                                                    http::event_type::upgrade});
+        CHECK(p.finish().type == http::event_type::closed);
+    });
+}
+
+TEST_CASE("finish after an upgrade that was taken is a local error", "[http][parser]") {
+    http::request_parser p;
+    std::string_view input = "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x00";
+    REQUIRE(p.next(input).type == http::event_type::head);
+    REQUIRE(p.next(input).type == http::event_type::end_of_message);
+    REQUIRE(p.next(input).type == http::event_type::upgrade);
+    CHECK(p.finish().type == http::event_type::error);
+    CHECK(p.error() == http::error::invalid_state);
+}

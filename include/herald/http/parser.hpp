@@ -13,7 +13,9 @@
 //   head            the start line and fields are complete: method(), target(),
 //                   fields(), keep_alive(), ... are valid until the next message
 //   body            `event.data` is a piece of the (de-chunked) body; it points into
-//                   the caller's input, so nothing is copied
+//                   the caller's input, so nothing is copied. Pieces found in one run
+//                   are queued, so a piece may lie in bytes an earlier call already
+//                   removed from `input`: keep the bytes until next() says need_more
 //   end_of_message  the message is complete; the next call starts the next one
 //                   (pipelined requests simply stay in `input`)
 //   upgrade         after end_of_message of an upgrade (101, CONNECT, Upgrade:); the
@@ -75,6 +77,7 @@ public:
 
     event next(std::string_view& input) noexcept {
         static constexpr char no_bytes[1] = {};
+        upgrade_taken_ = false;  // calling again after an upgrade declines it
         while (true) {
             if (error_) return {event_type::error, {}};
             if (auto pending = take_pending()) return *pending;
@@ -119,13 +122,25 @@ public:
     // it cut a message short.
     event finish() noexcept {
         if (error_) return {event_type::error, {}};
-        if (pending_head_ || pending_end_ || body_count_ > 0) return fail(http::error::invalid_state);
+        // After an upgrade that was not declined the bytes belong to another protocol.
+        if (pending_head_ || pending_end_ || body_count_ > 0 || upgrade_taken_) return fail(http::error::invalid_state);
         if (paused_at_end_) {
+            // Let llhttp settle after the message; an upgrade it then reports was
+            // already handed out (and, since finish() is called, declined).
             static constexpr char no_bytes[1] = {};
             resume();
-            if (llhttp_execute(&llhttp_, no_bytes, 0) != HPE_OK) return fail(http::error::invalid_state);
+            llhttp_errno_t settled = llhttp_execute(&llhttp_, no_bytes, 0);
+            if (settled == HPE_PAUSED_UPGRADE) {
+                llhttp_resume_after_upgrade(&llhttp_);
+                settled = llhttp_execute(&llhttp_, no_bytes, 0);
+            }
+            if (settled != HPE_OK) return fail(http::error::invalid_state);
         }
-        if (paused_ || upgrade_delivered_) return fail(http::error::invalid_state);
+        if (upgrade_delivered_) {
+            llhttp_resume_after_upgrade(&llhttp_);
+            upgrade_delivered_ = false;
+        }
+        if (paused_) return fail(http::error::invalid_state);
         const llhttp_errno_t err = llhttp_finish(&llhttp_);
         if (err != HPE_OK && err != HPE_PAUSED) return fail(http::error::partial_message);
         if (auto pending = take_pending()) return *pending;
@@ -138,7 +153,7 @@ public:
         clear_message();
         head_bytes_ = 0;
         error_ = {};
-        paused_ = paused_at_end_ = upgrade_delivered_ = closed_ = false;
+        paused_ = paused_at_end_ = upgrade_delivered_ = upgrade_taken_ = closed_ = false;
         body_count_ = body_taken_ = 0;
         pending_head_ = pending_end_ = pending_upgrade_ = false;
     }
@@ -182,7 +197,7 @@ private:
             s.on_status = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_start_text(at, n, false); };
             s.on_version_complete = [](llhttp_t* p) { return self(p).on_version_complete(); };
             s.on_header_field = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_name(at, n); };
-            s.on_header_field_complete = [](llhttp_t* p) { return self(p).name_open_ = false, 0; };
+            s.on_header_field_complete = [](llhttp_t* p) { return self(p).on_field_name_complete(); };
             s.on_header_value = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_value(at, n); };
             s.on_header_value_complete = [](llhttp_t* p) { return self(p).on_field_complete(); };
             s.on_headers_complete = [](llhttp_t* p) { return self(p).on_headers_complete(); };
@@ -239,6 +254,15 @@ private:
         return 0;
     }
 
+    // RFC 9110 §5.1: a field name is a token, so never empty (`: x` is refused;
+    // llhttp reports it as a name of no bytes, or no name at all).
+    int on_field_name_complete() noexcept {
+        if (in_trailers_) return 0;
+        const bool named = name_open_ && !fields_.at(fields_.size() - 1).name.empty();
+        name_open_ = false;
+        return named ? 0 : stop(http::error::bad_field);
+    }
+
     int on_field_value(const char* at, std::size_t n) {
         if (in_trailers_) return count_trailer(n);
         fields_.append_value({at, n});
@@ -256,6 +280,11 @@ private:
     }
 
     int on_headers_complete() noexcept {
+        // A request line without a version (HTTP/0.9's "GET /") never reaches
+        // on_version_complete; RFC 9112 §3 requires one.
+        if (llhttp_get_http_major(&llhttp_) != 1) return stop(http::error::version_not_supported);
+        // RFC 9112 §4: a status code is three digits; llhttp takes "20" or "0".
+        if (llhttp_.type == HTTP_RESPONSE && llhttp_.status_code < 100) return stop(http::error::bad_status);
         version_ = llhttp_get_http_major(&llhttp_) * 10u + llhttp_get_http_minor(&llhttp_);
         keep_alive_ = llhttp_should_keep_alive(&llhttp_) != 0;
         upgrade_ = llhttp_get_upgrade(&llhttp_) != 0;
@@ -314,6 +343,7 @@ private:
         }
         if (pending_upgrade_) {
             pending_upgrade_ = false;
+            upgrade_taken_ = true;
             return event{event_type::upgrade, {}};
         }
         return std::nullopt;
@@ -378,6 +408,7 @@ private:
     bool paused_at_end_ = false;
     bool closed_ = false;
     bool upgrade_delivered_ = false;
+    bool upgrade_taken_ = false;  // the last event was upgrade and next() was not called since
     bool pending_head_ = false;
     bool pending_end_ = false;
     bool pending_upgrade_ = false;

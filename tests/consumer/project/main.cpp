@@ -1,34 +1,99 @@
-// Parses a request with herald's core and answers it through herald's Asio layer
-// over the test stream: proves both targets carry their include paths, llhttp
-// and Asio's definitions to a consumer.
-#include <herald/asio/serve.hpp>
-#include <herald/test/stream.hpp>
+// A user's program: parses a request with herald's core, answers it with the
+// serializer, and does so from an Asio handler. It includes only <asio.hpp> and core
+// headers, so it compiles only if herald::asio hands the consumer Asio's include
+// folder and definitions, and herald::core hands it herald's headers and llhttp.
+// Exit status 0 means every check passed.
 
-#include <asio/io_context.hpp>
+// Defined on the command line by herald::asio's usage requirements, or not at all;
+// checked before <asio.hpp>, whose config.hpp would define ASIO_STANDALONE itself.
+#ifndef ASIO_STANDALONE
+#error "herald::asio did not define ASIO_STANDALONE for its consumer"
+#endif
+#ifndef ASIO_NO_DEPRECATED
+#error "herald::asio did not define ASIO_NO_DEPRECATED for its consumer"
+#endif
+
+#include <herald/config.hpp>
+#include <herald/http/parser.hpp>
+#include <herald/http/serializer.hpp>
+
+#include <asio.hpp>
 
 #include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace http = herald::http;
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const char* what) {
+    if (!ok) {
+        std::fprintf(stderr, "consumer: %s\n", what);
+        ++failures;
+    }
+}
+
+// Parses one request with a body; returns the body, or records what went wrong.
+std::string parse_request() {
+    http::request_parser parser;
+    std::string_view input = "POST /consumer HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\n\r\nhello";
+    std::string body;
+    bool head = false;
+    bool end = false;
+    for (int guard = 0; guard < 16 && !end; ++guard) {
+        const http::event ev = parser.next(input);
+        switch (ev.type) {
+        case http::event_type::head:
+            head = true;
+            check(parser.method() == "POST", "method is not POST");
+            check(parser.target() == "/consumer", "target is not /consumer");
+            check(parser.fields().value_or("host", "") == "example.com", "Host field lost");
+            check(parser.content_length() == 5u, "Content-Length is not 5");
+            break;
+        case http::event_type::body: body.append(ev.data); break;
+        case http::event_type::end_of_message: end = true; break;
+        default:
+            check(false, "unexpected parser event");
+            return body;
+        }
+    }
+    check(head && end, "no head or no end of message");
+    check(input.empty(), "parser left bytes of a complete request");
+    check(parser.next(input).type == http::event_type::need_more, "no need_more after the message");
+    return body;
+}
+
+}  // namespace
 
 int main() {
-    using namespace herald;
-    http::request_parser parser;
-    std::string_view input = "GET /consumer HTTP/1.1\r\nHost: x\r\n\r\n";
-    if (parser.next(input).type != http::event_type::head || parser.target() != "/consumer") return 1;
+#ifdef HERALD_CONSUMER_EXPECTED_VERSION
+    const std::string header_version = std::to_string(HERALD_VERSION_MAJOR) + "." +
+                                       std::to_string(HERALD_VERSION_MINOR) + "." +
+                                       std::to_string(HERALD_VERSION_PATCH);
+    check(header_version == HERALD_CONSUMER_EXPECTED_VERSION, "find_package(herald)'s version differs from config.hpp's");
+#endif
 
+    // The work runs as an Asio handler: the consumer links Asio's threads and all.
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /served HTTP/1.1\r\n\r\n"};
-    stream.close_remote();
-    http::server_options options;
-    options.send_date = false;
-    http::server_connection<test::stream> conn{std::move(stream), options};
-    http::async_serve(
-        conn, [](const http::request& req) { return http::response{200, "text/plain", req.target}; },
-        [](std::error_code) {});
-    io.run();
-    const std::string expected = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\n/served";
-    if (conn.next_layer().str() != expected) {
-        std::fprintf(stderr, "unexpected answer: %s\n", conn.next_layer().str().c_str());
+    std::string wire;
+    asio::post(io, [&] {
+        const std::string body = parse_request();
+        check(body == "hello", "request body is not 'hello'");
+        http::response res{200, "text/plain", body};
+        check(!http::serialize_head(res, wire), "serialize_head failed");
+        wire += res.body;
+    });
+    check(io.run() == 1, "io_context ran no handler");
+
+    const std::string_view expected = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+    check(wire == expected, "serialized response differs");
+    if (failures != 0) {
+        std::fprintf(stderr, "consumer: %d check(s) failed; response was:\n%s\n", failures, wire.c_str());
         return 1;
     }
-    std::puts("consumer ok");
+    std::printf("consumer ok: herald %d.%d.%d\n", HERALD_VERSION_MAJOR, HERALD_VERSION_MINOR, HERALD_VERSION_PATCH);
     return 0;
 }

@@ -1,0 +1,84 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_SSE_ERROR_HPP
+#define HERALD_SSE_ERROR_HPP
+
+// Errors of the Server-Sent Events core. The event-stream grammar of WHATWG HTML
+// §9.2.5 accepts every byte sequence ("anything that is not a known field is
+// ignored"), so the parser has no syntax errors at all: its only remote errors are
+// the limits that keep a peer from making it buffer without end. The serializer's
+// refusals are local: a field that would change the framing of the stream (an
+// `id:` with LF, an `event:` with CR) or text a browser would not read back as
+// written (bytes that are not UTF-8) never reaches the wire.
+
+#include <herald/error.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace herald::sse {
+
+enum class error {
+    // Remote: the parser's limits.
+    line_too_long = 1,   // a line longer than limits::max_line, terminator excluded
+    event_too_large,     // an event's data longer than limits::max_event
+    // Local: the serializer's refusals.
+    invalid_id,          // an id to serialize has LF, CR or NUL
+    invalid_event_type,  // an event type to serialize has LF or CR
+    invalid_utf8,        // a type, id or data to serialize is not UTF-8
+};
+
+namespace detail {
+
+class error_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "herald.sse"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<error>(value)) {
+        case error::line_too_long: return "event-stream line too long";
+        case error::event_too_large: return "event data too large";
+        case error::invalid_id: return "event id contains LF, CR or NUL";
+        case error::invalid_event_type: return "event type contains LF or CR";
+        case error::invalid_utf8: return "event field is not valid UTF-8";
+        }
+        return "unknown herald.sse error";
+    }
+
+    // Every enumerator is listed (no default), so adding one without deciding its
+    // condition is a -Wswitch warning, which the build turns into an error.
+    std::error_condition default_error_condition(int value) const noexcept override {
+        switch (static_cast<error>(value)) {
+        case error::line_too_long:
+        case error::event_too_large: return condition::limit_exceeded;
+        case error::invalid_id:
+        case error::invalid_event_type:
+        case error::invalid_utf8: return condition::invalid_state;
+        }
+        return condition::protocol_violation;
+    }
+
+    // Without this, `ec == condition::limit_exceeded` would compare against the
+    // generic category's view of the value instead of ours.
+    bool equivalent(int value, const std::error_condition& cond) const noexcept override {
+        return default_error_condition(value) == cond;
+    }
+};
+
+}  // namespace detail
+
+inline const std::error_category& error_category() noexcept {
+    static const detail::error_category_impl instance;
+    return instance;
+}
+
+inline std::error_code make_error_code(error e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace herald::sse
+
+template <>
+struct std::is_error_code_enum<herald::sse::error> : std::true_type {};
+
+#endif
