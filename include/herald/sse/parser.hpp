@@ -128,9 +128,10 @@ public:
     // are dropped (§9.2.6: an event cut off by the end of the stream is never
     // dispatched), a BOM is allowed again, a sticky error is cleared, and what the
     // event source keeps across reconnections stays: the last event ID string and the
-    // reconnection time (§9.2.3). Browsers seed the new stream's id buffer with the
-    // last event ID, so an event without `id:` after a reconnection keeps it; so
-    // does this parser.
+    // reconnection time (§9.2.3). An event without `id:` after a reconnection keeps
+    // the last event ID, as in Chromium, which seeds the new stream's id buffer with
+    // it. Read literally, §9.2.6 starts each stream's buffer empty, and the first
+    // event of the new stream would clear the ID the reconnection just sent.
     void restart() noexcept {
         line_.clear();
         data_.clear();
@@ -253,8 +254,10 @@ private:
         return true;
     }
 
+    // Nothing is parsed after an error, so the partial line is dropped at once.
     parse_result fail(sse::error e) noexcept {
         error_ = e;
+        line_.clear();
         return parse_result::error;
     }
 
