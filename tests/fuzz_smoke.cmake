@@ -24,7 +24,7 @@ if(NOT DEFINED SEED)
   set(SEED 1)
 endif()
 set(max_len 4096)
-set(targets http_request http_response)
+set(targets http_request http_response sse_parser)
 set(build_dir "${WORK_DIR}/build")
 set(generator_args)
 if(GENERATOR)
@@ -81,6 +81,10 @@ foreach(target IN LISTS targets)
   endif()
 
   set(corpus "${WORK_DIR}/corpus/${target}")
+  set(dict "${SOURCE_DIR}/fuzz/http.dict")
+  if(target MATCHES "^sse_")
+    set(dict "${SOURCE_DIR}/fuzz/sse.dict")
+  endif()
   file(MAKE_DIRECTORY "${WORK_DIR}/corpus")
   file(COPY "${SOURCE_DIR}/fuzz/corpus/${target}" DESTINATION "${WORK_DIR}/corpus")
   string(TIMESTAMP started "%s")
@@ -88,7 +92,7 @@ foreach(target IN LISTS targets)
   # input); libFuzzer reports it as a failure like a crash.
   execute_process(
     COMMAND "${binary}" "${corpus}" -runs=${RUNS} -max_len=${max_len} -seed=${SEED} -timeout=10
-            "-dict=${SOURCE_DIR}/fuzz/http.dict" "-artifact_prefix=${WORK_DIR}/artifacts/${target}-"
+            "-dict=${dict}" "-artifact_prefix=${WORK_DIR}/artifacts/${target}-"
             -print_final_stats=1
     RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
   string(TIMESTAMP finished "%s")
