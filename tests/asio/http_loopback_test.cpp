@@ -88,7 +88,7 @@ TEST_CASE("loopback: stop closes open connections and the pool drains", "[asio][
     tcp::socket idle{io};
     idle.connect(server.local_endpoint());
     // Wait until the server has the connection before stopping it.
-    for (int i = 0; i < 200 && server.connection_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 1000 && server.connection_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     REQUIRE(server.connection_count() == 1);
     server.stop();
     std::array<char, 16> chunk;
