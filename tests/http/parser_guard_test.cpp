@@ -3,10 +3,10 @@
 // before a PROT_NONE page. A read past the end faults and fails the test run.
 #include "transcript.hpp"
 
+#include "../support/guard_page.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -15,32 +15,6 @@ using namespace herald;
 
 namespace {
 
-class guarded_buffer {
-public:
-    explicit guarded_buffer(std::size_t capacity) {
-        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-        data_pages_ = (capacity + page - 1) / page * page;
-        size_ = data_pages_ + page;
-        base_ = static_cast<char*>(::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-        REQUIRE(base_ != MAP_FAILED);
-        REQUIRE(::mprotect(base_ + data_pages_, page, PROT_NONE) == 0);
-    }
-    ~guarded_buffer() { ::munmap(base_, size_); }
-    guarded_buffer(const guarded_buffer&) = delete;
-    guarded_buffer& operator=(const guarded_buffer&) = delete;
-
-    // Copies `bytes` so that they end exactly at the guard page.
-    std::string_view place(std::string_view bytes) {
-        char* at = base_ + data_pages_ - bytes.size();
-        std::memcpy(at, bytes.data(), bytes.size());
-        return {at, bytes.size()};
-    }
-
-private:
-    char* base_ = nullptr;
-    std::size_t data_pages_ = 0;
-    std::size_t size_ = 0;
-};
 
 // Feeds `piece` straight from the guarded page, pulling events until the parser
 // wants more; returns false once it stopped (error or upgrade).
@@ -55,7 +29,7 @@ bool feed_guarded(Parser& p, std::string_view piece) {
 
 template <class Parser>
 void run_guarded(const std::string& file) {
-    guarded_buffer buffer(64 * 1024);
+    test_support::guarded_buffer buffer(64 * 1024);
     for (const auto& v : test_support::load_golden(std::string(HERALD_TEST_DATA_DIR) + "/http/" + file)) {
         const std::string_view input{v.input};
         // Split in two at every position; each piece in turn ends at the guard page.

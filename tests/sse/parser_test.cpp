@@ -4,10 +4,10 @@
 #include "../support/allocations.hpp"
 #include "../support/golden.hpp"
 
+#include "../support/guard_page.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <functional>
@@ -64,33 +64,6 @@ sse::parse_result feed(sse::event_parser& p, std::string_view input) {
     return p.next(input);
 }
 
-// Bytes placed so that their last byte is the last before a PROT_NONE page: a read
-// past the end faults (DESIGN.md "Speed without sharp edges").
-class guarded_buffer {
-public:
-    explicit guarded_buffer(std::size_t capacity) {
-        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-        data_pages_ = (capacity + page - 1) / page * page;
-        size_ = data_pages_ + page;
-        base_ = static_cast<char*>(::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-        REQUIRE(base_ != MAP_FAILED);
-        REQUIRE(::mprotect(base_ + data_pages_, page, PROT_NONE) == 0);
-    }
-    ~guarded_buffer() { ::munmap(base_, size_); }
-    guarded_buffer(const guarded_buffer&) = delete;
-    guarded_buffer& operator=(const guarded_buffer&) = delete;
-
-    std::string_view place(std::string_view bytes) {
-        char* at = base_ + data_pages_ - bytes.size();
-        std::memcpy(at, bytes.data(), bytes.size());
-        return {at, bytes.size()};
-    }
-
-private:
-    char* base_ = nullptr;
-    std::size_t data_pages_ = 0;
-    std::size_t size_ = 0;
-};
 
 }  // namespace
 
@@ -271,7 +244,7 @@ TEST_CASE("steady state: parsing the same events again allocates nothing", "[sse
 }
 
 TEST_CASE("no read past the input, and no view into it kept across calls", "[sse][parser][memory]") {
-    guarded_buffer buffer(64 * 1024);
+    test_support::guarded_buffer buffer(64 * 1024);
     for (const auto& v : test_support::load_golden(std::string(HERALD_TEST_DATA_DIR) + "/sse/streams.txt")) {
         const sse::limits l = limits_for(v);
         // Each piece is copied to the guard page just before it is fed, over the
