@@ -169,7 +169,8 @@ public:
     std::size_t size() const noexcept { return entries_.size(); }
     bool empty() const noexcept { return entries_.empty(); }
 
-    // Total bytes of names and values held: what a head costs in memory.
+    // Bytes held: names and values, or for a parsed head the raw head bytes (the
+    // fields are offsets into them); what a head costs in memory.
     std::size_t bytes() const noexcept { return storage_.size(); }
 
     field at(std::size_t index) const noexcept {
@@ -237,6 +238,7 @@ public:
     void clear() noexcept {
         storage_.clear();
         entries_.clear();
+        folded_ = false;
     }
 
     void reserve(std::size_t bytes, std::size_t count) {
@@ -261,14 +263,56 @@ public:
         entries_.back().value_size += static_cast<std::uint32_t>(piece.size());
     }
     // Trailing whitespace is not part of a field value (RFC 9112 §5).
-    void end_field() noexcept {
+    void end_field() noexcept { trim_value(entries_.back()); }
+
+    // Building over raw bytes, for a parser that keeps a head as it arrived: the bytes
+    // go in with append_raw(), in whatever pieces they come, and each field is marked
+    // as offsets into them: begin_field_at(), extend_name()*, extend_value()*, then
+    // finish_values() once the head is complete. One copy per read instead of one per
+    // name and value (docs/benchmarks.md, "HTTP parsing").
+    void append_raw(std::string_view bytes) { storage_.append(bytes); }
+    void begin_field_at(std::uint32_t offset) { entries_.push_back({offset, 0, offset, 0}); }
+    void extend_name(std::uint32_t n) noexcept { entries_.back().name_size += n; }
+    std::size_t last_name_size() const noexcept { return entries_.back().name_size; }
+    // A piece that does not follow the value's last one comes after an obs-fold
+    // (RFC 9112 §5.2): the value then spans the fold's CRLF, which finish_values()
+    // removes, leaving the SP or HTAB that began the continuation line.
+    void extend_value(std::uint32_t offset, std::uint32_t n) noexcept {
         entry& e = entries_.back();
-        while (e.value_size > 0 && detail::is_ows(storage_[e.value_offset + e.value_size - 1])) --e.value_size;
+        if (e.value_size == 0) {
+            e.value_offset = offset;
+            e.value_size = n;
+            return;
+        }
+        if (offset != e.value_offset + e.value_size) folded_ = true;
+        e.value_size = offset + n - e.value_offset;
+    }
+    void finish_values() noexcept {
+        for (entry& e : entries_) {
+            if (folded_) unfold_value(e);
+            trim_value(e);
+        }
+        folded_ = false;
     }
 
 private:
+    // A field value holds no CR or LF (RFC 9110 §5.5), so any here is an obs-fold's.
+    void unfold_value(entry& e) noexcept {
+        std::uint32_t kept = 0;
+        for (std::uint32_t i = 0; i < e.value_size; ++i) {
+            const char c = storage_[e.value_offset + i];
+            if (c != '\r' && c != '\n') storage_[e.value_offset + kept++] = c;
+        }
+        e.value_size = kept;
+    }
+
+    void trim_value(entry& e) noexcept {
+        while (e.value_size > 0 && detail::is_ows(storage_[e.value_offset + e.value_size - 1])) --e.value_size;
+    }
+
     std::string storage_;
     std::vector<entry> entries_;
+    bool folded_ = false;  // a value spans an obs-fold: finish_values() must unfold
 };
 
 }  // namespace herald::http

@@ -98,6 +98,8 @@ public:
                 if (feed == 0 && !input.empty()) return fail(http::error::header_too_large);
             }
             const char* data = input.empty() ? no_bytes : input.data();
+            run_data_ = data;
+            run_base_ = static_cast<std::uint32_t>(fields_.bytes());
             const llhttp_errno_t err = llhttp_execute(&llhttp_, data, feed);
             std::size_t consumed = feed;
             if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
@@ -106,12 +108,19 @@ public:
                 paused_at_end_ = paused_ && pending_end_;
                 if (err == HPE_PAUSED_UPGRADE) upgrade_delivered_ = true;  // already reported at end_of_message
             } else if (err != HPE_OK) {
+                if (recording_) fields_.clear();  // its offsets reach past the bytes kept
                 return fail(error_ ? error_ : translate(err, llhttp_get_error_pos(&llhttp_)));
             }
             // Bytes consumed while the head was open belong to it, up to and including
             // the pause at its last byte. A head that fills the room without ending
             // fails on the next turn, when the room is zero.
             if (in_head) head_bytes_ += consumed;
+            // The fields are offsets into the head's bytes: keep this run's in one copy.
+            if (recording_) fields_.append_raw({data, consumed});
+            if (pending_head_ && recording_) {
+                fields_.finish_values();
+                recording_ = false;
+            }
             input.remove_prefix(consumed);
         }
     }
@@ -153,7 +162,7 @@ public:
         clear_message();
         head_bytes_ = 0;
         error_ = {};
-        paused_ = paused_at_end_ = upgrade_delivered_ = upgrade_taken_ = closed_ = false;
+        paused_ = paused_at_end_ = upgrade_delivered_ = upgrade_taken_ = closed_ = recording_ = false;
         body_count_ = body_taken_ = 0;
         pending_head_ = pending_end_ = pending_upgrade_ = false;
     }
@@ -199,7 +208,6 @@ private:
             s.on_header_field = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_name(at, n); };
             s.on_header_field_complete = [](llhttp_t* p) { return self(p).on_field_name_complete(); };
             s.on_header_value = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_value(at, n); };
-            s.on_header_value_complete = [](llhttp_t* p) { return self(p).on_field_complete(); };
             s.on_headers_complete = [](llhttp_t* p) { return self(p).on_headers_complete(); };
             s.on_body = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_body(at, n); };
             s.on_message_complete = [](llhttp_t* p) { return self(p).on_message_complete(); };
@@ -220,7 +228,15 @@ private:
 
     int on_message_begin() noexcept {
         clear_message();
+        // The head starts in this run: its bytes are kept from the run's first, so
+        // offsets count from there.
+        run_base_ = 0;
+        recording_ = true;
         return 0;
+    }
+
+    std::uint32_t offset_of(const char* at) const noexcept {
+        return run_base_ + static_cast<std::uint32_t>(at - run_data_);
     }
 
     int on_start_text(const char* at, std::size_t n, bool is_target) {
@@ -242,7 +258,7 @@ private:
         if (in_trailers_) return count_trailer(n);
         if (!name_open_) {
             if (fields_.size() >= limits_.max_fields) return stop(http::error::too_many_fields);
-            fields_.begin_field();
+            fields_.begin_field_at(offset_of(at));
             name_open_ = true;
         }
         // RFC 9112 §5.1: a field name is a token. llhttp's non-strict build checks
@@ -250,7 +266,7 @@ private:
         // read differently by a proxy is how requests get smuggled: herald refuses the
         // SP. memchr, not a per-byte table walk: this runs for every field.
         if (std::memchr(at, ' ', n) != nullptr) return stop(http::error::bad_field);
-        fields_.append_name({at, n});
+        fields_.extend_name(static_cast<std::uint32_t>(n));
         return 0;
     }
 
@@ -258,19 +274,15 @@ private:
     // llhttp reports it as a name of no bytes, or no name at all).
     int on_field_name_complete() noexcept {
         if (in_trailers_) return 0;
-        const bool named = name_open_ && !fields_.at(fields_.size() - 1).name.empty();
+        // By size: the name's bytes reach fields_ only when this run ends.
+        const bool named = name_open_ && fields_.last_name_size() != 0;
         name_open_ = false;
         return named ? 0 : stop(http::error::bad_field);
     }
 
     int on_field_value(const char* at, std::size_t n) {
         if (in_trailers_) return count_trailer(n);
-        fields_.append_value({at, n});
-        return 0;
-    }
-
-    int on_field_complete() noexcept {
-        if (!in_trailers_) fields_.end_field();
+        fields_.extend_value(offset_of(at), static_cast<std::uint32_t>(n));
         return 0;
     }
 
@@ -400,6 +412,9 @@ private:
     std::size_t body_count_ = 0;
     std::size_t body_taken_ = 0;
     std::optional<std::uint64_t> content_length_;
+    const char* run_data_ = nullptr;  // where the current llhttp_execute started
+    std::uint32_t run_base_ = 0;       // offset of run_data_ in the head bytes kept
+    bool recording_ = false;           // a head is open: keep each run's bytes
     std::size_t head_bytes_ = 0;
     std::size_t trailer_bytes_ = 0;
     std::uint64_t body_bytes_ = 0;
