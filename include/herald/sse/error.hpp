@@ -57,12 +57,6 @@ public:
         }
         return condition::protocol_violation;
     }
-
-    // Without this, `ec == condition::limit_exceeded` would compare against the
-    // generic category's view of the value instead of ours.
-    bool equivalent(int value, const std::error_condition& cond) const noexcept override {
-        return default_error_condition(value) == cond;
-    }
 };
 
 }  // namespace detail
