@@ -40,6 +40,19 @@ constexpr std::string_view target_path(std::string_view target) noexcept {
     return target.substr(0, target.find_first_of("?#"));
 }
 
+// RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
+// `Connection: keep-alive`. `version` is 10 or 11.
+inline bool keeps_alive(unsigned version, const fields& f) noexcept {
+    if (f.has_token("Connection", "close")) return false;
+    return version >= 11 || f.has_token("Connection", "keep-alive");
+}
+
+// RFC 9110 §10.1.1: the only expectation defined is 100-continue, and an HTTP/1.0
+// client cannot be waiting for it.
+inline bool expects_100_continue(unsigned version, const fields& f) noexcept {
+    return version >= 11 && iequals(f.value_or("Expect", ""), "100-continue");
+}
+
 struct request {
     std::string method = "GET";
     std::string target = "/";
@@ -49,17 +62,9 @@ struct request {
 
     std::string_view path() const noexcept { return target_path(target); }
 
-    // RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only
-    // with `Connection: keep-alive`.
-    bool keep_alive() const noexcept {
-        if (fields.has_token("Connection", "close")) return false;
-        return version >= 11 || fields.has_token("Connection", "keep-alive");
-    }
+    bool keep_alive() const noexcept { return keeps_alive(version, fields); }
 
-    // RFC 9110 §10.1.1: the only expectation defined is 100-continue.
-    bool expects_continue() const noexcept {
-        return version >= 11 && iequals(fields.value_or("Expect", ""), "100-continue");
-    }
+    bool expects_continue() const noexcept { return expects_100_continue(version, fields); }
 
     // True when the client asks to switch to `protocol` (RFC 9110 §7.8).
     bool wants_upgrade(std::string_view protocol) const noexcept {
@@ -89,10 +94,7 @@ struct response {
         fields.append("Content-Type", content_type);
     }
 
-    bool keep_alive() const noexcept {
-        if (fields.has_token("Connection", "close")) return false;
-        return version >= 11 || fields.has_token("Connection", "keep-alive");
-    }
+    bool keep_alive() const noexcept { return keeps_alive(version, fields); }
 
     void clear() noexcept {
         status = 200;
