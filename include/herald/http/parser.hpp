@@ -76,7 +76,6 @@ public:
     parser_base& operator=(const parser_base&) = delete;
 
     event next(std::string_view& input) noexcept {
-        static constexpr char no_bytes[1] = {};
         upgrade_taken_ = false;  // calling again after an upgrade declines it
         while (true) {
             if (error_) return {event_type::error, {}};
@@ -85,11 +84,7 @@ public:
             // A pause at the end of a message needs no bytes to settle: resume lazily.
             if (input.empty() && (!paused_ || paused_at_end_)) return {event_type::need_more, {}};
             resume();
-            if (upgrade_delivered_) {
-                // The caller declined the upgrade and goes on with HTTP.
-                llhttp_resume_after_upgrade(&llhttp_);
-                upgrade_delivered_ = false;
-            }
+            decline_upgrade();  // called again after an upgrade: the caller goes on with HTTP
             const bool in_head = !in_body_;
             std::size_t feed = input.size();
             if (in_head) {
@@ -97,7 +92,7 @@ public:
                 if (feed > room) feed = room;
                 if (feed == 0 && !input.empty()) return fail(http::error::header_too_large);
             }
-            const char* data = input.empty() ? no_bytes : input.data();
+            const char* data = input.empty() ? no_bytes_ : input.data();
             run_data_ = data;
             run_base_ = static_cast<std::uint32_t>(fields_.bytes());
             const llhttp_errno_t err = llhttp_execute(&llhttp_, data, feed);
@@ -136,19 +131,16 @@ public:
         if (paused_at_end_) {
             // Let llhttp settle after the message; an upgrade it then reports was
             // already handed out (and, since finish() is called, declined).
-            static constexpr char no_bytes[1] = {};
             resume();
-            llhttp_errno_t settled = llhttp_execute(&llhttp_, no_bytes, 0);
+            llhttp_errno_t settled = llhttp_execute(&llhttp_, no_bytes_, 0);
             if (settled == HPE_PAUSED_UPGRADE) {
-                llhttp_resume_after_upgrade(&llhttp_);
-                settled = llhttp_execute(&llhttp_, no_bytes, 0);
+                upgrade_delivered_ = true;
+                decline_upgrade();
+                settled = llhttp_execute(&llhttp_, no_bytes_, 0);
             }
             if (settled != HPE_OK) return fail(http::error::invalid_state);
         }
-        if (upgrade_delivered_) {
-            llhttp_resume_after_upgrade(&llhttp_);
-            upgrade_delivered_ = false;
-        }
+        decline_upgrade();
         if (paused_) return fail(http::error::invalid_state);
         const llhttp_errno_t err = llhttp_finish(&llhttp_);
         if (err != HPE_OK && err != HPE_PAUSED) return fail(http::error::partial_message);
@@ -370,6 +362,14 @@ private:
         return {event_type::need_more, {}};
     }
 
+    // llhttp stopped at an upgrade (HPE_PAUSED_UPGRADE) that was already handed out
+    // at end_of_message; going on with HTTP means telling llhttp so.
+    void decline_upgrade() noexcept {
+        if (!upgrade_delivered_) return;
+        llhttp_resume_after_upgrade(&llhttp_);
+        upgrade_delivered_ = false;
+    }
+
     void resume() noexcept {
         if (!paused_) return;
         llhttp_resume(&llhttp_);
@@ -402,6 +402,10 @@ private:
         default: return http::error::malformed;
         }
     }
+
+    // What llhttp_execute is given when there are no bytes: it needs a valid pointer
+    // to let a paused parser settle (run the steps that consume nothing).
+    static constexpr char no_bytes_[1] = {};
 
     llhttp_t llhttp_{};
     http::limits limits_;
@@ -447,9 +451,7 @@ public:
         return llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(const_cast<llhttp_t*>(&raw()))));
     }
     std::string_view target() const noexcept { return start_text_; }
-    bool expects_continue() const noexcept {
-        return version() >= 11 && iequals(fields().value_or("Expect", ""), "100-continue");
-    }
+    bool expects_continue() const noexcept { return expects_100_continue(version(), fields()); }
 
     // Copies the head into `out` (reusing its capacity) and clears its body.
     void head_into(request& out) const {
