@@ -92,6 +92,10 @@ struct serve_op {
             if (answer(self)) return;
             return write(self, *sync_answer);
         case step::wait:
+            // The wait is over: take its cancellation handler off the connection's
+            // close signal now, while the timer it refers to still exists (the slot,
+            // timer included, is replaced at the next request).
+            c.close_slot().clear();
             if (slot->value) return write(self, *slot->value);
             if (!c.keep_alive()) return self.complete(asio::error::operation_aborted);  // close()d
             return wait(self);  // woken without an answer: keep waiting
