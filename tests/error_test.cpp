@@ -1,5 +1,6 @@
 #include <herald/error.hpp>
 #include <herald/http/error.hpp>
+#include <herald/longpoll/error.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -46,4 +47,17 @@ TEST_CASE("conditions group errors across modules", "[error]") {
     for (auto c : {condition::protocol_violation, condition::limit_exceeded, condition::handshake_failed,
                    condition::invalid_state})
         CHECK(messages.insert(make_error_condition(c).message()).second);
+}
+
+TEST_CASE("every longpoll error has a distinct message and a condition", "[error]") {
+    std::set<std::string> messages;
+    const int last = static_cast<int>(longpoll::error::invalid_answer);
+    for (int value = 1; value <= last; ++value) {
+        const std::error_code ec = static_cast<longpoll::error>(value);
+        INFO("value " << value);
+        CHECK(ec.message() != "unknown herald.longpoll error");
+        CHECK(messages.insert(ec.message()).second);
+        CHECK((ec == condition::protocol_violation || ec == condition::limit_exceeded));
+    }
+    CHECK(std::error_code(longpoll::error::too_many_waiters) == condition::limit_exceeded);
 }

@@ -262,7 +262,7 @@ TEST_CASE("no read past the input, and no view into it kept across calls", "[sse
             const std::string text = std::string(length, 'a') + std::string(tail);
             const std::string_view at_guard = buffer.place(text);
             INFO("length " << length << " tail " << test_support::escape(tail));
-            CHECK(sse::detail::is_utf8(at_guard) == sse::detail::is_utf8(text));
+            CHECK(herald::is_utf8(at_guard) == herald::is_utf8(text));
             CHECK(sse::check({.data = at_guard}) == sse::check({.data = text}));
         }
     }

@@ -165,7 +165,7 @@ TEST_CASE("text that is not UTF-8 is refused in type, id and data", "[sse][seria
     };
     for (const auto good : valid) {
         INFO(test_support::escape(good));
-        CHECK(sse::detail::is_utf8(good));
+        CHECK(herald::is_utf8(good));
     }
 }
 
@@ -173,14 +173,14 @@ TEST_CASE("the eight-bytes-at-a-time ASCII path finds a bad byte at every positi
     for (std::size_t length = 1; length <= 40; ++length) {
         for (std::size_t at = 0; at < length; ++at) {
             std::string text(length, 'a');
-            CHECK(sse::detail::is_utf8(text));
+            CHECK(herald::is_utf8(text));
             text[at] = '\xFF';
             INFO("length " << length << " bad byte at " << at);
-            CHECK(!sse::detail::is_utf8(text));
+            CHECK(!herald::is_utf8(text));
             if (at + 1 < length) {
                 text[at] = '\xC3';
                 text[at + 1] = '\xA9';
-                CHECK(sse::detail::is_utf8(text));
+                CHECK(herald::is_utf8(text));
             }
         }
     }

@@ -1,0 +1,89 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_HISTORY_HPP
+#define HERALD_HISTORY_HPP
+
+// A bounded, sequence-numbered history of immutable byte strings: what a client
+// that reconnects (SSE `Last-Event-ID`, a long-poll cursor) missed, kept so it can
+// be sent again, and what is too old to be sent again, said so rather than skipped.
+//
+// How it works: append() numbers entries 1, 2, 3, ... and evicts from the front
+// until the history fits both its entry count and its byte budget (the newest entry
+// always stays, so a lone entry larger than the budget is still replayable once).
+// after(seq) answers, for a client that has seen everything up to `seq`:
+//   ok    — the entries with sequence > seq, in order (possibly none);
+//   lost  — some entries after `seq` were evicted: the client must resynchronise;
+//   ahead — `seq` was never issued (a client of an earlier process, or a forged
+//           cursor): its position means nothing here.
+// Entries are shared pointers, so a replay hands out the same bytes that live
+// fan-out sent, without copying them.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace herald {
+
+struct history_limits {
+    std::size_t max_entries = 1024;
+    std::size_t max_bytes = 1024 * 1024;
+};
+
+class history {
+public:
+    using bytes_ptr = std::shared_ptr<const std::string>;
+    using limits = history_limits;
+
+    struct entry {
+        std::uint64_t seq;
+        bytes_ptr bytes;
+    };
+
+    enum class status { ok, lost, ahead };
+
+    // The entries a client at some `seq` missed: [first, size()) when status is ok.
+    struct lookup {
+        status state;
+        std::size_t first;
+    };
+
+    explicit history(limits l = {}) noexcept : limits_(l) {
+        if (limits_.max_entries == 0) limits_.max_entries = 1;
+    }
+
+    // Appends `bytes` (not null) and returns its sequence number.
+    std::uint64_t append(bytes_ptr bytes) {
+        bytes_ += bytes->size();
+        entries_.push_back({++last_, std::move(bytes)});
+        while (entries_.size() > 1 && (entries_.size() > limits_.max_entries || bytes_ > limits_.max_bytes)) {
+            bytes_ -= entries_.front().bytes->size();
+            entries_.pop_front();
+        }
+        return last_;
+    }
+
+    lookup after(std::uint64_t seq) const noexcept {
+        if (seq > last_) return {status::ahead, entries_.size()};
+        const std::uint64_t oldest = entries_.empty() ? last_ + 1 : entries_.front().seq;
+        if (seq + 1 < oldest) return {status::lost, entries_.size()};
+        return {status::ok, static_cast<std::size_t>(seq + 1 - oldest)};
+    }
+
+    // The sequence number of the newest entry; 0 before the first append.
+    std::uint64_t last_seq() const noexcept { return last_; }
+    std::size_t size() const noexcept { return entries_.size(); }
+    std::size_t bytes() const noexcept { return bytes_; }
+    const entry& operator[](std::size_t i) const noexcept { return entries_[i]; }
+
+private:
+    limits limits_;
+    std::deque<entry> entries_;
+    std::size_t bytes_ = 0;
+    std::uint64_t last_ = 0;
+};
+
+}  // namespace herald
+
+#endif
