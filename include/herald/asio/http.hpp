@@ -34,6 +34,7 @@
 #include <asio/write.hpp>
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -111,6 +112,13 @@ private:
     friend struct read_request_op;
     template <class>
     friend struct write_response_op;
+    template <class, class>
+    friend struct serve_op;
+
+    // For async_serve's watching read while a request is parked (serve.hpp).
+    std::span<char> buffer_for_watch() { return buffer_.prepare(options_.read_size); }
+    void commit_watched(std::size_t n) noexcept { buffer_.commit(n); }
+    void end_after_response() noexcept { keep_alive_ = false; }
 
     enum class phase { idle, head, body };
 

@@ -14,7 +14,10 @@
 //   void handler(const http::request&, http::responder respond)   (answers later)
 // The second form is for answers that wait on something (long polling): `respond`
 // may be called from any thread, once; a responder destroyed unanswered sends 500,
-// so a forgetful handler cannot hang a client.
+// so a forgetful handler cannot hang a client. While a request waits for its
+// answer, the loop watches the connection: a client that leaves is noticed, and
+// the handler hears of it through responder::on_abandon(). A handler may also
+// take the connection over, with responder::hand_off(), to stream (SSE) or upgrade.
 
 #include <herald/asio/http.hpp>
 
@@ -22,7 +25,10 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <functional>
 #include <memory>
+#include <typeinfo>
+#include <utility>
 #include <optional>
 #include <type_traits>
 
@@ -30,12 +36,23 @@ namespace herald::http {
 
 namespace detail {
 
-// Where an asynchronous answer lands; the timer is only a signal: the serving
-// operation waits on it, and the responder cancels it once the answer is in.
+// Where an asynchronous answer lands. The timer is only a signal: the serving
+// operation waits on it, and whatever it waits for (the answer, a hand-off, the
+// client going away) cancels it once that is in. All members are touched on the
+// connection's executor only.
 struct response_slot {
     explicit response_slot(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
     asio::steady_timer signal;
     std::optional<response> value;
+    // A hand-off instead of an answer: called with the connection (type-checked
+    // against handoff_type) once the serving loop has let go of it.
+    std::function<void(const std::shared_ptr<void>&)> handoff;
+    const std::type_info* handoff_type = nullptr;
+    // Called once if the request is abandoned: the client went away or the
+    // connection was closed before an answer.
+    std::function<void()> on_abandon;
+    bool watching = false;   // a read is out to notice the client going away
+    std::error_code gone{};  // what that read ended with, when the client left
 };
 
 }  // namespace detail
@@ -55,18 +72,52 @@ public:
 
     // Answers the request. Thread-safe; a second call does nothing.
     void operator()(response res) {
+        settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::move(res); });
+    }
+
+    // Takes the connection over instead of answering: the serving loop reads no
+    // more requests and calls `fn(std::shared_ptr<Connection>)` on the connection's
+    // executor. `Connection` is the server_connection type being served
+    // (http::server::connection_type under http::server); a mismatch answers 500.
+    // This is how a streaming response (SSE) or an upgrade (WebSocket) leaves the
+    // request/response loop. Thread-safe; counts as the answer.
+    template <class Connection, class Fn>
+    void hand_off(Fn fn) {
+        settle([fn = std::move(fn)](detail::response_slot& slot) mutable {
+            slot.handoff_type = &typeid(Connection);
+            slot.handoff = [fn = std::move(fn)](const std::shared_ptr<void>& conn) mutable {
+                fn(std::static_pointer_cast<Connection>(conn));
+            };
+        });
+    }
+
+    // Calls `fn()` (on the connection's executor) if the request is abandoned before
+    // it is answered: the client closed its connection while the request was parked,
+    // or the connection was closed. Long polling unparks the request there.
+    void on_abandon(std::function<void()> fn) {
         if (!slot_) return;
-        auto slot = std::move(slot_);
-        asio::post(slot->signal.get_executor(), [slot, res = std::move(res)]() mutable {
-            if (slot->value) return;
-            slot->value = std::move(res);
-            slot->signal.cancel();
+        asio::post(slot_->signal.get_executor(), [slot = slot_, fn = std::move(fn)]() mutable {
+            if (slot->value || slot->handoff) return;
+            slot->on_abandon = std::move(fn);
+            if (slot->gone) std::exchange(slot->on_abandon, nullptr)();
         });
     }
 
     bool answered() const noexcept { return !slot_; }
 
 private:
+    template <class Settle>
+    void settle(Settle fill) {
+        if (!slot_) return;
+        auto slot = std::move(slot_);
+        asio::post(slot->signal.get_executor(), [slot, fill = std::move(fill)]() mutable {
+            if (slot->value || slot->handoff) return;
+            fill(*slot);
+            slot->on_abandon = nullptr;
+            slot->signal.cancel();
+        });
+    }
+
     void drop() {
         if (slot_) (*this)(response{500, "text/plain; charset=utf-8", "the request handler gave no answer\n"});
     }
@@ -76,6 +127,7 @@ private:
 template <class Stream, class Handler>
 struct serve_op {
     server_connection<Stream>* conn;
+    std::shared_ptr<void> owner;  // the connection, for hand-offs; may own nothing
     Handler handler;
     std::unique_ptr<response> sync_answer = std::make_unique<response>();
     std::shared_ptr<detail::response_slot> slot{};
@@ -91,14 +143,7 @@ struct serve_op {
             if (ec) return self.complete(ec == asio::error::eof ? std::error_code{} : ec);
             if (answer(self)) return;
             return write(self, *sync_answer);
-        case step::wait:
-            // The wait is over: take its cancellation handler off the connection's
-            // close signal now, while the timer it refers to still exists (the slot,
-            // timer included, is replaced at the next request).
-            c.close_slot().clear();
-            if (slot->value) return write(self, *slot->value);
-            if (!c.keep_alive()) return self.complete(asio::error::operation_aborted);  // close()d
-            return wait(self);  // woken without an answer: keep waiting
+        case step::wait: return woken(self);
         case step::write:
             if (ec) return self.complete(ec);
             if (!c.keep_alive()) return self.complete({});
@@ -123,9 +168,69 @@ private:
             slot = std::make_shared<detail::response_slot>(asio::any_io_executor(c.get_executor()));
             handler(std::as_const(c.request()), responder{slot});
             at = step::wait;
+            watch();
             wait(self);
             return true;
         }
+    }
+
+    // While the request is parked, a read notices the client leaving (EOF, a
+    // reset), as Go's net/http does for its request contexts. Only when nothing
+    // pipelined is buffered: bytes that arrive are kept for the next request, and a
+    // client that half-closes after pipelining is still answered.
+    void watch() {
+        auto& c = *conn;
+        if (!c.keep_alive() || !c.buffered().empty()) return;
+        const auto space = c.buffer_for_watch();
+        if (space.empty()) return;
+        slot->watching = true;
+        c.next_layer().async_read_some(asio::buffer(space.data(), space.size()),
+                                       [conn = conn, slot = slot](std::error_code ec, std::size_t n) {
+                                           slot->watching = false;
+                                           if (!ec) conn->commit_watched(n);
+                                           else if (ec != asio::error::operation_aborted) slot->gone = ec;
+                                           slot->signal.cancel();
+                                       });
+    }
+
+    template <class Self>
+    void woken(Self& self) {
+        auto& c = *conn;
+        // Take the wait's cancellation handler off the connection's close signal
+        // now, while the timer it refers to still exists (the slot, timer included,
+        // is replaced at the next request).
+        c.close_slot().clear();
+        const bool settled = slot->value || slot->handoff;
+        if (slot->watching) {
+            // The watching read must end before the stream is written to, read from
+            // or handed over; it cancels the signal again when it does.
+            if (settled || !c.keep_alive()) asio_detail::cancel_stream(c.next_layer());
+            return wait(self);
+        }
+        if (slot->handoff) return hand_off(self);
+        if (slot->value) {
+            if (slot->gone) c.end_after_response();  // the client half-closed: answer, then end
+            return write(self, *slot->value);
+        }
+        if (slot->gone || !c.keep_alive()) {
+            if (slot->on_abandon) std::exchange(slot->on_abandon, nullptr)();
+            if (slot->gone) c.close();
+            return self.complete(slot->gone == asio::error::eof || !slot->gone ? std::error_code{asio::error::operation_aborted}
+                                                                                : slot->gone);
+        }
+        watch();  // the watching read brought pipelined bytes: keep them, watch on
+        return wait(self);
+    }
+
+    template <class Self>
+    void hand_off(Self& self) {
+        auto& c = *conn;
+        if (*slot->handoff_type != typeid(server_connection<Stream>)) {
+            slot->value = response{500, "text/plain; charset=utf-8", "the request handler handed off to the wrong connection type\n"};
+            return write(self, *slot->value);
+        }
+        asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
+        self.complete({});
     }
 
     // The responder posts to this executor, so an answer given inside the handler is
@@ -142,13 +247,25 @@ private:
     }
 };
 
-// Serves requests on `conn` until the client closes, the connection ends, or an
-// error. Completes with {} on a normal end, else the error (already answered on
-// the wire when HTTP has an answer for it). `conn` must outlive the operation.
+// Serves requests on `conn` until the client closes, the connection ends, a
+// handler hands it off, or an error. Completes with {} on a normal end or a
+// hand-off, operation_aborted when a parked request was abandoned (the client left
+// or close() was called), else the error (already answered on the wire when HTTP
+// has an answer for it). `conn` must outlive the operation.
 template <class Stream, class Handler, class Token>
 auto async_serve(server_connection<Stream>& conn, Handler handler, Token&& token) {
+    // A hand-off gets a pointer that owns nothing: the caller owns `conn`.
+    std::shared_ptr<void> unowned(std::shared_ptr<void>{}, &conn);
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{&conn, std::move(handler)}, token, conn.next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{&conn, std::move(unowned), std::move(handler)}, token, conn.next_layer());
+}
+
+// The same, for a shared connection: a hand-off shares its ownership.
+template <class Stream, class Handler, class Token>
+auto async_serve(std::shared_ptr<server_connection<Stream>> conn, Handler handler, Token&& token) {
+    auto* raw = conn.get();
+    return asio::async_compose<Token, void(std::error_code)>(
+        serve_op<Stream, std::decay_t<Handler>>{raw, std::move(conn), std::move(handler)}, token, raw->next_layer());
 }
 
 }  // namespace herald::http

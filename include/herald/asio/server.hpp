@@ -17,6 +17,7 @@
 
 #include <herald/asio/serve.hpp>
 
+#include <asio/bind_executor.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/strand.hpp>
 
@@ -86,7 +87,8 @@ public:
         return connections_->size();
     }
 
-    // Called with each connection's final error ({} for a normal end); for logging.
+    // Called with each connection's final error ({} for a normal end or a hand-off);
+    // for logging.
     void on_connection_end(std::function<void(std::error_code)> fn) { on_end_ = std::move(fn); }
 
 private:
@@ -116,21 +118,27 @@ private:
     void serve(socket_type socket) {
         std::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
-        auto conn = std::make_shared<connection_type>(std::move(socket), options_);
         const auto id = next_id_++;
+        // The connection leaves the table when it is destroyed, not when serving
+        // ends: a connection handed off (an SSE stream, a WebSocket) is still
+        // tracked, so stop() closes it too.
+        std::shared_ptr<connection_type> conn(new connection_type(std::move(socket), options_),
+                                              [id, mutex = connections_mutex_, connections = connections_](connection_type* c) {
+                                                  {
+                                                      std::lock_guard lock(*mutex);
+                                                      connections->erase(id);
+                                                  }
+                                                  delete c;
+                                              });
         {
             std::lock_guard lock(*connections_mutex_);
             connections_->emplace(id, conn);
         }
-        asio::dispatch(conn->get_executor(), [this, conn, id, alive = alive_, mutex = connections_mutex_,
-                                              connections = connections_] {
-            async_serve(*conn, handler_, [conn, id, alive, mutex, connections, this](std::error_code ec) {
-                {
-                    std::lock_guard lock(*mutex);
-                    connections->erase(id);
-                }
+        asio::dispatch(conn->get_executor(), [this, conn, alive = alive_]() mutable {
+            auto* raw = conn.get();
+            async_serve(std::move(conn), handler_, asio::bind_executor(raw->get_executor(), [this, alive](std::error_code ec) {
                 if (*alive && on_end_) on_end_(ec);
-            });
+            }));
         });
     }
 

@@ -83,6 +83,9 @@ struct head_options {
     // The body length to announce when the message is not chunked and has no
     // Content-Length field of its own. nullopt: the size of the message's body.
     std::optional<std::uint64_t> content_length;
+    // The body ends when the connection closes (RFC 9112 §6.3 rule 8, responses
+    // only): no length field at all. For streams of unknown length, such as SSE.
+    bool until_close = false;
 };
 
 // Appends the status line and fields of `res`, adding Date, Connection: close,
@@ -106,7 +109,7 @@ inline std::error_code serialize_head(const response& res, std::string& out, con
     if (!options.keep_alive && !res.fields.has_token("Connection", "close")) out.append("Connection: close\r\n");
     // RFC 9110 §8.6: no Content-Length in 1xx and 204; a 304 may keep the one of the
     // representation, which only the user knows, so herald adds none there either.
-    if (!status_has_no_body(res.status) && !res.fields.contains("Content-Length") &&
+    if (!status_has_no_body(res.status) && !options.until_close && !res.fields.contains("Content-Length") &&
         !res.fields.contains("Transfer-Encoding")) {
         if (options.chunked) {
             out.append("Transfer-Encoding: chunked\r\n");

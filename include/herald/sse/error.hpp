@@ -26,6 +26,8 @@ enum class error {
     invalid_id,          // an id to serialize has LF, CR or NUL
     invalid_event_type,  // an event type to serialize has LF or CR
     invalid_utf8,        // a type, id or data to serialize is not UTF-8
+    // Remote: a stream's consumer.
+    send_queue_full,  // the client reads too slowly and the send queue is full
 };
 
 namespace detail {
@@ -41,6 +43,7 @@ public:
         case error::invalid_id: return "event id contains LF, CR or NUL";
         case error::invalid_event_type: return "event type contains LF or CR";
         case error::invalid_utf8: return "event field is not valid UTF-8";
+        case error::send_queue_full: return "send queue full: the client reads too slowly";
         }
         return "unknown herald.sse error";
     }
@@ -50,7 +53,8 @@ public:
     std::error_condition default_error_condition(int value) const noexcept override {
         switch (static_cast<error>(value)) {
         case error::line_too_long:
-        case error::event_too_large: return condition::limit_exceeded;
+        case error::event_too_large:
+        case error::send_queue_full: return condition::limit_exceeded;
         case error::invalid_id:
         case error::invalid_event_type:
         case error::invalid_utf8: return condition::invalid_state;

@@ -1,0 +1,307 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_SSE_HPP
+#define HERALD_ASIO_SSE_HPP
+
+// A Server-Sent Events response over a served HTTP connection: the head
+// (`text/event-stream`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`), then
+// events for as long as the client stays.
+//
+//   respond.hand_off<http::server::connection_type>([&](auto conn) {
+//       auto stream = std::make_shared<sse::event_stream<http::server::socket_type>>(conn);
+//       channel.subscribe(stream, sse::last_event_id(conn->request()));
+//       stream->async_run(asio::detached);
+//   });
+//
+// How it works: send() (any thread) puts the shared bytes of an event on a bounded
+// queue and wakes the writer; the writer gathers what is queued into one write
+// (no copy: the buffers are the shared events themselves), and when idle waits on
+// a timer set to the heartbeat's next deadline, which sends a `:` comment line so
+// proxies do not time the stream out (WHATWG HTML §9.2.7). A read stays out the
+// whole time, to notice the client leaving. The body is delimited by the close of
+// the connection (RFC 9112 §6.3 rule 8): no chunk framing around the events.
+//
+// A slow consumer fills the queue; the policy then either closes the stream (the
+// default: the client reconnects with Last-Event-ID and replay fills the gap, so
+// nothing is lost) or drops the oldest queued events (for feeds where only the
+// latest matters, such as tickers). A write that takes longer than write_timeout
+// ends the stream too: a client that stopped reading cannot hold it forever.
+
+#include <herald/asio/detail/deadline.hpp>
+#include <herald/asio/http.hpp>
+#include <herald/sse/error.hpp>
+#include <herald/sse/serializer.hpp>
+#include <herald/timing/heartbeat.hpp>
+
+#include <asio/compose.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace herald::sse {
+
+enum class overflow_policy { close, drop_oldest };
+
+struct stream_options {
+    std::size_t max_queued_events = 4096;
+    std::size_t max_queued_bytes = 4 * 1024 * 1024;
+    overflow_policy on_overflow = overflow_policy::close;
+    std::chrono::steady_clock::duration keepalive_interval = std::chrono::seconds(15);  // zero: none
+    std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
+    std::optional<std::uint32_t> retry;  // a `retry:` line right after the head
+    std::size_t max_batch = 64;          // events gathered into one write
+};
+
+// Whatever takes shared events: an event_stream, or anything a channel fans out to.
+class subscriber {
+public:
+    virtual ~subscriber() = default;
+    // Queues `ev`; false once the subscriber has ended, so a channel drops it.
+    virtual bool send(const shared_event& ev) = 0;
+};
+
+// The response head of an event stream (fields beyond these may be added).
+inline http::response stream_response() {
+    http::response res{200};
+    res.fields.append("Content-Type", "text/event-stream");
+    res.fields.append("Cache-Control", "no-cache");
+    res.fields.append("X-Accel-Buffering", "no");  // nginx: pass events on, do not buffer them
+    return res;
+}
+
+// The Last-Event-ID a reconnecting client sent (WHATWG HTML §9.2.4), if any.
+inline std::optional<std::string_view> last_event_id(const http::request& req) {
+    return req.fields.find("Last-Event-ID");
+}
+
+template <class Stream>
+class event_stream final : public subscriber, public std::enable_shared_from_this<event_stream<Stream>> {
+public:
+    using connection_type = http::server_connection<Stream>;
+    using executor_type = typename connection_type::executor_type;
+
+    explicit event_stream(std::shared_ptr<connection_type> conn, const stream_options& options = {},
+                          http::response head = stream_response())
+        : conn_(std::move(conn)), options_(options), head_response_(std::move(head)),
+          wake_(conn_->get_executor(), asio::steady_timer::time_point::max()), write_deadline_(conn_->get_executor()),
+          heartbeat_(keepalive_only(options), timing::heartbeat::clock::now()) {}
+
+    executor_type get_executor() noexcept { return conn_->get_executor(); }
+
+    bool send(const shared_event& ev) override {
+        std::lock_guard lock(mutex_);
+        if (ended_) return false;
+        queued_bytes_ += ev->size();
+        queue_.push_back(ev);
+        while (queue_.size() > options_.max_queued_events || queued_bytes_ > options_.max_queued_bytes) {
+            if (options_.on_overflow == overflow_policy::close) {
+                end_locked(error::send_queue_full);
+                return false;
+            }
+            if (queue_.size() == 1) break;  // one event larger than the budget still goes
+            queued_bytes_ -= queue_.front()->size();
+            queue_.pop_front();
+            ++dropped_;
+        }
+        wake_locked();
+        return true;
+    }
+
+    // Ends the stream and closes the connection. Thread-safe; async_run completes
+    // with {} (or the reason the stream had already ended for).
+    void close() {
+        std::lock_guard lock(mutex_);
+        end_locked({});
+    }
+
+    bool ended() const {
+        std::lock_guard lock(mutex_);
+        return ended_;
+    }
+
+    // Events dropped under overflow_policy::drop_oldest.
+    std::size_t dropped() const {
+        std::lock_guard lock(mutex_);
+        return dropped_;
+    }
+
+    // Writes the head, then events until the stream ends. Completes with {} after
+    // close(), asio::error::eof when the client left, error::send_queue_full,
+    // asio::error::timed_out (a write took longer than write_timeout), or the
+    // stream's error. Call once.
+    template <class Token>
+    auto async_run(Token&& token) {
+        return asio::async_compose<Token, void(std::error_code)>(run_op{this->shared_from_this()}, token,
+                                                                 conn_->next_layer());
+    }
+
+private:
+    static timing::heartbeat_config keepalive_only(const stream_options& options) {
+        // The client says nothing after its request, so only keep-alive applies.
+        return {options.keepalive_interval, timing::heartbeat::clock::duration::zero(), {}};
+    }
+
+    void end_locked(std::error_code reason) {
+        if (ended_) return;
+        ended_ = true;
+        end_reason_ = reason;
+        queue_.clear();
+        queued_bytes_ = 0;
+        asio::post(conn_->get_executor(), [self = this->shared_from_this()] {
+            self->conn_->close();
+            self->wake_.cancel();
+        });
+    }
+
+    // One wake-up post per burst: further sends find it pending.
+    void wake_locked() {
+        if (wake_pending_) return;
+        wake_pending_ = true;
+        asio::post(conn_->get_executor(), [self = this->shared_from_this()] {
+            {
+                std::lock_guard lock(self->mutex_);
+                self->wake_pending_ = false;
+            }
+            self->wake_.cancel();
+        });
+    }
+
+    // Reads and discards until the client leaves: an EventSource sends nothing after
+    // its request, so the read ends only with EOF, a reset, or close().
+    void watch() {
+        conn_->next_layer().async_read_some(asio::buffer(discard_),
+                                            [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                                                if (!ec) return self->watch();
+                                                const bool left = ec == asio::error::eof || ec == asio::error::connection_reset;
+                                                std::lock_guard lock(self->mutex_);
+                                                self->end_locked(left ? std::error_code{asio::error::eof} : ec);
+                                            });
+    }
+
+    struct run_op {
+        std::shared_ptr<event_stream> s;
+        enum class step { start, head, write, wait } at = step::start;
+
+        template <class Self>
+        void operator()(Self& self, std::error_code ec = {}, std::size_t = 0) {
+            auto& st = *s;
+            switch (at) {
+            case step::start: return write_head(self);
+            case step::head:
+            case step::write:
+                st.write_deadline_.disarm();
+                st.inflight_.clear();
+                if (ec) return finish(self, ec);
+                st.heartbeat_.on_sent(timing::heartbeat::clock::now());
+                if (at == step::head && st.conn_->request().method == "HEAD") return finish(self, {});
+                break;
+            case step::wait: break;
+            }
+            next(self);
+        }
+
+    private:
+        template <class Self>
+        void write_head(Self& self) {
+            auto& st = *s;
+            http::head_options options;
+            options.keep_alive = false;
+            options.until_close = true;
+            if (st.conn_->options().send_date) options.date = st.dates_.get(std::chrono::system_clock::now());
+            if (auto ec = http::serialize_head(st.head_response_, st.head_, options)) return finish(self, ec);
+            if (st.options_.retry) serialize_retry(*st.options_.retry, st.head_);
+            st.watch();
+            at = step::head;
+            write(self, std::array<asio::const_buffer, 1>{asio::buffer(st.head_)});
+        }
+
+        template <class Self>
+        void next(Self& self) {
+            auto& st = *s;
+            bool ended;
+            {
+                std::lock_guard lock(st.mutex_);
+                ended = st.ended_;
+                while (!st.queue_.empty() && st.inflight_.size() < st.options_.max_batch) {
+                    st.queued_bytes_ -= st.queue_.front()->size();
+                    st.inflight_.push_back(std::move(st.queue_.front()));
+                    st.queue_.pop_front();
+                }
+            }
+            if (ended) return finish(self, {});
+            if (!st.inflight_.empty()) {
+                st.buffers_.clear();
+                for (const auto& ev : st.inflight_) st.buffers_.push_back(asio::buffer(*ev));
+                at = step::write;
+                return write(self, st.buffers_);
+            }
+            const auto now = timing::heartbeat::clock::now();
+            if (st.heartbeat_.poll(now) == timing::heartbeat::action::send_ping) {
+                at = step::write;
+                static constexpr std::string_view comment = ":\n";
+                return write(self, std::array<asio::const_buffer, 1>{asio::buffer(comment)});
+            }
+            at = step::wait;
+            st.wake_.expires_at(st.heartbeat_.next_deadline());
+            st.wake_.async_wait(std::move(self));
+        }
+
+        template <class Self, class Buffers>
+        void write(Self& self, const Buffers& buffers) {
+            auto& st = *s;
+            st.write_deadline_.arm(st.options_.write_timeout, [weak = std::weak_ptr<event_stream>(s)] {
+                if (auto alive = weak.lock()) {
+                    std::lock_guard lock(alive->mutex_);
+                    alive->end_locked(asio::error::timed_out);
+                }
+            });
+            asio::async_write(st.conn_->next_layer(), buffers, std::move(self));
+        }
+
+        template <class Self>
+        void finish(Self& self, std::error_code ec) {
+            auto& st = *s;
+            {
+                std::lock_guard lock(st.mutex_);
+                // The first cause wins: a write aborted by close() reports why it closed.
+                if (st.ended_) ec = st.end_reason_;
+                else st.end_locked(ec);
+            }
+            st.conn_->close();
+            auto keep = std::move(s);  // the stream outlives the completion
+            self.complete(ec);
+        }
+    };
+
+    std::shared_ptr<connection_type> conn_;
+    stream_options options_;
+    http::response head_response_;
+    asio::steady_timer wake_;
+    asio_detail::deadline write_deadline_;
+    timing::heartbeat heartbeat_;
+    http::date_cache dates_;
+    std::string head_;
+    std::array<char, 512> discard_{};
+    std::vector<shared_event> inflight_;
+    std::vector<asio::const_buffer> buffers_;
+
+    mutable std::mutex mutex_;  // guards what send() and close() touch from other threads
+    std::deque<shared_event> queue_;
+    std::size_t queued_bytes_ = 0;
+    std::size_t dropped_ = 0;
+    bool wake_pending_ = false;
+    bool ended_ = false;
+    std::error_code end_reason_{};
+};
+
+}  // namespace herald::sse
+
+#endif

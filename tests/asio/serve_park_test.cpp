@@ -1,0 +1,171 @@
+// async_serve while a request waits for its answer: the client leaving, pipelined
+// bytes arriving, and a handler taking the connection over.
+#include "support.hpp"
+
+#include <herald/asio/serve.hpp>
+#include <herald/test/stream.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+
+using namespace herald;
+using connection = http::server_connection<test::stream>;
+
+namespace {
+
+http::server_options quiet_options() {
+    http::server_options o;
+    o.send_date = false;
+    return o;
+}
+
+void after(asio::io_context& io, int ms, std::function<void()> fn) {
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(ms));
+    timer->async_wait([timer, fn = std::move(fn)](std::error_code) { fn(); });
+}
+
+}  // namespace
+
+TEST_CASE("serve: a client that leaves while its request is parked is noticed and the handler told", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::optional<http::responder> parked;
+    int abandoned = 0;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(
+        conn,
+        [&](const http::request&, http::responder r) {
+            r.on_abandon([&] { ++abandoned; });
+            parked.emplace(std::move(r));
+        },
+        [&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] { conn.next_layer().close_remote(); });  // the client hangs up
+    io.run();
+    CHECK(result == asio::error::operation_aborted);
+    CHECK(abandoned == 1);
+    CHECK_FALSE(conn.keep_alive());
+    (*parked)(http::response{200});  // too late: nobody to answer, nothing written
+    parked.reset();
+    io.restart();
+    io.run();
+    CHECK(conn.next_layer().str().empty());
+    CHECK(abandoned == 1);
+}
+
+TEST_CASE("serve: on_abandon set after the client left is still called", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::optional<http::responder> parked;
+    int abandoned = 0;
+    http::async_serve(conn, [&](const http::request&, http::responder r) { parked.emplace(std::move(r)); },
+                      [&](std::error_code) {
+                          parked->on_abandon([&] { ++abandoned; });
+                      });
+    after(io, 5, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK(abandoned == 1);
+}
+
+TEST_CASE("serve: an answered request does not call on_abandon", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    int abandoned = 0;
+    std::optional<http::responder> parked;
+    http::async_serve(
+        conn,
+        [&](const http::request&, http::responder r) {
+            r.on_abandon([&] { ++abandoned; });
+            parked.emplace(std::move(r));
+        },
+        [&](std::error_code) {});
+    after(io, 5, [&] { (*parked)(http::response{200, "text/plain", "late"}); });
+    after(io, 15, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK(abandoned == 0);
+    CHECK(conn.next_layer().str().find("late") != std::string::npos);
+}
+
+TEST_CASE("serve: bytes pipelined while a request is parked are answered after it in order", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /slow HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::optional<http::responder> parked;
+    std::vector<std::string> seen;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(
+        conn,
+        [&](const http::request& req, http::responder r) {
+            seen.push_back(req.target);
+            if (req.target == "/slow") parked.emplace(std::move(r));
+            else r(http::response{200, "text/plain", req.target});
+        },
+        [&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] { conn.next_layer().append("GET /next HTTP/1.1\r\n\r\n"); });
+    after(io, 15, [&] {
+        (*parked)(http::response{200, "text/plain", "/slow"});
+        parked.reset();
+    });
+    after(io, 30, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK_FALSE(result);
+    REQUIRE(seen == std::vector<std::string>{"/slow", "/next"});
+    const std::string wire = conn.next_layer().str();
+    const auto slow = wire.find("\r\n\r\n/slow");
+    const auto next = wire.find("\r\n\r\n/next");
+    CHECK(slow != std::string::npos);
+    CHECK(next != std::string::npos);
+    CHECK(slow < next);
+}
+
+TEST_CASE("serve: a hand-off gives the handler the connection and ends the loop", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\nX-A: 1\r\n\r\nGET /never HTTP/1.1\r\n\r\n"};
+    auto conn = std::make_shared<connection>(std::move(stream), quiet_options());
+    std::shared_ptr<connection> taken;
+    int handler_calls = 0;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(
+        conn,
+        [&](const http::request&, http::responder r) {
+            ++handler_calls;
+            r.hand_off<connection>([&](std::shared_ptr<connection> c) {
+                taken = std::move(c);
+                CHECK(taken->request().target == "/stream");
+                CHECK(taken->request().fields.find("X-A") == "1");
+                asio::write(taken->next_layer(), asio::buffer(std::string_view{"raw bytes"}));
+            });
+        },
+        [&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK_FALSE(result);
+    CHECK(handler_calls == 1);  // the pipelined request after the hand-off is not read as HTTP
+    REQUIRE(taken == conn);
+    CHECK(conn->next_layer().str() == "raw bytes");
+    CHECK(conn->buffered().find("GET /never") == 0);  // kept for the new owner
+}
+
+TEST_CASE("serve: a hand-off to the wrong connection type answers 500", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    bool called = false;
+    http::async_serve(
+        conn,
+        [&](const http::request&, http::responder r) {
+            r.hand_off<http::server_connection<asio::ip::tcp::socket>>([&](auto) { called = true; });
+        },
+        [&](std::error_code) {});
+    after(io, 10, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK_FALSE(called);
+    CHECK(conn.next_layer().str().rfind("HTTP/1.1 500", 0) == 0);
+}

@@ -1,0 +1,206 @@
+// The SSE response stream and channel over herald's in-memory test stream.
+#include "support.hpp"
+
+#include <herald/asio/sse_channel.hpp>
+#include <herald/test/stream.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace herald;
+using connection = http::server_connection<test::stream>;
+using stream_type = sse::event_stream<test::stream>;
+using testing::parse_events;
+using testing::split_response;
+
+namespace {
+
+std::shared_ptr<connection> make_connection(asio::io_context& io, std::string request = "GET /events HTTP/1.1\r\n\r\n") {
+    http::server_options o;
+    o.send_date = false;
+    auto conn = std::make_shared<connection>(test::stream{io.get_executor(), request}, o);
+    bool read = false;
+    conn->async_read_request([&](std::error_code ec) { read = !ec; });
+    io.run();
+    io.restart();
+    REQUIRE(read);
+    return conn;
+}
+
+sse::shared_event make_event(std::string_view data, std::string_view id = {}) {
+    std::error_code ec;
+    auto ev = sse::make_shared_event({"", data, id.empty() ? std::nullopt : std::optional(id), std::nullopt}, ec);
+    REQUIRE(ev);
+    return ev;
+}
+
+void after(asio::io_context& io, int ms, std::function<void()> fn) {
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(ms));
+    timer->async_wait([timer, fn = std::move(fn)](std::error_code) { fn(); });
+}
+
+}  // namespace
+
+TEST_CASE("sse stream: head then queued events then close", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.retry = 1500;
+    auto stream = std::make_shared<stream_type>(conn, options);
+    CHECK(stream->send(make_event("one", "1")));
+    CHECK(stream->send(make_event("two\nlines", "2")));
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] { stream->send(make_event("three", "3")); });
+    after(io, 10, [&] { stream->close(); });
+    io.run();
+    CHECK_FALSE(result);
+    CHECK_FALSE(stream->send(make_event("after")));  // ended: a channel drops it
+    const auto [head, body] = split_response(conn->next_layer().str());
+    CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(head.find("Content-Type: text/event-stream\r\n") != std::string::npos);
+    CHECK(head.find("Cache-Control: no-cache\r\n") != std::string::npos);
+    CHECK(head.find("X-Accel-Buffering: no\r\n") != std::string::npos);
+    CHECK(head.find("Connection: close\r\n") != std::string::npos);
+    CHECK(head.find("Content-Length") == std::string::npos);  // delimited by the close
+    CHECK(head.find("Transfer-Encoding") == std::string::npos);
+    CHECK(body.rfind("retry: 1500\n", 0) == 0);
+    const auto events = parse_events(body);
+    REQUIRE(events.size() == 3);
+    CHECK(events[1].data == "two\nlines");
+    CHECK(events[2].data == "three");
+    CHECK(events[2].id == "3");
+}
+
+TEST_CASE("sse stream: a client that leaves ends the run with eof", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    auto stream = std::make_shared<stream_type>(conn);
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] { conn->next_layer().close_remote(); });
+    io.run();
+    CHECK(result == asio::error::eof);
+    CHECK(stream->ended());
+}
+
+TEST_CASE("sse stream: a HEAD request gets the head and no stream", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io, "HEAD /events HTTP/1.1\r\n\r\n");
+    auto stream = std::make_shared<stream_type>(conn);
+    stream->send(make_event("x"));
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK_FALSE(result);
+    const auto [head, body] = split_response(conn->next_layer().str());
+    CHECK(body.empty());
+}
+
+TEST_CASE("sse stream: a full queue closes the stream under the close policy", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.max_queued_events = 4;
+    auto stream = std::make_shared<stream_type>(conn, options);
+    for (int i = 0; i < 4; ++i) CHECK(stream->send(make_event("e")));
+    CHECK_FALSE(stream->send(make_event("one too many")));
+    std::error_code result;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK(result == sse::error::send_queue_full);
+    CHECK(result == condition::limit_exceeded);
+}
+
+TEST_CASE("sse stream: drop_oldest keeps the newest events within the byte and count budgets", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.max_queued_events = 4;
+    options.on_overflow = sse::overflow_policy::drop_oldest;
+    auto stream = std::make_shared<stream_type>(conn, options);
+    for (int i = 0; i < 10; ++i) CHECK(stream->send(make_event(std::to_string(i))));
+    CHECK(stream->dropped() == 6);
+    stream->async_run([](std::error_code) {});
+    after(io, 5, [&] { stream->close(); });
+    io.run();
+    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    REQUIRE(events.size() == 4);
+    CHECK(events.front().data == "6");
+    CHECK(events.back().data == "9");
+}
+
+TEST_CASE("sse stream: an idle stream sends keep-alive comments", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.keepalive_interval = std::chrono::milliseconds(5);
+    auto stream = std::make_shared<stream_type>(conn, options);
+    stream->async_run([](std::error_code) {});
+    after(io, 60, [&] { stream->close(); });
+    io.run();
+    const auto body = split_response(conn->next_layer().str()).second;
+    CHECK(body.rfind(":\n", 0) == 0);
+    CHECK(parse_events(body).empty());  // comments dispatch nothing
+}
+
+TEST_CASE("sse stream: sends from other threads all arrive in order", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.max_queued_events = 100000;
+    auto stream = std::make_shared<stream_type>(conn, options);
+    stream->async_run([](std::error_code) {});
+    std::thread producer([&] {
+        for (int i = 0; i < 2000; ++i) stream->send(make_event(std::to_string(i)));
+        stream->close();
+    });
+    io.run();
+    producer.join();
+    // close() may overtake queued events; every event written is whole and in order.
+    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    for (std::size_t i = 0; i < events.size(); ++i) REQUIRE(events[i].data == std::to_string(i));
+}
+
+TEST_CASE("sse channel: replay after Last-Event-ID then live events with no gap or duplicate", "[asio][sse]") {
+    asio::io_context io;
+    sse::channel channel("ep", {8, 1 << 20});
+    std::error_code ec;
+    for (int i = 1; i <= 3; ++i) channel.publish({"", "e" + std::to_string(i), std::nullopt, std::nullopt}, ec);
+
+    auto conn = make_connection(io);
+    auto stream = std::make_shared<stream_type>(conn);
+    CHECK(channel.subscribe(stream, "ep-1") == sse::replay::outcome::resumed);
+    CHECK(channel.subscriber_count() == 1);
+    channel.publish({"", "e4", std::nullopt, std::nullopt}, ec);
+    stream->async_run([](std::error_code) {});
+    after(io, 5, [&] { stream->close(); });
+    io.run();
+    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].data == "e2");
+    CHECK(events[0].id == "ep-2");
+    CHECK(events[2].data == "e4");
+    CHECK(events[2].id == "ep-4");
+    channel.publish({"", "e5", std::nullopt, std::nullopt}, ec);
+    CHECK(channel.subscriber_count() == 0);  // the ended stream was dropped
+}
+
+TEST_CASE("sse channel: an id from another epoch gets the history-lost event", "[asio][sse]") {
+    asio::io_context io;
+    sse::channel channel("new", {8, 1 << 20});
+    std::error_code ec;
+    channel.publish({"", "x", std::nullopt, std::nullopt}, ec);
+    auto conn = make_connection(io);
+    auto stream = std::make_shared<stream_type>(conn);
+    CHECK(channel.subscribe(stream, "old-7") == sse::replay::outcome::lost);
+    stream->async_run([](std::error_code) {});
+    after(io, 5, [&] { stream->close(); });
+    io.run();
+    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].type == "history-lost");
+    CHECK(events[0].id == "new-1");
+}
