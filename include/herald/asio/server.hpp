@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace herald::http {
 
@@ -93,9 +94,15 @@ public:
 
 private:
     void close_connections() {
-        std::lock_guard lock(*connections_mutex_);
-        for (auto& [id, weak] : *connections_)
-            if (auto conn = weak.lock()) asio::post(conn->get_executor(), [conn] { conn->close(); });
+        // Strong references are taken under the lock and dropped after it: the last
+        // reference to a connection runs its deleter, which takes the lock.
+        std::vector<std::shared_ptr<connection_type>> open;
+        {
+            std::lock_guard lock(*connections_mutex_);
+            for (auto& [id, weak] : *connections_)
+                if (auto conn = weak.lock()) open.push_back(std::move(conn));
+        }
+        for (auto& conn : open) asio::post(conn->get_executor(), [conn] { conn->close(); });
     }
 
     template <class Handler>
