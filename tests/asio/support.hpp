@@ -2,7 +2,14 @@
 #ifndef HERALD_TESTS_ASIO_SUPPORT_HPP
 #define HERALD_TESTS_ASIO_SUPPORT_HPP
 
+#include <herald/http/message.hpp>
 #include <herald/http/parser.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include <array>
 #include <herald/sse/parser.hpp>
 
 #include <catch2/catch.hpp>
@@ -38,6 +45,36 @@ inline std::pair<std::string, std::string> split_response(const std::string& wir
     const auto end = wire.find("\r\n\r\n");
     REQUIRE(end != std::string::npos);
     return {wire.substr(0, end + 4), wire.substr(end + 4)};
+}
+
+// One request on a new blocking loopback connection; the whole response.
+inline http::response http_exchange(const asio::ip::tcp::endpoint& ep, const std::string& request) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    socket.connect(ep);
+    asio::write(socket, asio::buffer(request));
+    http::response res;
+    http::response_parser p;
+    std::array<char, 4096> chunk;
+    while (true) {
+        std::error_code ec;
+        const std::size_t n = socket.read_some(asio::buffer(chunk), ec);
+        std::string_view view{chunk.data(), n};
+        if (ec) {
+            REQUIRE(p.finish().type == http::event_type::end_of_message);
+            return res;
+        }
+        for (http::event ev = p.next(view); ev.type != http::event_type::need_more; ev = p.next(view)) {
+            REQUIRE(ev.type != http::event_type::error);
+            if (ev.type == http::event_type::head) p.head_into(res);
+            if (ev.type == http::event_type::body) res.body.append(ev.data);
+            if (ev.type == http::event_type::end_of_message) return res;
+        }
+    }
+}
+
+inline http::response http_get(const asio::ip::tcp::endpoint& ep, const std::string& target) {
+    return http_exchange(ep, "GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
 }
 
 }  // namespace herald::testing
