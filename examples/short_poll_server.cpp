@@ -6,10 +6,11 @@
 //   GET  /                   -> a page that polls every second
 //
 //   short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]
+#include "common.hpp"
+
 #include <herald/asio/server.hpp>
 
 #include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 
 #include <charconv>
 #include <cstdio>
@@ -136,63 +137,14 @@ http::response route(message_store& store, const http::request& req) {
     return res;
 }
 
-struct options {
-    std::string host = "127.0.0.1";
-    unsigned short port = 8080;
-    int threads = 1;
-    std::size_t history = 1000;
-};
-
-options parse_options(int argc, char** argv) {
-    options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "%s needs a value\n", argv[i]);
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (arg == "--host") o.host = value();
-        else if (arg == "--port") o.port = static_cast<unsigned short>(std::stoi(value()));
-        else if (arg == "--threads") o.threads = std::max(1, std::stoi(value()));
-        else if (arg == "--history") o.history = std::stoul(value());
-        else if (arg == "--help") {
-            std::puts("short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]");
-            std::exit(0);
-        } else {
-            std::fprintf(stderr, "unknown option %s (try --help)\n", argv[i]);
-            std::exit(2);
-        }
-    }
-    return o;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    const options opts = parse_options(argc, argv);
-    asio::io_context io{opts.threads};
-    message_store store{opts.history};
+    const example::options opts(argc, argv,
+                                "short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]",
+                                {"host", "port", "threads", "history"});
+    asio::io_context io{static_cast<int>(opts.number("threads", 1))};
+    message_store store{static_cast<std::size_t>(opts.number("history", 1000))};
     http::server server{io.get_executor(), [&store](const http::request& req) { return route(store, req); }};
-    std::error_code ec;
-    const auto address = asio::ip::make_address(opts.host, ec);
-    if (!ec) ec = server.listen({address, opts.port});
-    if (ec) {
-        std::fprintf(stderr, "cannot listen on %s:%u: %s\n", opts.host.c_str(), opts.port, ec.message().c_str());
-        return 1;
-    }
-    server.start();
-    std::printf("short polling on http://%s:%u/\n", opts.host.c_str(), server.local_endpoint().port());
-    std::fflush(stdout);
-    asio::signal_set signals{io, SIGINT, SIGTERM};
-    signals.async_wait([&](std::error_code, int) {
-        server.stop();
-        io.stop();
-    });
-    std::vector<std::thread> threads;
-    for (int i = 1; i < opts.threads; ++i) threads.emplace_back([&] { io.run(); });
-    io.run();
-    for (auto& t : threads) t.join();
+    return example::run(io, server, opts, "short polling", [] {});
 }

@@ -51,7 +51,7 @@ TEST_CASE("conditions group errors across modules", "[error]") {
 
 TEST_CASE("every longpoll error has a distinct message and a condition", "[error]") {
     std::set<std::string> messages;
-    const int last = static_cast<int>(longpoll::error::invalid_answer);
+    const int last = static_cast<int>(longpoll::error::bad_status);
     for (int value = 1; value <= last; ++value) {
         const std::error_code ec = static_cast<longpoll::error>(value);
         INFO("value " << value);

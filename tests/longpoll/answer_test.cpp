@@ -59,3 +59,15 @@ TEST_CASE("the answer reader accepts JSON spacing and escapes and refuses anythi
         CHECK(longpoll::decode_answer(bad, a) == longpoll::error::invalid_answer);
     }
 }
+
+TEST_CASE("a poll query written by append_poll_query reads back the same", "[longpoll]") {
+    for (const std::string key : {"", "news", "room 1/a&b=c", "caf\xc3\xa9+%"}) {
+        std::string target = "/poll";
+        longpoll::append_poll_query(key, 12345678901234ull, 20u, target);
+        longpoll::poll_query q;
+        REQUIRE_FALSE(longpoll::parse_poll_query(target, q));
+        CHECK(q.key == key);
+        CHECK(q.since == 12345678901234ull);
+        CHECK(q.timeout_seconds == 20u);
+    }
+}

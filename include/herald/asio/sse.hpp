@@ -66,6 +66,8 @@ public:
     virtual ~subscriber() = default;
     // Queues `ev`; false once the subscriber has ended, so a channel drops it.
     virtual bool send(const shared_event& ev) = 0;
+    // Ends the subscriber (closes its connection). Thread-safe.
+    virtual void close() = 0;
 };
 
 // The response head of an event stream (fields beyond these may be added).
@@ -117,7 +119,7 @@ public:
 
     // Ends the stream and closes the connection. Thread-safe; async_run completes
     // with {} (or the reason the stream had already ended for).
-    void close() {
+    void close() override {
         std::lock_guard lock(mutex_);
         end_locked({});
     }

@@ -62,6 +62,18 @@ public:
         std::erase_if(subscribers_, [&](const std::shared_ptr<subscriber>& p) { return p.get() == s; });
     }
 
+    // Closes every subscriber's connection (their clients reconnect and resume):
+    // for a server going down, or to move clients to another process.
+    std::size_t disconnect_all() {
+        std::vector<std::shared_ptr<subscriber>> all;
+        {
+            std::lock_guard lock(mutex_);
+            all.swap(subscribers_);
+        }
+        for (auto& s : all) s->close();
+        return all.size();
+    }
+
     std::size_t subscriber_count() const {
         std::lock_guard lock(mutex_);
         return subscribers_.size();

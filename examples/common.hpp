@@ -1,0 +1,104 @@
+// What every example shares: command-line options and running an http::server
+// on a pool of threads until SIGINT or SIGTERM. Not part of the library.
+#ifndef HERALD_EXAMPLES_COMMON_HPP
+#define HERALD_EXAMPLES_COMMON_HPP
+
+#include <herald/asio/server.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace example {
+
+// `--name value` pairs; `usage` is printed for --help and unknown options.
+class options {
+public:
+    options(int argc, char** argv, std::string_view usage, std::initializer_list<std::string_view> names) {
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view arg = argv[i];
+            if (arg == "--help") {
+                std::printf("%.*s\n", static_cast<int>(usage.size()), usage.data());
+                std::exit(0);
+            }
+            bool known = arg.substr(0, 2) == "--";
+            if (known) {
+                known = false;
+                for (auto n : names) known = known || arg.substr(2) == n;
+            }
+            if (!known || i + 1 >= argc) {
+                std::fprintf(stderr, "%s: unknown option or missing value\n%.*s\n", argv[i], static_cast<int>(usage.size()),
+                             usage.data());
+                std::exit(2);
+            }
+            values_[std::string(arg.substr(2))] = argv[++i];
+        }
+    }
+
+    std::string get(const std::string& name, std::string fallback) const {
+        const auto found = values_.find(name);
+        return found == values_.end() ? fallback : found->second;
+    }
+
+    long number(const std::string& name, long fallback) const {
+        const auto found = values_.find(name);
+        return found == values_.end() ? fallback : std::strtol(found->second.c_str(), nullptr, 10);
+    }
+
+private:
+    std::map<std::string, std::string> values_;
+};
+
+// Servers that hold many open connections (SSE streams, parked polls) need more
+// descriptors than the usual soft limit of 1024: take the hard limit.
+inline void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+// Listens on --host/--port, prints where, and runs `io` on --threads threads until
+// a signal; `on_stop` runs first (close streams, answer parked requests).
+template <class OnStop>
+int run(asio::io_context& io, herald::http::server& server, const options& opts, std::string_view what, OnStop on_stop) {
+    const std::string host = opts.get("host", "127.0.0.1");
+    const auto port = static_cast<unsigned short>(opts.number("port", 8080));
+    std::error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (!ec) ec = server.listen({address, port});
+    if (ec) {
+        std::fprintf(stderr, "cannot listen on %s:%u: %s\n", host.c_str(), port, ec.message().c_str());
+        return 1;
+    }
+    server.start();
+    std::printf("%.*s on http://%s:%u/\n", static_cast<int>(what.size()), what.data(), host.c_str(),
+                server.local_endpoint().port());
+    std::fflush(stdout);
+    asio::signal_set signals{io, SIGINT, SIGTERM};
+    signals.async_wait([&](std::error_code, int) {
+        on_stop();
+        server.stop();
+        io.stop();
+    });
+    std::vector<std::thread> threads;
+    for (long i = 1; i < opts.number("threads", 1); ++i) threads.emplace_back([&] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    return 0;
+}
+
+}  // namespace example
+
+#endif
