@@ -30,7 +30,9 @@ inline unsigned short free_port() {
 
 class child_server {
 public:
-    child_server(const std::string& program, std::vector<std::string> args) : port_(free_port()) {
+    // On `port`, or on a free one when 0 (a restart passes the port it had).
+    child_server(const std::string& program, std::vector<std::string> args, unsigned short port = 0)
+        : port_(port ? port : free_port()) {
         args.insert(args.begin(), {program, "--port", std::to_string(port_)});
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
