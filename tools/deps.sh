@@ -15,4 +15,20 @@ herald_install_packages() {
 
 # What building and testing herald needs; later issues add to this list.
 HERALD_BUILD_PACKAGES=(g++ cmake ninja-build libasio-dev node-llhttp catch2)
-HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev)
+HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs)
+
+# Clients nobody here wrote, for the interop tests: npm packages in a prefix of
+# their own (tests find them there; CMake's HERALD_NODE_MODULES).
+HERALD_NPM_PREFIX=${HERALD_NPM_PREFIX:-/usr/local/lib/herald-npm}
+HERALD_NPM_PACKAGES=(eventsource@3 playwright-core@1)
+herald_install_npm_packages() {
+  local missing=0
+  for package in "${HERALD_NPM_PACKAGES[@]}"; do
+    [ -d "$HERALD_NPM_PREFIX/node_modules/${package%@*}" ] || missing=1
+  done
+  ((missing)) || return 0
+  command -v npm >/dev/null || herald_install_packages npm
+  echo "herald: installing ${HERALD_NPM_PACKAGES[*]} into $HERALD_NPM_PREFIX"
+  mkdir -p "$HERALD_NPM_PREFIX"
+  npm install --prefix "$HERALD_NPM_PREFIX" --no-audit --no-fund --loglevel=error "${HERALD_NPM_PACKAGES[@]}"
+}
