@@ -9,6 +9,7 @@
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
+#include <herald/json.hpp>
 
 #include <asio/io_context.hpp>
 
@@ -56,25 +57,9 @@ poll();
 )html";
 
 std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                char escaped[8];
-                std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-                out += escaped;
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-    }
-    return out + "\"";
+    std::string out;
+    herald::append_json_string(text, out);
+    return out;
 }
 
 // The message list: ids grow from 1; only the newest `capacity` are kept.

@@ -15,6 +15,7 @@
 #include <optional>
 
 using namespace herald;
+using testing::after;
 using connection = http::server_connection<test::stream>;
 
 namespace {
@@ -25,10 +26,6 @@ http::server_options quiet_options() {
     return o;
 }
 
-void after(asio::io_context& io, int ms, std::function<void()> fn) {
-    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(ms));
-    timer->async_wait([timer, fn = std::move(fn)](std::error_code) { fn(); });
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 using namespace herald;
+using testing::after;
 using connection = http::server_connection<test::stream>;
 using stream_type = sse::event_stream<test::stream>;
 using testing::parse_events;
@@ -36,10 +37,6 @@ sse::shared_event make_event(std::string_view data, std::string_view id = {}) {
     return ev;
 }
 
-void after(asio::io_context& io, int ms, std::function<void()> fn) {
-    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(ms));
-    timer->async_wait([timer, fn = std::move(fn)](std::error_code) { fn(); });
-}
 
 }  // namespace
 

@@ -6,10 +6,14 @@
 #include <herald/http/parser.hpp>
 
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
 
 #include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <herald/sse/parser.hpp>
 
 #include <catch2/catch.hpp>
@@ -45,6 +49,12 @@ inline std::pair<std::string, std::string> split_response(const std::string& wir
     const auto end = wire.find("\r\n\r\n");
     REQUIRE(end != std::string::npos);
     return {wire.substr(0, end + 4), wire.substr(end + 4)};
+}
+
+// Runs `fn` on `io` after `ms` milliseconds.
+inline void after(asio::io_context& io, int ms, std::function<void()> fn) {
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(ms));
+    timer->async_wait([timer, fn = std::move(fn)](std::error_code) { fn(); });
 }
 
 // One request on a new blocking loopback connection; the whole response.

@@ -152,17 +152,7 @@ private:
         }
 
         void shut_down() {
-            std::vector<std::pair<http::responder, std::uint64_t>> answers;
-            {
-                std::lock_guard lock(mutex_);
-                std::vector<ticket> expired;
-                registry_.expire(registry::time_point::max(), expired);
-                for (const auto& t : expired) {
-                    auto entry = take(t);
-                    answers.emplace_back(std::move(entry.respond), entry.since);
-                }
-            }
-            for (auto& [respond, since] : answers) respond(json_response(answer_body(no_history(), since, since)));
+            answer_expired(registry::time_point::max());
             asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
         }
 
@@ -224,19 +214,24 @@ private:
         }
 
         void expire() {
+            answer_expired(registry::clock::now());
+            arm();
+        }
+
+        // Answers every poll whose deadline is at or before `now` with no messages;
+        // the cursor stays where the client had it.
+        void answer_expired(registry::time_point now) {
             std::vector<std::pair<http::responder, std::uint64_t>> answers;
             {
                 std::lock_guard lock(mutex_);
                 std::vector<ticket> expired;
-                registry_.expire(registry::clock::now(), expired);
+                registry_.expire(now, expired);
                 for (const auto& t : expired) {
                     auto entry = take(t);
                     answers.emplace_back(std::move(entry.respond), entry.since);
                 }
             }
-            // Timed out: nothing new, the cursor stays where the client had it.
             for (auto& [respond, since] : answers) respond(json_response(answer_body(no_history(), since, since)));
-            arm();
         }
 
         static const history& no_history() {

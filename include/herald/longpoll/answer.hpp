@@ -17,6 +17,7 @@
 // the messages after it were evicted): `messages` then holds what is still kept,
 // and the client resynchronises before relying on them. RFC 8259 JSON, UTF-8.
 
+#include <herald/json.hpp>
 #include <herald/longpoll/error.hpp>
 
 #include <charconv>
@@ -72,29 +73,6 @@ template <class Number>
 bool parse_decimal(std::string_view text, Number& out) noexcept {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
-}
-
-inline void append_json_string(std::string_view text, std::string& out) {
-    constexpr std::string_view hex = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {  // RFC 8259 §7: controls must be escaped
-                out += "\\u00";
-                out.push_back(hex[static_cast<unsigned char>(c) >> 4]);
-                out.push_back(hex[static_cast<unsigned char>(c) & 0xf]);
-            } else {
-                out.push_back(c);
-            }
-        }
-    }
-    out.push_back('"');
 }
 
 inline void append_utf8(std::uint32_t cp, std::string& out) {
@@ -277,6 +255,30 @@ inline std::error_code parse_poll_query(std::string_view target, poll_query& out
     return {};
 }
 
+// Appends `?key=K&since=N&timeout=S` for a poll (the inverse of parse_poll_query):
+// the key percent-encoded, all but RFC 3986 §2.3 unreserved characters.
+inline void append_poll_query(std::string_view key, std::uint64_t since, std::optional<std::uint32_t> timeout_seconds,
+                              std::string& out) {
+    constexpr std::string_view hex = "0123456789ABCDEF";
+    out += "?key=";
+    for (const char c : key) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xf]);
+        }
+    }
+    out += "&since=";
+    out += std::to_string(since);
+    if (timeout_seconds) {
+        out += "&timeout=";
+        out += std::to_string(*timeout_seconds);
+    }
+}
+
 // Appends the answer body; `messages` is any range of string-like values.
 template <class Messages>
 void encode_answer(std::uint64_t cursor, bool reset, const Messages& messages, std::string& out) {
@@ -287,7 +289,7 @@ void encode_answer(std::uint64_t cursor, bool reset, const Messages& messages, s
     for (const auto& message : messages) {
         if (!first) out.push_back(',');
         first = false;
-        detail::append_json_string(std::string_view(message), out);
+        append_json_string(std::string_view(message), out);
     }
     out += "]}";
 }

@@ -22,8 +22,10 @@ enum class error {
     // Remote: a poll request's parameters (400).
     invalid_cursor,   // `since` is not a decimal number
     invalid_timeout,  // `timeout` is not a decimal number of seconds
-    // Local: an answer body that is not what encode_answer() writes.
+    // Remote, seen by a client: an answer body that is not what encode_answer()
+    // writes, or a status other than 200.
     invalid_answer,
+    bad_status,
 };
 
 namespace detail {
@@ -40,6 +42,7 @@ public:
         case error::invalid_cursor: return "long-poll cursor is not a decimal number";
         case error::invalid_timeout: return "long-poll timeout is not a decimal number of seconds";
         case error::invalid_answer: return "long-poll answer is not valid";
+        case error::bad_status: return "long-poll answered with a status other than 200";
         }
         return "unknown herald.longpoll error";
     }
@@ -51,7 +54,8 @@ public:
         case error::key_too_long: return condition::limit_exceeded;
         case error::invalid_cursor:
         case error::invalid_timeout:
-        case error::invalid_answer: return condition::protocol_violation;
+        case error::invalid_answer:
+        case error::bad_status: return condition::protocol_violation;
         }
         return condition::protocol_violation;
     }

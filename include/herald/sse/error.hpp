@@ -28,6 +28,10 @@ enum class error {
     invalid_utf8,        // a type, id or data to serialize is not UTF-8
     // Remote: a stream's consumer.
     send_queue_full,  // the client reads too slowly and the send queue is full
+    // Remote: what a client refuses in a server's answer (WHATWG HTML §9.2.3: "fail
+    // the connection", no reconnect).
+    bad_status,        // the answer is not 200 OK
+    bad_content_type,  // the answer is not text/event-stream
 };
 
 namespace detail {
@@ -44,6 +48,8 @@ public:
         case error::invalid_event_type: return "event type contains LF or CR";
         case error::invalid_utf8: return "event field is not valid UTF-8";
         case error::send_queue_full: return "send queue full: the client reads too slowly";
+        case error::bad_status: return "event stream answered with a status other than 200";
+        case error::bad_content_type: return "event stream answered with a type other than text/event-stream";
         }
         return "unknown herald.sse error";
     }
@@ -58,6 +64,8 @@ public:
         case error::invalid_id:
         case error::invalid_event_type:
         case error::invalid_utf8: return condition::invalid_state;
+        case error::bad_status:
+        case error::bad_content_type: return condition::protocol_violation;
         }
         return condition::protocol_violation;
     }
