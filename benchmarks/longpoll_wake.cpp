@@ -13,6 +13,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
 #include <asio/write.hpp>
 
 #include "loopback.hpp"
@@ -72,8 +73,8 @@ public:
                 auto answer = std::make_shared<const std::string>(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\n\r\n" + body);
+                parked_ = 0;  // here, before the next check of it, not in the posted handler
                 asio::post(io_, [this, answer] {
-                    parked_ = 0;
                     for (auto& s : subs_) asio::async_write(s->socket, asio::buffer(*answer), [this, answer, &s](std::error_code ec, std::size_t) {
                         if (!ec) read(*s);
                     });
@@ -153,6 +154,7 @@ void run_clients(const config& c) {
     }
     for (std::size_t round = 0; round < c.rounds; ++round) {
         latencies.clear();
+        io.restart();
         for (auto& cl : clients) poll(*cl);
         while (latencies.size() < c.waiters)
             if (io.run_one_for(std::chrono::seconds(30)) == 0) break;

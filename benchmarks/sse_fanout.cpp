@@ -18,6 +18,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
 #include <asio/write.hpp>
 
 #include "loopback.hpp"

@@ -166,3 +166,39 @@ TEST_CASE("serve: a hand-off to the wrong connection type answers 500", "[asio][
     CHECK_FALSE(called);
     CHECK(conn.next_layer().str().rfind("HTTP/1.1 500", 0) == 0);
 }
+
+TEST_CASE("serve: after a late answer the idle timeout still closes a silent keep-alive connection", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    http::server_options options = quiet_options();
+    options.idle_timeout = std::chrono::milliseconds(20);
+    connection conn{std::move(stream), options};
+    std::optional<http::responder> parked;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(conn, [&](const http::request&, http::responder r) { parked.emplace(std::move(r)); },
+                      [&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] { (*parked)(http::response{200, "text/plain", "late"}); });
+    io.run();  // the client says nothing more: the idle timeout ends the connection
+    CHECK(result == asio::error::timed_out);
+    CHECK(conn.next_layer().str().find("late") != std::string::npos);
+    CHECK_FALSE(conn.keep_alive());
+}
+
+TEST_CASE("serve: the next request after a late answer is read by the watching read", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /1 HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::vector<http::responder> parked;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(conn, [&](const http::request&, http::responder r) { parked.push_back(std::move(r)); },
+                      [&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] { parked.at(0)(http::response{200, "text/plain", "one"}); });
+    after(io, 10, [&] { conn.next_layer().append("GET /2 HTTP/1.1\r\n\r\n"); });
+    after(io, 15, [&] { parked.at(1)(http::response{200, "text/plain", "two"}); });
+    after(io, 20, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK_FALSE(result);
+    const std::string wire = conn.next_layer().str();
+    CHECK(wire.find("one") < wire.find("two"));
+    CHECK(wire.find("two") != std::string::npos);
+}

@@ -131,7 +131,8 @@ struct serve_op {
     Handler handler;
     std::unique_ptr<response> sync_answer = std::make_unique<response>();
     std::shared_ptr<detail::response_slot> slot{};
-    enum class step { start, read, wait, write } at = step::start;
+    enum class step { start, read, wait, write, drain } at = step::start;
+    std::error_code result{};  // what to complete with once the watching read is in
 
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}) {
@@ -145,8 +146,25 @@ struct serve_op {
             return write(self, *sync_answer);
         case step::wait: return woken(self);
         case step::write:
-            if (ec) return self.complete(ec);
-            if (!c.keep_alive()) return self.complete({});
+            if (ec) return finish(self, ec);
+            if (!c.keep_alive()) return finish(self, {});
+            if (slot && slot->watching) {
+                // The watching read becomes the next request's read: the idle
+                // timeout applies to it as to any wait for a request.
+                c.arm(server_connection<Stream>::phase::idle);
+                return drain(self, {});
+            }
+            break;
+        case step::drain:
+            c.close_slot().clear();
+            if (slot->watching) return wait(self);
+            if (c.deadline_.expired()) {
+                c.close();
+                return self.complete(asio::error::timed_out);
+            }
+            c.deadline_.disarm();
+            if (result || !c.keep_alive()) return self.complete(result);
+            if (slot->gone) return self.complete({});  // the client closed after its answer
             break;
         }
         at = step::read;
@@ -200,16 +218,19 @@ private:
         // now, while the timer it refers to still exists (the slot, timer included,
         // is replaced at the next request).
         c.close_slot().clear();
-        const bool settled = slot->value || slot->handoff;
+        // An answer goes out at once, even with the watching read still out: a read
+        // and a write may run together, and the read is then simply the first read
+        // of the next request (no cancel, no extra completion per long poll).
+        if (slot->value && !slot->gone) return write(self, *slot->value);
         if (slot->watching) {
-            // The watching read must end before the stream is written to, read from
-            // or handed over; it cancels the signal again when it does.
-            if (settled || !c.keep_alive()) asio_detail::cancel_stream(c.next_layer());
+            // A hand-off or a close must wait for the watching read to end; it
+            // cancels the signal again when it does.
+            if (slot->handoff || !c.keep_alive()) asio_detail::cancel_stream(c.next_layer());
             return wait(self);
         }
         if (slot->handoff) return hand_off(self);
         if (slot->value) {
-            if (slot->gone) c.end_after_response();  // the client half-closed: answer, then end
+            c.end_after_response();  // the client half-closed: answer, then end
             return write(self, *slot->value);
         }
         if (slot->gone || !c.keep_alive()) {
@@ -231,6 +252,24 @@ private:
         }
         asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
         self.complete({});
+    }
+
+    // Completes once no watching read is out: its handler refers to the connection,
+    // which may be gone after completion.
+    template <class Self>
+    void finish(Self& self, std::error_code ec) {
+        if (slot && slot->watching) {
+            asio_detail::cancel_stream(conn->next_layer());
+            return drain(self, ec);
+        }
+        self.complete(ec);
+    }
+
+    template <class Self>
+    void drain(Self& self, std::error_code ec) {
+        result = ec;
+        at = step::drain;
+        wait(self);
     }
 
     // The responder posts to this executor, so an answer given inside the handler is
