@@ -1,6 +1,7 @@
 #include <herald/error.hpp>
 #include <herald/http/error.hpp>
 #include <herald/longpoll/error.hpp>
+#include <herald/websocket/error.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -60,4 +61,27 @@ TEST_CASE("every longpoll error has a distinct message and a condition", "[error
         CHECK((ec == condition::protocol_violation || ec == condition::limit_exceeded));
     }
     CHECK(std::error_code(longpoll::error::too_many_waiters) == condition::limit_exceeded);
+}
+
+TEST_CASE("every websocket error has a distinct message a condition and the right answer", "[error]") {
+    std::set<std::string> messages;
+    const int last = static_cast<int>(websocket::error::invalid_state);
+    for (int value = 1; value <= last; ++value) {
+        const std::error_code ec = static_cast<websocket::error>(value);
+        INFO("value " << value);
+        CHECK(ec.message() != "unknown herald.websocket error");
+        CHECK(messages.insert(ec.message()).second);
+        const bool remote_frame = ec == condition::protocol_violation || ec == condition::limit_exceeded;
+        // Every framing or payload error has a close code, and only those.
+        CHECK((websocket::close_code_for(ec) != 0) == remote_frame);
+        CHECK((websocket::handshake_status_for(ec) != 0) == (ec == condition::handshake_failed && value <= static_cast<int>(websocket::error::origin_refused)));
+    }
+    CHECK(websocket::close_code_for(websocket::error::invalid_utf8) == 1007);
+    CHECK(websocket::close_code_for(websocket::error::message_too_big) == 1009);
+    CHECK(websocket::close_code_for(websocket::error::bad_masking) == 1002);
+    CHECK(websocket::close_code_for(std::make_error_code(std::errc::connection_reset)) == 0);
+    for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999})
+        CHECK(websocket::is_sendable_close_code(static_cast<std::uint16_t>(code)));
+    for (int code : {0, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000})
+        CHECK_FALSE(websocket::is_sendable_close_code(static_cast<std::uint16_t>(code)));
 }
