@@ -1,0 +1,290 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_WEBSOCKET_CONNECTION_HPP
+#define HERALD_WEBSOCKET_CONNECTION_HPP
+
+// The WebSocket connection state machine (RFC 6455 §5-§7), sans-I/O: bytes in,
+// events out; calls in, bytes out.
+//
+// How it works. next(input) consumes from the front of `input` and returns one
+// event at a time:
+//   need_more  everything in `input` is used; read more and call again
+//   message    a whole message (text or binary), assembled from its fragments;
+//              data() is valid until the next call
+//   ping/pong  a control frame; a ping is answered with a pong at once (§5.5.2)
+//   close      the peer's close frame (code, reason); unless this side closed
+//              first, the reply echoing its code is queued (§5.5.1); the
+//              connection is closed, and the transport may be closed once the
+//              output is written
+//   error      the peer broke the protocol: a close frame with the code for the
+//              error (close_code_for: 1002, 1007, 1009) is queued and the
+//              connection is failed (§7.1.7); error() tells which rule
+// Payload bytes are unmasked and appended to the message as they arrive, so a
+// large frame needs no second buffer, and text is validated as it arrives, so
+// invalid UTF-8 fails the connection at the first bad byte, even mid-fragment.
+// Control frames may come between the fragments of a message (§5.4).
+//
+// Bytes to send — frames from the write_* calls and the automatic pongs and
+// close replies — are appended to output(); the caller writes them out and
+// consumes them. A client masks every frame with a key from the random source it
+// was given (§5.3: "unpredictable"); a server masks nothing.
+
+#include <herald/websocket/error.hpp>
+#include <herald/websocket/frame.hpp>
+#include <herald/websocket/mask.hpp>
+#include <herald/websocket/utf8.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace herald::websocket {
+
+struct limits {
+    std::uint64_t max_frame = 16 * 1024 * 1024;    // one frame's payload
+    std::uint64_t max_message = 16 * 1024 * 1024;  // one message, all fragments
+};
+
+enum class event_type { need_more, message, ping, pong, close, error };
+
+enum class state { open, closing, closed };  // closing: our close is sent, the peer's is awaited
+
+class connection {
+public:
+    // `random` gives 32 random bits for each mask key. A client must have one: a
+    // client without it starts closed, with error() == invalid_state.
+    explicit connection(role r, const websocket::limits& l = {}, std::function<std::uint32_t()> random = {})
+        : role_(r), limits_(l), random_(std::move(random)) {
+        if (role_ == role::client && !random_) {
+            error_ = error::invalid_state;
+            failed_ = true;
+            state_ = state::closed;
+        }
+    }
+
+    // After the close handshake or a failure, input is dropped: nothing after a
+    // close frame is read (§5.5.1).
+    event_type next(std::string_view& input) {
+        while (true) {
+            if (state_ == state::closed) {
+                input = {};
+                return event_type::need_more;
+            }
+            if (!in_frame_) {
+                // A header cut by the end of `input` is kept (at most 13 bytes), so
+                // need_more always means that all of `input` was used.
+                const std::size_t had = header_size_;
+                const std::size_t add = std::min(input.size(), max_header_size - had);
+                std::memcpy(header_bytes_ + had, input.data(), add);
+                std::error_code ec;
+                const std::size_t n = read_header({header_bytes_, had + add}, header_, role_, ec);
+                if (ec) return fail(ec);
+                if (n == 0) {
+                    header_size_ = had + add;
+                    input.remove_prefix(add);
+                    return event_type::need_more;
+                }
+                header_size_ = 0;
+                input.remove_prefix(n - had);
+                if (auto bad = start_frame()) return fail(bad);
+                in_frame_ = true;
+                remaining_ = header_.length;
+                mask_offset_ = 0;
+            }
+            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
+            std::string& target = is_control(header_.op) ? control_ : message_;
+            const std::size_t before = target.size();
+            target.append(input.data(), take);
+            input.remove_prefix(take);
+            remaining_ -= take;
+            if (header_.masked) mask_offset_ = apply_mask(target.data() + before, take, header_.key, mask_offset_);
+            if (!is_control(header_.op) && message_type_ == opcode::text &&
+                !utf8_.feed(std::string_view(target).substr(before)))
+                return fail(error::invalid_utf8);
+            if (remaining_ != 0) return event_type::need_more;
+            in_frame_ = false;
+            if (auto ev = end_frame(); ev != event_type::need_more) return ev;
+        }
+    }
+
+    // What the last event carries: the message, or the ping/pong payload.
+    std::string_view data() const noexcept { return data_; }
+    opcode message_type() const noexcept { return delivered_type_; }
+    // The peer's close: 1005 when its frame had no code (§7.1.5), and the reason.
+    std::uint16_t close_code() const noexcept { return close_code_; }
+    std::string_view close_reason() const noexcept { return close_reason_; }
+    std::error_code error() const noexcept { return error_; }
+    websocket::state state() const noexcept { return state_; }
+
+    // Bytes to send, in order; consume what was written.
+    std::string& output() noexcept { return output_; }
+
+    // Appends a whole message as one frame.
+    std::error_code write_message(opcode type, std::string_view payload) {
+        if (type != opcode::text && type != opcode::binary) return error::invalid_state;
+        if (state_ != state::open) return error::closed;
+        append_frame(type, payload, true);
+        return {};
+    }
+
+    // Appends one fragment of a message: `first` chooses text or binary for the
+    // message, `fin` ends it (§5.4).
+    std::error_code write_fragment(opcode type, std::string_view payload, bool first, bool fin) {
+        if (state_ != state::open) return error::closed;
+        append_frame(first ? type : opcode::continuation, payload, fin);
+        return {};
+    }
+
+    std::error_code write_ping(std::string_view payload) {
+        if (state_ != state::open) return error::closed;
+        if (payload.size() > 125) return error::invalid_state;
+        append_frame(opcode::ping, payload, true);
+        return {};
+    }
+
+    // Starts the close handshake (§7.1.2). The connection is closing until the
+    // peer's close arrives (next() reports it) and closed after.
+    std::error_code write_close(std::uint16_t code = 1000, std::string_view reason = {}) {
+        if (state_ != state::open) return error::closed;
+        if (!is_sendable_close_code(code)) return error::invalid_close_code;
+        if (reason.size() > 123) return error::invalid_state;  // 125 minus the code
+        utf8_validator check;
+        if (!check.feed(reason) || !check.finish()) return error::invalid_utf8;
+        append_close(code, reason);
+        state_ = state::closing;
+        return {};
+    }
+
+    // The header of a server's unmasked data frame, for writing (header, payload)
+    // as a gathered pair without copying the payload (DESIGN.md "Limits and
+    // memory"). Only for role::server.
+    std::size_t frame_header_for(opcode type, std::uint64_t size, char (&out)[max_header_size], bool fin = true) const noexcept {
+        return write_header({fin, 0, type, false, size, {}}, out);
+    }
+
+private:
+    // Frame-level rules that need the connection's state (§5.4, limits).
+    std::error_code start_frame() {
+        if (header_.length > limits_.max_frame) return error::frame_too_big;
+        if (is_control(header_.op)) {
+            control_.clear();
+            return {};
+        }
+        if (header_.op == opcode::continuation) {
+            if (!in_message_) return error::unexpected_continuation;
+        } else {
+            if (in_message_) return error::expected_continuation;
+            in_message_ = true;
+            message_type_ = header_.op;
+            message_.clear();
+            utf8_.reset();
+        }
+        if (message_.size() + header_.length > limits_.max_message) return error::message_too_big;
+        return {};
+    }
+
+    event_type end_frame() {
+        switch (header_.op) {
+        case opcode::ping:
+            data_ = control_;
+            if (state_ == state::open) append_frame(opcode::pong, control_, true);  // §5.5.2
+            return event_type::ping;
+        case opcode::pong: data_ = control_; return event_type::pong;
+        case opcode::close: return on_close();
+        default:
+            if (!header_.fin) return event_type::need_more;
+            in_message_ = false;
+            if (message_type_ == opcode::text && !utf8_.finish()) return fail(error::invalid_utf8);
+            delivered_type_ = message_type_;
+            data_ = message_;
+            return event_type::message;
+        }
+    }
+
+    // §5.5.1 and §7.4: the close payload is empty, or a 2-byte code that may be
+    // sent followed by a UTF-8 reason.
+    event_type on_close() {
+        if (control_.size() == 1) return fail(error::bad_close_payload);
+        close_code_ = 1005;
+        close_reason_.clear();
+        if (control_.size() >= 2) {
+            close_code_ = static_cast<std::uint16_t>(static_cast<unsigned char>(control_[0]) << 8 |
+                                                     static_cast<unsigned char>(control_[1]));
+            if (!is_sendable_close_code(close_code_)) return fail(error::bad_close_payload);
+            close_reason_.assign(control_, 2);
+            utf8_validator check;
+            if (!check.feed(close_reason_) || !check.finish()) return fail(error::invalid_utf8);
+        }
+        if (state_ == state::open) {
+            // Echo the code (§5.5.1); a close without one is answered without one.
+            if (close_code_ == 1005) append_frame(opcode::close, {}, true);
+            else append_close(close_code_, {});
+        }
+        state_ = state::closed;
+        peer_closed_ = true;
+        return event_type::close;
+    }
+
+    event_type fail(std::error_code ec) {
+        error_ = ec;
+        failed_ = true;
+        // §7.1.7: send a close frame with the code, unless ours went already.
+        if (state_ == state::open) append_close(close_code_for(ec), {});
+        state_ = state::closed;
+        return event_type::error;
+    }
+
+    void append_close(std::uint16_t code, std::string_view reason) {
+        char payload[125];
+        payload[0] = static_cast<char>(code >> 8);
+        payload[1] = static_cast<char>(code & 0xff);
+        reason.copy(payload + 2, reason.size());
+        append_frame(opcode::close, {payload, 2 + reason.size()}, true);
+    }
+
+    void append_frame(opcode op, std::string_view payload, bool fin) {
+        frame_header h{fin, 0, op, role_ == role::client, payload.size(), {}};
+        if (h.masked) {
+            const std::uint32_t r = random_();
+            h.key = {static_cast<std::uint8_t>(r >> 24), static_cast<std::uint8_t>(r >> 16),
+                     static_cast<std::uint8_t>(r >> 8), static_cast<std::uint8_t>(r)};
+        }
+        char head[max_header_size];
+        output_.append(head, write_header(h, head));
+        const std::size_t at = output_.size();
+        output_.append(payload);
+        if (h.masked) apply_mask(output_.data() + at, payload.size(), h.key);
+    }
+
+    role role_;
+    websocket::limits limits_;
+    std::function<std::uint32_t()> random_;
+    frame_header header_{};
+    char header_bytes_[max_header_size]{};
+    std::size_t header_size_ = 0;
+    bool in_frame_ = false;
+    std::uint64_t remaining_ = 0;
+    std::size_t mask_offset_ = 0;
+    bool in_message_ = false;
+    opcode message_type_ = opcode::text;
+    opcode delivered_type_ = opcode::text;
+    std::string message_;
+    std::string control_;
+    utf8_validator utf8_;
+    std::string_view data_{};
+    std::uint16_t close_code_ = 0;
+    std::string close_reason_;
+    std::error_code error_{};
+    websocket::state state_ = state::open;
+    bool failed_ = false;
+    bool peer_closed_ = false;
+    std::string output_;
+};
+
+}  // namespace herald::websocket
+
+#endif

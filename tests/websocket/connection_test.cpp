@@ -1,0 +1,199 @@
+#include <herald/websocket/connection.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace herald;
+namespace ws = herald::websocket;
+
+namespace {
+
+struct seen {
+    ws::event_type type;
+    std::string data;
+    ws::opcode kind = ws::opcode::text;
+    std::uint16_t code = 0;
+};
+
+// Feeds `wire` to `c` in pieces of `step` bytes (0: whole) and collects the events.
+std::vector<seen> feed(ws::connection& c, const std::string& wire, std::size_t step = 0) {
+    std::vector<seen> out;
+    std::size_t at = 0;
+    do {
+        const std::size_t n = step == 0 ? wire.size() : std::min(step, wire.size() - at);
+        std::string_view piece{wire.data() + at, n};
+        at += n;
+        for (auto ev = c.next(piece); ev != ws::event_type::need_more; ev = c.next(piece))
+            out.push_back({ev, std::string(c.data()), c.message_type(), c.close_code()});
+        REQUIRE(piece.empty());
+    } while (at < wire.size());
+    return out;
+}
+
+std::function<std::uint32_t()> rng(unsigned seed) {
+    return [gen = std::mt19937(seed)]() mutable { return static_cast<std::uint32_t>(gen()); };
+}
+
+std::string take(ws::connection& c) {
+    std::string out = c.output();
+    c.output().clear();
+    return out;
+}
+
+std::string raw(std::initializer_list<int> list) {
+    std::string out;
+    for (int b : list) out.push_back(static_cast<char>(b));
+    return out;
+}
+
+// An unmasked (server-to-client) frame, or a masked one with a zero key when `masked`.
+std::string frame(int first_byte, std::string_view payload, bool masked = true) {
+    std::string out;
+    out.push_back(static_cast<char>(first_byte));
+    ws::frame_header h{true, 0, ws::opcode::text, masked, payload.size(), {0, 0, 0, 0}};
+    char head[ws::max_header_size];
+    const std::size_t n = ws::write_header(h, head);
+    out.append(head + 1, n - 1);
+    out.append(payload);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("client and server exchange messages through the core alone at every split", "[websocket][connection]") {
+    ws::connection client(ws::role::client, {}, rng(1));
+    REQUIRE_FALSE(client.write_message(ws::opcode::text, "hello"));
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::text, "frag", true, false));
+    REQUIRE_FALSE(client.write_ping("are you there"));
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::text, "mented \xc3", false, false));
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::text, "\xa9", false, true));
+    REQUIRE_FALSE(client.write_message(ws::opcode::binary, std::string(70000, '\x01')));
+    REQUIRE_FALSE(client.write_message(ws::opcode::text, ""));
+    REQUIRE_FALSE(client.write_close(1000, "bye"));
+    CHECK(client.state() == ws::state::closing);
+    const std::string wire = take(client);
+    for (std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+        ws::connection server(ws::role::server);
+        const auto events = feed(server, wire, step);
+        REQUIRE(events.size() == 6);
+        CHECK(events[0].type == ws::event_type::message);
+        CHECK(events[0].data == "hello");
+        CHECK(events[1].type == ws::event_type::ping);  // between the fragments (§5.4)
+        CHECK(events[1].data == "are you there");
+        CHECK(events[2].data == "fragmented \xc3\xa9");
+        CHECK(events[3].kind == ws::opcode::binary);
+        CHECK(events[3].data.size() == 70000);
+        CHECK(events[4].data.empty());
+        CHECK(events[5].type == ws::event_type::close);
+        CHECK(events[5].code == 1000);
+        CHECK(server.close_reason() == "bye");
+        CHECK(server.state() == ws::state::closed);
+        // The server answered the ping and echoed the close; the client reads both.
+        const std::string answer = take(server);
+        ws::connection reader(ws::role::client, {}, rng(2));
+        const auto back = feed(reader, answer);
+        REQUIRE(back.size() == 2);
+        CHECK(back[0].type == ws::event_type::pong);
+        CHECK(back[0].data == "are you there");
+        CHECK(back[1].type == ws::event_type::close);
+        CHECK(back[1].code == 1000);
+    }
+    // The client that started the close sees the echo and is closed, sending nothing.
+    ws::connection server(ws::role::server);
+    REQUIRE_FALSE(server.write_close(1001));
+    const auto events = feed(client, take(server));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].code == 1001);
+    CHECK(client.state() == ws::state::closed);
+    CHECK(client.output().empty());
+    CHECK(client.write_message(ws::opcode::text, "late") == ws::error::closed);
+}
+
+TEST_CASE("every protocol error fails the connection with its close code", "[websocket][connection]") {
+    struct bad {
+        const char* what;
+        std::string wire;
+        ws::error expected;
+        std::uint16_t code;
+        ws::limits limits = {};
+    };
+    const std::string huge_len = raw({0x82, 0xff, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    ws::limits small;
+    small.max_frame = 1000;
+    small.max_message = 1500;
+    const bad cases[] = {
+        {"unmasked client frame", frame(0x81, "x", false), ws::error::bad_masking, 1002},
+        {"reserved opcode", frame(0x83, ""), ws::error::reserved_opcode, 1002},
+        {"RSV1", frame(0xc1, "x"), ws::error::reserved_bits, 1002},
+        {"continuation first", frame(0x80, "x"), ws::error::unexpected_continuation, 1002},
+        {"text inside fragments", frame(0x01, "a") + frame(0x81, "b"), ws::error::expected_continuation, 1002},
+        {"fragmented ping", frame(0x09, ""), ws::error::fragmented_control, 1002},
+        {"invalid UTF-8", frame(0x81, "\xff"), ws::error::invalid_utf8, 1007},
+        {"UTF-8 open at the end", frame(0x81, "\xe2\x82"), ws::error::invalid_utf8, 1007},
+        {"invalid UTF-8 in a first fragment", frame(0x01, "ok \xed\xa0\x80"), ws::error::invalid_utf8, 1007},
+        {"one-byte close", frame(0x88, "\x03"), ws::error::bad_close_payload, 1002},
+        {"close code 1005", frame(0x88, raw({0x03, 0xed})), ws::error::bad_close_payload, 1002},
+        {"close code 999", frame(0x88, raw({0x03, 0xe7})), ws::error::bad_close_payload, 1002},
+        {"close reason not UTF-8", frame(0x88, raw({0x03, 0xe8, 0xff})), ws::error::invalid_utf8, 1007},
+        {"frame over the limit", frame(0x82, std::string(1001, 'x')), ws::error::frame_too_big, 1009, small},
+        {"message over the limit", frame(0x02, std::string(1000, 'x')) + frame(0x80, std::string(501, 'x')),
+         ws::error::message_too_big, 1009, small},
+        {"2^52-byte frame", huge_len, ws::error::frame_too_big, 1009},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        ws::connection server(ws::role::server, c.limits);
+        const auto events = feed(server, c.wire);
+        REQUIRE_FALSE(events.empty());
+        CHECK(events.back().type == ws::event_type::error);
+        CHECK(server.error() == c.expected);
+        CHECK(server.state() == ws::state::closed);
+        // The close frame with the code went out, and nothing is read after it.
+        ws::connection peer(ws::role::client, {}, rng(3));
+        const auto reply = feed(peer, take(server));
+        REQUIRE(reply.size() == 1);
+        CHECK(reply[0].type == ws::event_type::close);
+        CHECK(reply[0].code == c.code);
+        std::string_view more = frame(0x81, "ignored");
+        CHECK(server.next(more) == ws::event_type::need_more);
+        CHECK(more.empty());
+    }
+}
+
+TEST_CASE("invalid UTF-8 fails fast in the middle of a fragmented message", "[websocket][connection]") {
+    ws::connection server(ws::role::server);
+    // The bad byte is in the first fragment; the second never needs to arrive.
+    const auto events = feed(server, frame(0x01, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80"));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].type == ws::event_type::error);
+    CHECK(server.error() == ws::error::invalid_utf8);
+}
+
+TEST_CASE("a close without a code is reported as 1005 and answered without one", "[websocket][connection]") {
+    ws::connection server(ws::role::server);
+    const auto events = feed(server, frame(0x88, ""));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].code == 1005);
+    CHECK(take(server) == raw({0x88, 0x00}));
+}
+
+TEST_CASE("local misuse is refused without breaking the connection", "[websocket][connection]") {
+    ws::connection server(ws::role::server);
+    CHECK(server.write_message(ws::opcode::ping, "x") == ws::error::invalid_state);
+    CHECK(server.write_ping(std::string(126, 'x')) == ws::error::invalid_state);
+    CHECK(server.write_close(1005) == ws::error::invalid_close_code);
+    CHECK(server.write_close(1000, std::string(124, 'x')) == ws::error::invalid_state);
+    CHECK(server.write_close(1000, "\xff") == ws::error::invalid_utf8);
+    CHECK(server.state() == ws::state::open);
+    CHECK(server.output().empty());
+    ws::connection client(ws::role::client);  // no random source for mask keys
+    CHECK(client.error() == ws::error::invalid_state);
+    CHECK(client.write_message(ws::opcode::text, "x") == ws::error::closed);
+    // A server's data frame header for a gathered write.
+    char head[ws::max_header_size];
+    CHECK(std::string(head, server.frame_header_for(ws::opcode::binary, 65536, head)) ==
+          raw({0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0}));
+}
