@@ -36,6 +36,16 @@ inline void append_json_string(std::string_view text, std::string& out) {
     out.push_back('"');
 }
 
+// The size append_json_string(text, out) appends.
+inline std::size_t json_string_size(std::string_view text) noexcept {
+    std::size_t size = 2;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        size += (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') ? 2 : u < 0x20 ? 6 : 1;
+    }
+    return size;
+}
+
 }  // namespace herald
 
 #endif

@@ -142,3 +142,23 @@ TEST_CASE("longpoll: many polls on a pool are each answered exactly once", "[asi
     for (auto& a : answers) CHECK(decode(a.get()).messages == std::vector<std::string>{"all"});
     CHECK(f.polls.waiting() == 0);
 }
+
+TEST_CASE("longpoll: an answer stays within max_answer_bytes and the cursor says where it stopped", "[asio][longpoll]") {
+    longpoll::service_options options;
+    options.max_answer_bytes = 1000;
+    fixture f(options);
+    for (char c : {'a', 'b', 'c'}) f.polls.publish("k", std::string(600, c));
+    auto a = decode(http_get(f.ep, "/poll?key=k&since=0&timeout=0"));
+    REQUIRE(a.messages.size() == 1);
+    CHECK(a.messages[0] == std::string(600, 'a'));
+    CHECK(a.cursor == 1);
+    a = decode(http_get(f.ep, "/poll?key=k&since=1&timeout=0"));
+    REQUIRE(a.messages.size() == 1);
+    CHECK(a.messages[0] == std::string(600, 'b'));
+    CHECK(a.cursor == 2);
+    f.polls.publish("k", std::string(5000, 'd'));  // larger than the bound alone: still sent, alone
+    a = decode(http_get(f.ep, "/poll?key=k&since=3"));
+    REQUIRE(a.messages.size() == 1);
+    CHECK(a.messages[0].size() == 5000);
+    CHECK(a.cursor == 4);
+}

@@ -202,3 +202,31 @@ TEST_CASE("serve: the next request after a late answer is read by the watching r
     CHECK(wire.find("one") < wire.find("two"));
     CHECK(wire.find("two") != std::string::npos);
 }
+
+TEST_CASE("serve: a hand-off under async_serve(conn&) is refused with 500", "[asio][serve]") {
+    // Nothing would keep the connection alive for its new owner.
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    bool called = false;
+    http::async_serve(
+        conn, [&](const http::request&, http::responder r) { r.hand_off<connection>([&](auto) { called = true; }); },
+        [&](std::error_code) {});
+    after(io, 10, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK_FALSE(called);
+    CHECK(conn.next_layer().str().rfind("HTTP/1.1 500", 0) == 0);
+}
+
+TEST_CASE("serve: on_abandon registered after close() ended the wait is still called", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::optional<http::responder> parked;
+    int abandoned = 0;
+    http::async_serve(conn, [&](const http::request&, http::responder r) { parked.emplace(std::move(r)); },
+                      [&](std::error_code) { parked->on_abandon([&] { ++abandoned; }); });
+    after(io, 5, [&] { conn.close(); });  // a server stop, not the client leaving
+    io.run();
+    CHECK(abandoned == 1);
+}

@@ -201,3 +201,59 @@ TEST_CASE("sse channel: an id from another epoch gets the history-lost event", "
     CHECK(events[0].type == "history-lost");
     CHECK(events[0].id == "new-1");
 }
+
+TEST_CASE("sse stream: one event larger than the byte budget still goes under the close policy", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.max_queued_bytes = 64;
+    auto stream = std::make_shared<stream_type>(conn, options);
+    CHECK(stream->send(make_event(std::string(200, 'x'))));  // alone: sent
+    CHECK_FALSE(stream->send(make_event("y")));              // now the queue is over budget: closed
+    std::error_code result;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK(result == sse::error::send_queue_full);
+}
+
+TEST_CASE("sse stream: HEAD gets no retry line either", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io, "HEAD /events HTTP/1.1\r\n\r\n");
+    sse::stream_options options;
+    options.retry = 500;
+    auto stream = std::make_shared<stream_type>(conn, options);
+    stream->async_run([](std::error_code) {});
+    io.run();
+    CHECK(split_response(conn->next_layer().str()).second.empty());
+}
+
+TEST_CASE("sse channel: a replay the stream cannot queue is sent as history-lost", "[asio][sse]") {
+    asio::io_context io;
+    sse::channel channel("ep", {100, 1 << 20});
+    std::error_code ec;
+    for (int i = 0; i < 10; ++i) channel.publish({"", "e", std::nullopt, std::nullopt}, ec);
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.max_queued_events = 4;  // the 9 missed events do not fit
+    auto stream = std::make_shared<stream_type>(conn, options);
+    CHECK(channel.subscribe(stream, "ep-1") == sse::replay::outcome::lost);
+    CHECK_FALSE(stream->ended());
+    stream->async_run([](std::error_code) {});
+    after(io, 5, [&] { stream->close(); });
+    io.run();
+    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].type == "history-lost");
+    CHECK(events[0].id == "ep-10");  // the client resumes from now on its next reconnect
+}
+
+TEST_CASE("sse channel: ended subscribers are dropped when others subscribe", "[asio][sse]") {
+    asio::io_context io;
+    sse::channel channel("ep");
+    auto first = std::make_shared<stream_type>(make_connection(io));
+    channel.subscribe(first, std::nullopt);
+    first->close();
+    auto second = std::make_shared<stream_type>(make_connection(io));
+    channel.subscribe(second, std::nullopt);
+    CHECK(channel.subscriber_count() == 1);  // no publish needed to let the first go
+}

@@ -137,3 +137,34 @@ TEST_CASE("sse_server: a refused stream fails the client for good", "[examples][
     CHECK(*result == sse::error::bad_status);
     CHECK(client.connections() == 0);
 }
+
+TEST_CASE("sse_server: a long stream of more than a megabyte stays on one connection", "[examples][sse]") {
+    child_server server{HERALD_SSE_SERVER, {"--epoch", "big"}};
+    asio::io_context io;
+    sse::client client{io.get_executor(), client_options(server), 6};
+    std::optional<sse::received_event> first;
+    client.async_next([&](std::error_code, sse::received_event ev) { first = std::move(ev); });
+    std::thread pump([&] { io.run_for(std::chrono::seconds(2)); });
+    wait_for_subscribers(server, 1);
+    const std::string chunk(100 * 1024, 'x');
+    for (int i = 0; i < 15; ++i) publish(server, chunk);  // 1.5 MB in all
+    pump.join();
+    REQUIRE(first);
+    std::size_t received = 1;
+    while (received < 15) {
+        CHECK(next_event(client, io).data.size() == chunk.size());
+        ++received;
+    }
+    CHECK(client.connections() == 1);
+    CHECK(client.last_event_id() == "big-15");
+    // Events already buffered complete through the executor, never inside async_next.
+    publish(server, "a");
+    publish(server, "b");
+    next_event(client, io);
+    bool returned = false, completed_inline = false;
+    client.async_next([&](std::error_code, sse::received_event) { completed_inline = !returned; });
+    returned = true;
+    io.restart();
+    io.run_for(std::chrono::seconds(2));
+    CHECK_FALSE(completed_inline);
+}

@@ -21,6 +21,7 @@
 #include <asio/compose.hpp>
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/write.hpp>
 
 #include <string>
@@ -153,9 +154,15 @@ private:
     struct body_op {
         client_connection* c;
         bool started = false;
+        bool posted = false;
 
         template <class Self>
         void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+            if (!posted) {
+                // A buffered piece must not complete inside async_read_body.
+                posted = true;
+                return asio::post(c->get_executor(), std::move(self));
+            }
             if (started) {
                 if (ec == asio::error::eof) {
                     const event ev = c->parser_.finish();

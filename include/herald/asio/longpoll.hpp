@@ -54,6 +54,7 @@ struct service_options {
     history_limits backlog;  // per key: what a poll with an old cursor can still get
     std::chrono::seconds default_timeout = std::chrono::seconds(25);
     std::chrono::seconds max_timeout = std::chrono::seconds(120);
+    std::size_t max_answer_bytes = 256 * 1024;  // messages in one answer; the rest comes at the next poll
 };
 
 class service {
@@ -239,12 +240,25 @@ private:
             return empty;
         }
 
-        static std::string answer_body(const history& log, std::uint64_t since, std::uint64_t cursor) {
+        // The answer for a client at `since`, with the messages up to `cursor`, but
+        // no more than max_answer_bytes of them (at least one): the cursor then
+        // names the last message included, and the client's next poll, answered at
+        // once, gets the rest. A bound here keeps every answer within what a client
+        // accepts, however much the backlog holds.
+        std::string answer_body(const history& log, std::uint64_t since, std::uint64_t cursor) const {
             std::vector<std::string_view> messages;
             auto found = log.after(since);
             const bool reset = found.state != history::status::ok;
             if (reset) found.first = 0;  // what is still kept
-            for (std::size_t i = found.first; i < log.size() && log[i].seq <= cursor; ++i) messages.push_back(*log[i].bytes);
+            std::size_t size = 0;
+            for (std::size_t i = found.first; i < log.size() && log[i].seq <= cursor; ++i) {
+                size += json_string_size(*log[i].bytes) + 1;
+                if (!messages.empty() && size > options_.max_answer_bytes) {
+                    cursor = log[i - 1].seq;
+                    break;
+                }
+                messages.push_back(*log[i].bytes);
+            }
             std::string body;
             encode_answer(cursor, reset && since != cursor, messages, body);
             return body;

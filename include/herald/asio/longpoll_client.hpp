@@ -36,6 +36,7 @@ struct client_options {
     std::uint64_t since = 0;
     std::uint32_t timeout_seconds = 25;
     timing::backoff_policy backoff{std::chrono::milliseconds(250), std::chrono::seconds(30), 0, timing::jitter::full};
+    std::uint64_t max_answer_bytes = 64 * 1024 * 1024;  // an answer body larger than this is an error
 };
 
 class client {
@@ -43,7 +44,8 @@ public:
     using executor_type = asio::any_io_executor;
 
     client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}())
-        : options_(std::move(options)), conn_(ex, options_.host, options_.port), timer_(ex), backoff_(options_.backoff),
+        : options_(std::move(options)), conn_(ex, options_.host, options_.port, answer_limits(options_)), timer_(ex),
+          backoff_(options_.backoff),
           rng_(seed), cursor_(options_.since) {}
 
     executor_type get_executor() noexcept { return timer_.get_executor(); }
@@ -65,6 +67,12 @@ public:
     std::uint32_t failures() const noexcept { return backoff_.attempts(); }
 
 private:
+    static http::limits answer_limits(const client_options& o) {
+        http::limits l;
+        l.max_body = o.max_answer_bytes;
+        return l;
+    }
+
     struct next_op {
         client* c;
         enum class step { start, delay, head, body } at = step::start;

@@ -53,6 +53,7 @@ struct response_slot {
     std::function<void()> on_abandon;
     bool watching = false;   // a read is out to notice the client going away
     std::error_code gone{};  // what that read ended with, when the client left
+    bool abandoned = false;  // the loop ended without an answer
 };
 
 }  // namespace detail
@@ -98,8 +99,8 @@ public:
         if (!slot_) return;
         asio::post(slot_->signal.get_executor(), [slot = slot_, fn = std::move(fn)]() mutable {
             if (slot->value || slot->handoff) return;
+            if (slot->abandoned) return fn();  // registered after the loop ended: call it now
             slot->on_abandon = std::move(fn);
-            if (slot->gone) std::exchange(slot->on_abandon, nullptr)();
         });
     }
 
@@ -127,7 +128,8 @@ private:
 template <class Stream, class Handler>
 struct serve_op {
     server_connection<Stream>* conn;
-    std::shared_ptr<void> owner;  // the connection, for hand-offs; may own nothing
+    std::shared_ptr<void> owner;  // the connection, for hand-offs
+    bool owned;                   // false: `owner` owns nothing, hand-offs are refused
     Handler handler;
     std::unique_ptr<response> sync_answer = std::make_unique<response>();
     std::shared_ptr<detail::response_slot> slot{};
@@ -234,6 +236,7 @@ private:
             return write(self, *slot->value);
         }
         if (slot->gone || !c.keep_alive()) {
+            slot->abandoned = true;
             if (slot->on_abandon) std::exchange(slot->on_abandon, nullptr)();
             if (slot->gone) c.close();
             return self.complete(slot->gone == asio::error::eof || !slot->gone ? std::error_code{asio::error::operation_aborted}
@@ -248,6 +251,12 @@ private:
         auto& c = *conn;
         if (*slot->handoff_type != typeid(server_connection<Stream>)) {
             slot->value = response{500, "text/plain; charset=utf-8", "the request handler handed off to the wrong connection type\n"};
+            return write(self, *slot->value);
+        }
+        // The new owner must share the connection: with async_serve(conn&) nothing
+        // keeps it alive once this operation completes.
+        if (!owned) {
+            slot->value = response{500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n"};
             return write(self, *slot->value);
         }
         asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
@@ -286,17 +295,16 @@ private:
     }
 };
 
-// Serves requests on `conn` until the client closes, the connection ends, a
-// handler hands it off, or an error. Completes with {} on a normal end or a
+// Serves requests on `conn` until the client closes, the connection ends, or an
+// error. A hand-off needs the shared_ptr overload below (here it answers 500). Completes with {} on a normal end or a
 // hand-off, operation_aborted when a parked request was abandoned (the client left
 // or close() was called), else the error (already answered on the wire when HTTP
 // has an answer for it). `conn` must outlive the operation.
 template <class Stream, class Handler, class Token>
 auto async_serve(server_connection<Stream>& conn, Handler handler, Token&& token) {
-    // A hand-off gets a pointer that owns nothing: the caller owns `conn`.
-    std::shared_ptr<void> unowned(std::shared_ptr<void>{}, &conn);
+    // The caller owns `conn`, so a hand-off (which must share it) is refused with 500.
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{&conn, std::move(unowned), std::move(handler)}, token, conn.next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{&conn, nullptr, false, std::move(handler)}, token, conn.next_layer());
 }
 
 // The same, for a shared connection: a hand-off shares its ownership.
@@ -304,7 +312,7 @@ template <class Stream, class Handler, class Token>
 auto async_serve(std::shared_ptr<server_connection<Stream>> conn, Handler handler, Token&& token) {
     auto* raw = conn.get();
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{raw, std::move(conn), std::move(handler)}, token, raw->next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{raw, std::move(conn), true, std::move(handler)}, token, raw->next_layer());
 }
 
 }  // namespace herald::http

@@ -10,7 +10,7 @@
 //   respond.hand_off<http::server::connection_type>([&](auto conn) {
 //       auto stream = std::make_shared<sse::event_stream<http::server::socket_type>>(conn);
 //       channel.subscribe(stream, sse::last_event_id(conn->request()));
-//       stream->async_run(asio::detached);
+//       stream->async_run([&channel, stream](std::error_code) { channel.unsubscribe(stream.get()); });
 //   });
 //
 // How it works: send() (any thread) puts the shared bytes of an event on a bounded
@@ -68,6 +68,11 @@ public:
     virtual bool send(const shared_event& ev) = 0;
     // Ends the subscriber (closes its connection). Thread-safe.
     virtual void close() = 0;
+    // True once ended: a channel forgets it.
+    virtual bool ended() const = 0;
+    // Whether `events` events of `bytes` bytes can be queued at once (a replay)
+    // without overflowing; when not, a channel sends history-lost instead.
+    virtual bool can_take(std::size_t events, std::size_t bytes) const = 0;
 };
 
 // The response head of an event stream (fields beyond these may be added).
@@ -104,11 +109,13 @@ public:
         queued_bytes_ += ev->size();
         queue_.push_back(ev);
         while (queue_.size() > options_.max_queued_events || queued_bytes_ > options_.max_queued_bytes) {
+            // One event larger than the whole budget still goes, alone: refusing it
+            // would close every subscriber, and again after each replay.
+            if (queue_.size() == 1) break;
             if (options_.on_overflow == overflow_policy::close) {
                 end_locked(error::send_queue_full);
                 return false;
             }
-            if (queue_.size() == 1) break;  // one event larger than the budget still goes
             queued_bytes_ -= queue_.front()->size();
             queue_.pop_front();
             ++dropped_;
@@ -124,9 +131,14 @@ public:
         end_locked({});
     }
 
-    bool ended() const {
+    bool ended() const override {
         std::lock_guard lock(mutex_);
         return ended_;
+    }
+
+    bool can_take(std::size_t events, std::size_t bytes) const override {
+        std::lock_guard lock(mutex_);
+        return queue_.size() + events <= options_.max_queued_events && queued_bytes_ + bytes <= options_.max_queued_bytes;
     }
 
     // Events dropped under overflow_policy::drop_oldest.
@@ -219,7 +231,8 @@ private:
             options.until_close = true;
             if (st.conn_->options().send_date) options.date = st.dates_.get(std::chrono::system_clock::now());
             if (auto ec = http::serialize_head(st.head_response_, st.head_, options)) return finish(self, ec);
-            if (st.options_.retry) serialize_retry(*st.options_.retry, st.head_);
+            const bool head_only = st.conn_->request().method == "HEAD";  // RFC 9110 §9.3.2: no body
+            if (st.options_.retry && !head_only) serialize_retry(*st.options_.retry, st.head_);
             st.watch();
             at = step::head;
             write(self, std::array<asio::const_buffer, 1>{asio::buffer(st.head_)});

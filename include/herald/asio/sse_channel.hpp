@@ -45,15 +45,26 @@ public:
     // Adds `s`, first queuing what a client at `last_event_id` missed: the events
     // after it, or the history-lost event when they cannot be replayed exactly.
     // Returns what the resume found.
+    // A replay larger than the subscriber can queue is sent as history-lost too:
+    // queuing it would close the stream, and the client would come back with the
+    // same id and be closed again.
     replay::outcome subscribe(std::shared_ptr<subscriber> s, std::optional<std::string_view> last_event_id) {
         std::lock_guard lock(mutex_);
-        const auto found = replay_.resume(last_event_id);
-        if (found.state == replay::outcome::lost) {
-            s->send(replay_.history_lost_event());
-        } else {
-            for (std::size_t i = found.first; i < replay_.events().size(); ++i) s->send(replay_.events()[i].bytes);
+        std::erase_if(subscribers_, [](const std::shared_ptr<subscriber>& p) { return p->ended(); });
+        auto found = replay_.resume(last_event_id);
+        if (found.state == replay::outcome::resumed) {
+            std::size_t bytes = 0;
+            for (std::size_t i = found.first; i < replay_.events().size(); ++i) bytes += replay_.events()[i].bytes->size();
+            if (!s->can_take(replay_.events().size() - found.first, bytes)) found.state = replay::outcome::lost;
         }
-        subscribers_.push_back(std::move(s));
+        bool alive = true;
+        if (found.state == replay::outcome::lost) {
+            alive = s->send(replay_.history_lost_event());
+        } else {
+            for (std::size_t i = found.first; alive && i < replay_.events().size(); ++i)
+                alive = s->send(replay_.events()[i].bytes);
+        }
+        if (alive) subscribers_.push_back(std::move(s));
         return found.state;
     }
 

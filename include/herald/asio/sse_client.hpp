@@ -25,6 +25,7 @@
 #include <herald/sse/parser.hpp>
 #include <herald/timing/backoff.hpp>
 
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <optional>
@@ -55,7 +56,8 @@ public:
 
     // `seed` seeds the jitter (randomness is an input; pass std::random_device{}()).
     client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}())
-        : options_(std::move(options)), conn_(ex, options_.host, options_.port), timer_(ex), parser_(options_.limits),
+        : options_(std::move(options)), conn_(ex, options_.host, options_.port, unlimited_body()), timer_(ex),
+          parser_(options_.limits),
           backoff_(options_.backoff), rng_(seed) {
         last_event_id_ = options_.last_event_id;
     }
@@ -81,12 +83,27 @@ public:
     std::size_t connections() const noexcept { return connections_; }
 
 private:
+    // An event stream is one body that never ends: the HTTP body limit would cut
+    // it every megabyte. sse::limits bound what matters, one line and one event.
+    static http::limits unlimited_body() {
+        http::limits l;
+        l.max_body = ~std::uint64_t{0};
+        return l;
+    }
+
     struct next_op {
         client* c;
         enum class step { start, delay, open, body } at = step::start;
+        bool posted = false;
 
         template <class Self>
         void operator()(Self& self, std::error_code ec = {}, std::string_view piece = {}) {
+            if (!posted) {
+                // Buffered events would complete the operation inside async_next;
+                // a completion handler never runs before its initiating call returns.
+                posted = true;
+                return asio::post(c->get_executor(), std::move(self));
+            }
             if (c->closed_) return self.complete(asio::error::operation_aborted, {});
             switch (at) {
             case step::start: break;
