@@ -72,9 +72,10 @@ inline void raise_descriptor_limit() {
 // Listens on --host/--port, prints where, and runs `io` on --threads threads until
 // a signal; `on_stop` runs first (close streams, answer parked requests).
 template <class OnStop>
-int run(asio::io_context& io, herald::http::server& server, const options& opts, std::string_view what, OnStop on_stop) {
+int run(asio::io_context& io, herald::http::server& server, const options& opts, std::string_view what, OnStop on_stop,
+        long default_port = 8080) {
     const std::string host = opts.get("host", "127.0.0.1");
-    const auto port = static_cast<unsigned short>(opts.number("port", 8080));
+    const auto port = static_cast<unsigned short>(opts.number("port", default_port));
     std::error_code ec;
     const auto address = asio::ip::make_address(host, ec);
     if (!ec) ec = server.listen({address, port});

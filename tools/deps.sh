@@ -20,7 +20,7 @@ HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs)
 # Clients nobody here wrote, for the interop tests: npm packages in a prefix of
 # their own (tests find them there; CMake's HERALD_NODE_MODULES).
 HERALD_NPM_PREFIX=${HERALD_NPM_PREFIX:-/usr/local/lib/herald-npm}
-HERALD_NPM_PACKAGES=(eventsource@3 playwright-core@1)
+HERALD_NPM_PACKAGES=(eventsource@3 playwright-core@1 ws@8)
 herald_install_npm_packages() {
   local missing=0
   for package in "${HERALD_NPM_PACKAGES[@]}"; do

@@ -45,6 +45,7 @@ enum class error {
     bad_subprotocol,         // the server chose a subprotocol the client did not offer
     // Local.
     closed,                  // the connection is closed (or closing) for this operation
+    send_queue_full,         // a write would pass stream_options::max_queued_bytes (backpressure)
     invalid_close_code,      // a close code that may not be sent (1005, 1006, 1015, < 1000, ...)
     invalid_state,           // an operation out of order (a message after close, ...)
 };
@@ -101,6 +102,7 @@ public:
         case error::not_switching: return "server did not answer 101 Switching Protocols";
         case error::bad_subprotocol: return "server chose a subprotocol that was not offered";
         case error::closed: return "websocket connection is closed";
+        case error::send_queue_full: return "websocket send queue full";
         case error::invalid_close_code: return "close code may not be sent";
         case error::invalid_state: return "websocket operation out of order";
         }
@@ -132,6 +134,7 @@ public:
         case error::not_switching:
         case error::bad_subprotocol: return condition::handshake_failed;
         case error::closed:
+        case error::send_queue_full:
         case error::invalid_close_code:
         case error::invalid_state: return condition::invalid_state;
         }

@@ -1,0 +1,232 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_WEBSOCKET_HPP
+#define HERALD_ASIO_WEBSOCKET_HPP
+
+// A WebSocket over any AsyncReadStream + AsyncWriteStream: the sans-I/O
+// websocket::connection does the protocol, this moves its bytes.
+//
+//   websocket::stream<tcp::socket> ws{std::move(socket)};
+//   ws.async_accept(request, token);          // the upgrade request, already parsed
+//   ws.async_read(buffer, token);             // -> (ec, opcode): one whole message
+//   ws.async_write(opcode::text, data, token); // -> (ec)
+//   ws.async_close(1000, "bye", token);       // -> (ec)
+//
+// How it works: reads pull bytes into a buffer and hand them to the connection,
+// which reports messages, pings (answered at once), the peer's close and protocol
+// errors; every frame the connection wants sent lands in its output, and one
+// flush at a time writes all that is pending in one gathered write, so small
+// frames from many async_write calls share a syscall. async_write may be called
+// again before an earlier one completed: frames go out in call order, and each
+// operation completes once its frame is written. The pending output is bounded:
+// a write issued while max_queued_bytes are already waiting completes with
+// error::send_queue_full instead of growing the queue (backpressure); the caller
+// slows down, drops, or closes.
+//
+// Thread safety: like a socket. One async_read at a time; writes, pings and
+// close may overlap each other and the read; all on the stream's executor.
+
+#include <herald/asio/detail/post_complete.hpp>
+#include <herald/asio/detail/stream_ops.hpp>
+#include <herald/buffer.hpp>
+#include <herald/http/message.hpp>
+#include <herald/http/serializer.hpp>
+#include <herald/websocket/connection.hpp>
+#include <herald/websocket/handshake.hpp>
+
+#include <asio/compose.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <random>
+#include <string>
+
+namespace herald::websocket {
+
+struct stream_options {
+    websocket::limits limits{};
+    websocket::server_options handshake{};
+    std::size_t max_queued_bytes = 4 * 1024 * 1024;  // output not yet written
+    std::size_t read_size = 16 * 1024;
+};
+
+template <class NextLayer>
+class stream {
+public:
+    using executor_type = typename NextLayer::executor_type;
+
+    // A server-side stream; `buffered` holds bytes read past the upgrade request
+    // (http::server_connection::take_buffered()), which are the first frames.
+    explicit stream(NextLayer next, const stream_options& options = {}, flat_buffer buffered = flat_buffer())
+        : next_(std::move(next)), options_(options), conn_(role::server, options.limits), in_(std::move(buffered)),
+          flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {}
+
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+    NextLayer& next_layer() noexcept { return next_; }
+    const websocket::connection& protocol() const noexcept { return conn_; }
+
+    // Answers the upgrade request `req`: 101 when it is a valid WebSocket upgrade,
+    // else the refusal (400, 403, 405, 426) and the error. -> (ec)
+    template <class Token>
+    auto async_accept(const http::request& req, Token&& token) {
+        std::error_code ec = check_request(req, options_.handshake, accepted_);
+        handshake_.clear();
+        http::head_options head;
+        head.keep_alive = !ec;
+        const http::response res = ec ? refusal_response(ec) : accept_response(accepted_);
+        (void)http::serialize_head(res, handshake_, head);
+        if (ec) handshake_ += res.body;
+        return asio::async_compose<Token, void(std::error_code)>(
+            [this, ec, started = false](auto& self, std::error_code written = {}, std::size_t = 0) mutable {
+                if (!started) {
+                    started = true;
+                    return asio::async_write(next_, asio::buffer(handshake_), std::move(self));
+                }
+                if (ec || written) asio_detail::close_stream(next_);
+                self.complete(ec ? ec : written);
+            },
+            token, next_);
+    }
+
+    // The subprotocol the handshake chose (empty: none).
+    const std::string& subprotocol() const noexcept { return accepted_.subprotocol; }
+
+    // Reads the next whole message into `out` (replacing its contents). Pings are
+    // answered on the way. -> (ec, opcode). Completes with error::closed after the
+    // peer's close (the reply is written first), or the protocol error (its close
+    // frame written first), or the stream's error.
+    template <class Token>
+    auto async_read(std::string& out, Token&& token) {
+        return asio::async_compose<Token, void(std::error_code, opcode)>(read_op{this, &out}, token, next_);
+    }
+
+    // Sends one message. -> (ec)
+    template <class Token>
+    auto async_write(opcode type, std::string_view payload, Token&& token) {
+        return enqueue([this, type, payload] { return conn_.write_message(type, payload); }, std::forward<Token>(token));
+    }
+
+    template <class Token>
+    auto async_ping(std::string_view payload, Token&& token) {
+        return enqueue([this, payload] { return conn_.write_ping(payload); }, std::forward<Token>(token));
+    }
+
+    // Sends a close frame (§7.1.2); the close handshake ends when async_read sees
+    // the peer's reply. -> (ec)
+    template <class Token>
+    auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
+        return enqueue([this, code, reason] { return conn_.write_close(code, reason); }, std::forward<Token>(token));
+    }
+
+private:
+    // Appends a frame through `produce` and completes once it is written.
+    template <class Produce, class Token>
+    auto enqueue(Produce produce, Token&& token) {
+        return asio::async_compose<Token, void(std::error_code)>(
+            [this, produce, target = std::uint64_t{0}, started = false](auto& self, std::error_code ec = {},
+                                                                           std::size_t = 0) mutable {
+                if (!started) {
+                    started = true;
+                    if (conn_.output().size() >= options_.max_queued_bytes)
+                        return asio_detail::post_complete(self, get_executor(), error::send_queue_full);
+                    if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
+                    // Where this frame ends in the stream of all bytes ever written.
+                    target = written_ + in_flight_.size() + conn_.output().size();
+                    flush();
+                } else if (ec && ec != asio::error::operation_aborted) {
+                    return self.complete(ec);
+                }
+                if (write_error_) return self.complete(write_error_);
+                if (written_ >= target) return self.complete({});
+                flushed_.async_wait(std::move(self));
+            },
+            token, next_);
+    }
+
+    // One gathered write of everything pending, again while more is pending.
+    void flush() {
+        if (flushing_ || conn_.output().empty() || write_error_) return;
+        flushing_ = true;
+        in_flight_.swap(conn_.output());
+        conn_.output().clear();
+        asio::async_write(next_, asio::buffer(in_flight_), [this](std::error_code ec, std::size_t n) {
+            flushing_ = false;
+            written_ += n;
+            in_flight_.clear();
+            if (ec) write_error_ = ec;
+            flushed_.cancel();  // wakes every operation waiting for its frame
+            flush();
+        });
+    }
+
+    struct read_op {
+        stream* s;
+        std::string* out;
+        enum class step { pull, read, closing } at = step::pull;
+        std::error_code result{};
+
+        template <class Self>
+        void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+            auto& st = *s;
+            switch (at) {
+            case step::pull: break;
+            case step::read:
+                if (ec) return self.complete(ec, opcode::close);
+                st.in_.commit(n);
+                break;
+            case step::closing: return finish(self, result);
+            }
+            while (true) {
+                std::string_view input = st.in_.data();
+                const std::size_t before = input.size();
+                const event_type ev = st.conn_.next(input);
+                st.in_.consume(before - input.size());
+                st.flush();  // pongs, close replies and error closes go out at once
+                switch (ev) {
+                case event_type::message:
+                    out->assign(st.conn_.data());
+                    return self.complete({}, st.conn_.message_type());
+                case event_type::ping:
+                case event_type::pong: continue;
+                case event_type::close: return finish(self, error::closed);
+                case event_type::error: return finish(self, st.conn_.error());
+                case event_type::need_more: break;
+                }
+                break;
+            }
+            const auto space = st.in_.prepare(st.options_.read_size);
+            at = step::read;
+            st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+        }
+
+        // After a close or a protocol error: once the close frame is written, the
+        // server closes the transport (§7.1.1: the server closes TCP first).
+        template <class Self>
+        void finish(Self& self, std::error_code ec) {
+            auto& st = *s;
+            if (st.flushing_ && !st.write_error_) {
+                result = ec;
+                at = step::closing;
+                return st.flushed_.async_wait(std::move(self));
+            }
+            asio_detail::close_stream(st.next_);
+            self.complete(ec, opcode::close);
+        }
+    };
+
+    NextLayer next_;
+    stream_options options_;
+    websocket::connection conn_;
+    flat_buffer in_;
+    asio::steady_timer flushed_;
+    accepted accepted_;
+    std::string handshake_;
+    std::string in_flight_;
+    std::uint64_t written_ = 0;
+    bool flushing_ = false;
+    std::error_code write_error_{};
+};
+
+}  // namespace herald::websocket
+
+#endif

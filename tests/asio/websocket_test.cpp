@@ -1,0 +1,143 @@
+// The WebSocket stream over herald's in-memory test stream, with a client made of
+// the sans-I/O core on the other side.
+#include "support.hpp"
+
+#include <herald/asio/websocket.hpp>
+#include <herald/test/stream.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace herald;
+namespace ws = herald::websocket;
+using testing::after;
+
+namespace {
+
+http::request upgrade() {
+    return ws::upgrade_request("localhost", "/", "dGhlIHNhbXBsZSBub25jZQ==");
+}
+
+struct peer {
+    ws::connection core{ws::role::client, {}, [gen = std::mt19937(9)]() mutable { return static_cast<std::uint32_t>(gen()); }};
+
+    // What the client core makes of everything the server wrote after its 101.
+    std::vector<std::pair<ws::event_type, std::string>> read(const std::string& wire) {
+        std::vector<std::pair<ws::event_type, std::string>> out;
+        std::string_view input{wire};
+        input.remove_prefix(wire.find("\r\n\r\n") + 4);
+        for (auto ev = core.next(input); ev != ws::event_type::need_more; ev = core.next(input))
+            out.emplace_back(ev, std::string(core.data()));
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("websocket stream: accept then echo messages then close", "[asio][websocket]") {
+    asio::io_context io;
+    peer client;
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "hello"));
+    REQUIRE_FALSE(client.core.write_ping("p"));
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::binary, std::string(70000, '\x02')));
+    REQUIRE_FALSE(client.core.write_close(1000, "done"));
+    test::stream socket{io.get_executor(), client.core.output()};
+    ws::stream<test::stream> server{std::move(socket)};
+    std::error_code accepted = asio::error::would_block, ended = asio::error::would_block;
+    std::vector<std::string> echoed;
+    std::string buffer;
+    std::function<void()> read_one = [&] {
+        server.async_read(buffer, [&](std::error_code ec, ws::opcode type) {
+            if (ec) {
+                ended = ec;
+                return;
+            }
+            echoed.push_back(buffer);
+            auto copy = std::make_shared<std::string>(buffer);
+            server.async_write(type, *copy, [copy](std::error_code) {});
+            read_one();
+        });
+    };
+    server.async_accept(upgrade(), [&](std::error_code ec) {
+        accepted = ec;
+        if (!ec) read_one();
+    });
+    io.run();
+    CHECK_FALSE(accepted);
+    CHECK(ended == ws::error::closed);
+    REQUIRE(echoed.size() == 2);
+    const std::string wire = server.next_layer().str();
+    CHECK(wire.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0);
+    CHECK(wire.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != std::string::npos);
+    const auto events = client.read(wire);
+    REQUIRE(events.size() == 4);
+    CHECK(events[0] == std::pair(ws::event_type::message, std::string("hello")));
+    CHECK(events[1] == std::pair(ws::event_type::pong, std::string("p")));
+    CHECK(events[2].second.size() == 70000);
+    CHECK(events[3].first == ws::event_type::close);
+    CHECK(client.core.close_code() == 1000);
+}
+
+TEST_CASE("websocket stream: a refused upgrade is answered and closed", "[asio][websocket]") {
+    asio::io_context io;
+    test::stream socket{io.get_executor()};
+    ws::stream<test::stream> server{std::move(socket)};
+    auto req = upgrade();
+    req.fields.set("Sec-WebSocket-Version", "8");
+    std::error_code result;
+    server.async_accept(req, [&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK(result == ws::error::bad_version);
+    const std::string wire = server.next_layer().str();
+    CHECK(wire.rfind("HTTP/1.1 426", 0) == 0);
+    CHECK(wire.find("Sec-WebSocket-Version: 13\r\n") != std::string::npos);
+}
+
+TEST_CASE("websocket stream: a protocol error is answered with its close code", "[asio][websocket]") {
+    asio::io_context io;
+    std::string unmasked = "\x81\x02hi";  // a client frame must be masked
+    test::stream socket{io.get_executor(), unmasked};
+    ws::stream<test::stream> server{std::move(socket)};
+    std::error_code result;
+    std::string buffer;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.async_read(buffer, [&](std::error_code ec, ws::opcode) { result = ec; });
+    });
+    io.run();
+    CHECK(result == ws::error::bad_masking);
+    peer client;
+    const auto events = client.read(server.next_layer().str());
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].first == ws::event_type::close);
+    CHECK(client.core.close_code() == 1002);
+}
+
+TEST_CASE("websocket stream: writes issued together go out in order and a full queue pushes back", "[asio][websocket]") {
+    asio::io_context io;
+    test::stream socket{io.get_executor()};
+    ws::stream_options options;
+    options.max_queued_bytes = 1000;
+    ws::stream<test::stream> server{std::move(socket), options};
+    std::vector<std::error_code> results;
+    const std::string big(2000, 'z');
+    server.async_accept(upgrade(), [&](std::error_code) {
+        for (int i = 0; i < 3; ++i)
+            server.async_write(ws::opcode::text, std::to_string(i), [&](std::error_code ec) { results.push_back(ec); });
+        server.async_write(ws::opcode::text, big, [&](std::error_code ec) { results.push_back(ec); });
+        server.async_write(ws::opcode::text, "after the big one", [&](std::error_code ec) { results.push_back(ec); });
+    });
+    io.run();
+    REQUIRE(results.size() == 5);
+    int refused = 0;
+    for (auto& ec : results) refused += ec == ws::error::send_queue_full;
+    CHECK(refused == 1);  // the frame queued behind 2 KB of pending output
+    peer client;
+    const auto events = client.read(server.next_layer().str());
+    REQUIRE(events.size() == 4);
+    CHECK(events[0].second == "0");
+    CHECK(events[2].second == "2");
+    CHECK(events[3].second == big);
+}
