@@ -7,10 +7,10 @@
 // (i mod 4) of the 4-byte key. A payload may arrive in many pieces, so the key
 // position carries over from one call to the next.
 //
-// Speed: the key is widened to 64 bits, rotated to the current position, and
-// applied 32 bytes per step as four 64-bit words loaded and stored through memcpy
-// (DESIGN.md: never type-punning). GCC and Clang turn that loop into SIMD loads and
-// stores at -O2; memcpy makes it correct at any alignment.
+// Speed: the key is widened to 64 bits once the position is back at 0, and applied
+// 64 bytes per step as four 16-byte vectors (GCC/Clang vector extensions: SSE2 on
+// x86-64, NEON on AArch64), then 8 bytes per step, then bytewise; loads and stores
+// go through memcpy (DESIGN.md: never type-punning), so any alignment is correct.
 
 #include <array>
 #include <cstddef>
@@ -33,14 +33,18 @@ inline std::size_t apply_mask(char* data, std::size_t size, const mask_key& key,
         std::uint64_t wide;
         const std::array<std::uint8_t, 8> pattern{key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
         std::memcpy(&wide, pattern.data(), 8);
-        for (; size - i >= 32; i += 32) {
-            std::uint64_t w[4];
-            std::memcpy(w, data + i, 32);
-            w[0] ^= wide;
-            w[1] ^= wide;
-            w[2] ^= wide;
-            w[3] ^= wide;
-            std::memcpy(data + i, w, 32);
+        // 64 bytes per step in the compiler's vector type (SSE2 on any x86-64,
+        // NEON on AArch64): GCC's -O2 cost model does not vectorize the word loop.
+        typedef std::uint64_t lanes __attribute__((vector_size(16)));
+        const lanes wide_lanes = {wide, wide};
+        for (; size - i >= 64; i += 64) {
+            lanes v[4];
+            std::memcpy(v, data + i, 64);
+            v[0] ^= wide_lanes;
+            v[1] ^= wide_lanes;
+            v[2] ^= wide_lanes;
+            v[3] ^= wide_lanes;
+            std::memcpy(data + i, v, 64);
         }
         for (; size - i >= 8; i += 8) {
             std::uint64_t w;
