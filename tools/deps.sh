@@ -15,7 +15,7 @@ herald_install_packages() {
 
 # What building and testing herald needs; later issues add to this list.
 HERALD_BUILD_PACKAGES=(g++ cmake ninja-build libasio-dev node-llhttp catch2)
-HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs)
+HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs python3-websockets)
 
 # Clients nobody here wrote, for the interop tests: npm packages in a prefix of
 # their own (tests find them there; CMake's HERALD_NODE_MODULES).
