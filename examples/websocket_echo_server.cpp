@@ -41,7 +41,7 @@ private:
         ws_.async_read(message_, [self = shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return;  // closed by the peer (answered), a protocol error (answered), or gone
             auto copy = std::make_shared<std::string>(std::move(self->message_));
-            self->ws_.async_write(type, *copy, [copy](std::error_code) {});
+            self->ws_.async_write(type, *copy, [self, copy](std::error_code) {});
             self->read();
         });
     }

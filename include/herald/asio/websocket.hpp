@@ -24,7 +24,8 @@
 // slows down, drops, or closes.
 //
 // Thread safety: like a socket. One async_read at a time; writes, pings and
-// close may overlap each other and the read; all on the stream's executor.
+// close may overlap each other and the read; all on the stream's executor. As
+// with any Asio I/O object, keep the stream alive until its operations complete.
 
 #include <herald/asio/detail/post_complete.hpp>
 #include <herald/asio/detail/stream_ops.hpp>
@@ -38,7 +39,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
-#include <random>
+#include <memory>
 #include <string>
 
 namespace herald::websocket {
@@ -149,7 +150,10 @@ private:
         flushing_ = true;
         in_flight_.swap(conn_.output());
         conn_.output().clear();
-        asio::async_write(next_, asio::buffer(in_flight_), [this](std::error_code ec, std::size_t n) {
+        // The flush is not a caller's operation, so nothing else keeps the stream
+        // alive for it: a stream destroyed meanwhile must not be touched.
+        asio::async_write(next_, asio::buffer(in_flight_), [this, life = std::weak_ptr<char>(life_)](std::error_code ec, std::size_t n) {
+            if (life.expired()) return;
             flushing_ = false;
             written_ += n;
             in_flight_.clear();
@@ -225,6 +229,7 @@ private:
     std::uint64_t written_ = 0;
     bool flushing_ = false;
     std::error_code write_error_{};
+    std::shared_ptr<char> life_ = std::make_shared<char>();
 };
 
 }  // namespace herald::websocket
