@@ -31,6 +31,7 @@
 #include <herald/asio/detail/stream_ops.hpp>
 #include <herald/buffer.hpp>
 #include <herald/http/message.hpp>
+#include <herald/http/parser.hpp>
 #include <herald/http/serializer.hpp>
 #include <herald/websocket/connection.hpp>
 #include <herald/websocket/handshake.hpp>
@@ -39,8 +40,10 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace herald::websocket {
 
@@ -61,6 +64,12 @@ public:
     explicit stream(NextLayer next, const stream_options& options = {}, flat_buffer buffered = flat_buffer())
         : next_(std::move(next)), options_(options), conn_(role::server, options.limits), in_(std::move(buffered)),
           flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {}
+
+    // A client-side stream: `random` gives 32 random bits for each mask key and
+    // for the handshake's nonce (RFC 6455 §10.3; seed it from std::random_device).
+    stream(NextLayer next, std::function<std::uint32_t()> random, const stream_options& options = {})
+        : next_(std::move(next)), options_(options), conn_(role::client, options.limits, random),
+          random_(std::move(random)), flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {}
 
     executor_type get_executor() noexcept { return next_.get_executor(); }
     NextLayer& next_layer() noexcept { return next_; }
@@ -87,6 +96,24 @@ public:
                 self.complete(ec ? ec : written);
             },
             token, next_);
+    }
+
+    // Client side, on a connected NextLayer: sends the upgrade request for `target`
+    // on `host` and checks the 101 (RFC 6455 §4.1). -> (ec): error::not_switching,
+    // bad_accept, ... or the stream's error. Frames that came with the 101 are kept.
+    template <class Token>
+    auto async_handshake(std::string_view host, std::string_view target, Token&& token) {
+        struct bits {  // a UniformRandomBitGenerator over `random_`
+            using result_type = std::uint32_t;
+            std::function<std::uint32_t()>* f;
+            static constexpr result_type min() { return 0; }
+            static constexpr result_type max() { return 0xffffffffu; }
+            result_type operator()() { return (*f)(); }
+        } gen{&random_};
+        key_ = make_key(gen);
+        handshake_.clear();
+        (void)http::serialize_head(upgrade_request(host, target, key_, offered_), handshake_);
+        return asio::async_compose<Token, void(std::error_code)>(handshake_op{this}, token, next_);
     }
 
     // The subprotocol the handshake chose (empty: none).
@@ -163,6 +190,47 @@ private:
         });
     }
 
+    struct handshake_op {
+        stream* s;
+        enum class step { start, wrote, read } at = step::start;
+        std::unique_ptr<http::response_parser> parser = std::make_unique<http::response_parser>();  // not movable
+
+        template <class Self>
+        void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+            auto& st = *s;
+            switch (at) {
+            case step::start:
+                at = step::wrote;
+                return asio::async_write(st.next_, asio::buffer(st.handshake_), std::move(self));
+            case step::wrote:
+                if (ec) return self.complete(ec);
+                break;
+            case step::read:
+                if (ec) return self.complete(ec);
+                st.in_.commit(n);
+                break;
+            }
+            std::string_view input = st.in_.data();
+            const std::size_t before = input.size();
+            const http::event ev = parser->next(input);
+            st.in_.consume(before - input.size());  // the head only: frames after it stay
+            if (ev.type == http::event_type::head) {
+                http::response res;
+                parser->head_into(res);
+                std::error_code refused = check_response(res, st.key_, st.offered_, st.accepted_.subprotocol);
+                if (refused) asio_detail::close_stream(st.next_);
+                return self.complete(refused);
+            }
+            if (ev.type == http::event_type::error) {
+                asio_detail::close_stream(st.next_);
+                return self.complete(parser->error());
+            }
+            const auto space = st.in_.prepare(st.options_.read_size);
+            at = step::read;
+            st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+        }
+    };
+
     struct read_op {
         stream* s;
         std::string* out;
@@ -221,6 +289,7 @@ private:
     NextLayer next_;
     stream_options options_;
     websocket::connection conn_;
+    std::function<std::uint32_t()> random_{};
     flat_buffer in_;
     asio::steady_timer flushed_;
     accepted accepted_;
@@ -230,6 +299,8 @@ private:
     bool flushing_ = false;
     std::error_code write_error_{};
     std::shared_ptr<char> life_ = std::make_shared<char>();
+    std::string key_;
+    std::vector<std::string> offered_;
 };
 
 }  // namespace herald::websocket
