@@ -141,3 +141,58 @@ TEST_CASE("websocket stream: writes issued together go out in order and a full q
     CHECK(events[2].second == "2");
     CHECK(events[3].second == big);
 }
+
+TEST_CASE("websocket stream: heartbeats ping an idle peer and close a silent one", "[asio][websocket]") {
+    asio::io_context io;
+    test::stream socket{io.get_executor()};
+    ws::stream<test::stream> server{std::move(socket)};
+    std::error_code read_result;
+    std::string buffer;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.start_heartbeat({std::chrono::milliseconds(5), std::chrono::milliseconds(20), std::chrono::milliseconds(20)});
+        server.async_read(buffer, [&](std::error_code ec, ws::opcode) { read_result = ec; });
+    });
+    io.run_for(std::chrono::seconds(5));  // ends once the silent peer is declared dead
+    CHECK(read_result);  // the transport was closed under the pending read
+    peer client;
+    const auto events = client.read(server.next_layer().str());
+    REQUIRE(events.size() >= 2);  // keep-alive pings, then the probe
+    for (const auto& [type, data] : events) CHECK(type == ws::event_type::ping);
+}
+
+TEST_CASE("websocket stream: traffic from the peer keeps a heartbeat stream open", "[asio][websocket]") {
+    asio::io_context io;
+    test::stream socket{io.get_executor()};
+    ws::stream<test::stream> server{std::move(socket)};
+    peer client;
+    int messages = 0;
+    std::error_code read_result;
+    std::string buffer;
+    std::function<void()> read = [&] {
+        server.async_read(buffer, [&](std::error_code ec, ws::opcode) {
+            if (ec) {
+                read_result = ec;
+                return;
+            }
+            ++messages;
+            read();
+        });
+    };
+    server.async_accept(upgrade(), [&](std::error_code) {
+        // A 200 ms idle limit against a message every 10 ms: wide enough for a loaded
+        // sanitizer run, and no probe may be sent.
+        server.start_heartbeat({std::chrono::milliseconds(0), std::chrono::milliseconds(200), std::chrono::milliseconds(200)});
+        read();
+    });
+    for (int i = 1; i <= 10; ++i)
+        after(io, 10 * i, [&] {
+            REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "tick"));
+            server.next_layer().append(client.core.output());
+            client.core.output().clear();
+        });
+    after(io, 115, [&] { server.next_layer().close_remote(); });
+    io.run();
+    CHECK(messages == 10);
+    CHECK(read_result == asio::error::eof);
+    CHECK(server.next_layer().str().find("\x89") == std::string::npos);  // no probe was needed
+}

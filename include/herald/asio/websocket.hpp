@@ -34,6 +34,7 @@
 #include <herald/http/parser.hpp>
 #include <herald/http/serializer.hpp>
 #include <herald/websocket/connection.hpp>
+#include <herald/timing/heartbeat.hpp>
 #include <herald/websocket/handshake.hpp>
 
 #include <asio/compose.hpp>
@@ -42,6 +43,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,6 +118,17 @@ public:
         return asio::async_compose<Token, void(std::error_code)>(handshake_op{this}, token, next_);
     }
 
+    // Heartbeats (timing/heartbeat.hpp): a ping when nothing was sent for
+    // keepalive_interval; a ping as a probe when nothing was received for
+    // idle_timeout, and the transport closed when pong_timeout passes with still
+    // nothing received — a pending async_read then completes with the stream's
+    // error. Call once, after the handshake; zero intervals turn a rule off.
+    void start_heartbeat(const timing::heartbeat_config& config) {
+        heartbeat_.emplace(config, timing::heartbeat::clock::now());
+        heartbeat_timer_.emplace(next_.get_executor());
+        beat();
+    }
+
     // The subprotocol the handshake chose (empty: none).
     const std::string& subprotocol() const noexcept { return accepted_.subprotocol; }
 
@@ -183,11 +196,34 @@ private:
             if (life.expired()) return;
             flushing_ = false;
             written_ += n;
+            if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
             in_flight_.clear();
             if (ec) write_error_ = ec;
             flushed_.cancel();  // wakes every operation waiting for its frame
             flush();
         });
+    }
+
+    void beat() {
+        if (transport_ended_ || conn_.state() == state::closed) return;  // nothing left to keep alive
+        auto& hb = *heartbeat_;
+        switch (hb.poll(timing::heartbeat::clock::now())) {
+        case timing::heartbeat::action::peer_dead: return asio_detail::close_stream(next_);
+        case timing::heartbeat::action::send_ping:
+            if (!conn_.write_ping({})) flush();
+            hb.on_sent(timing::heartbeat::clock::now());  // a ping queued counts as sent
+            break;
+        case timing::heartbeat::action::none: break;
+        }
+        heartbeat_timer_->expires_at(hb.next_deadline());
+        heartbeat_timer_->async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
+            if (ec || life.expired()) return;
+            beat();
+        });
+    }
+
+    void received() {
+        if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
     }
 
     struct handshake_op {
@@ -243,8 +279,12 @@ private:
             switch (at) {
             case step::pull: break;
             case step::read:
-                if (ec) return self.complete(ec, opcode::close);
+                if (ec) {
+                    st.transport_ended_ = true;
+                    return self.complete(ec, opcode::close);
+                }
                 st.in_.commit(n);
+                st.received();
                 break;
             case step::closing: return finish(self, result);
             }
@@ -299,6 +339,9 @@ private:
     bool flushing_ = false;
     std::error_code write_error_{};
     std::shared_ptr<char> life_ = std::make_shared<char>();
+    std::optional<timing::heartbeat> heartbeat_;
+    bool transport_ended_ = false;
+    std::optional<asio::steady_timer> heartbeat_timer_;
     std::string key_;
     std::vector<std::string> offered_;
 };
