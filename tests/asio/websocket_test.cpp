@@ -5,11 +5,18 @@
 #include <herald/asio/websocket.hpp>
 #include <herald/test/stream.hpp>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <random>
+#include <thread>
 
 using namespace herald;
 namespace ws = herald::websocket;
@@ -195,4 +202,48 @@ TEST_CASE("websocket stream: traffic from the peer keeps a heartbeat stream open
     CHECK(messages == 10);
     CHECK(read_result == asio::error::eof);
     CHECK(server.next_layer().str().find("\x89") == std::string::npos);  // no probe was needed
+}
+
+TEST_CASE("websocket stream: use_awaitable and use_future work as callbacks do", "[asio][websocket]") {
+    SECTION("use_awaitable") {
+        asio::io_context io;
+        peer client;
+        REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "from a coroutine"));
+        test::stream socket{io.get_executor(), client.core.output()};
+        ws::stream<test::stream> server{std::move(socket)};
+        std::string echoed;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await server.async_accept(upgrade(), asio::use_awaitable);
+                std::string buffer;
+                const ws::opcode type = co_await server.async_read(buffer, asio::use_awaitable);
+                co_await server.async_write(type, buffer, asio::use_awaitable);
+                echoed = buffer;
+            },
+            asio::detached);
+        io.run();
+        CHECK(echoed == "from a coroutine");
+        const auto events = client.read(server.next_layer().str());
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].second == "from a coroutine");
+    }
+    SECTION("use_future") {
+        asio::io_context io;
+        auto work = asio::make_work_guard(io);
+        std::thread runner([&] { io.run(); });
+        test::stream socket{io.get_executor()};
+        ws::stream<test::stream> server{std::move(socket)};
+        auto accept = server.async_accept(upgrade(), asio::use_future);
+        CHECK_NOTHROW(accept.get());
+        auto write = server.async_write(ws::opcode::binary, "via a future", asio::use_future);
+        CHECK_NOTHROW(write.get());
+        work.reset();
+        io.stop();
+        runner.join();
+        peer client;
+        const auto events = client.read(server.next_layer().str());
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].second == "via a future");
+    }
 }
