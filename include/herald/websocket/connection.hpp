@@ -79,7 +79,7 @@ public:
                 // need_more always means that all of `input` was used.
                 const std::size_t had = header_size_;
                 const std::size_t add = std::min(input.size(), max_header_size - had);
-                std::memcpy(header_bytes_ + had, input.data(), add);
+                if (add) std::memcpy(header_bytes_ + had, input.data(), add);  // data() may be null when empty
                 std::error_code ec;
                 const std::size_t n = read_header({header_bytes_, had + add}, header_, role_, ec);
                 if (ec) return fail(ec);
