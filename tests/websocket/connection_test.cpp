@@ -197,3 +197,16 @@ TEST_CASE("local misuse is refused without breaking the connection", "[websocket
     CHECK(std::string(head, server.frame_header_for(ws::opcode::binary, 65536, head)) ==
           raw({0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0}));
 }
+
+TEST_CASE("data() is empty for events that carry none, never a stale view", "[websocket][connection]") {
+    // Found by fuzz/websocket_frames.cpp: after a message, a close event left data()
+    // viewing the message buffer, which a later frame could reallocate.
+    ws::connection server(ws::role::server);
+    std::string_view input;
+    const std::string wire = frame(0x81, "a message") + frame(0x88, raw({0x03, 0xe8}));
+    input = wire;
+    CHECK(server.next(input) == ws::event_type::message);
+    CHECK(server.data() == "a message");
+    CHECK(server.next(input) == ws::event_type::close);
+    CHECK(server.data().empty());
+}

@@ -69,6 +69,7 @@ public:
     // After the close handshake or a failure, input is dropped: nothing after a
     // close frame is read (§5.5.1).
     event_type next(std::string_view& input) {
+        data_ = {};  // a view into buffers the next frame may reallocate: never stale
         while (true) {
             if (state_ == state::closed) {
                 input = {};
@@ -111,7 +112,8 @@ public:
         }
     }
 
-    // What the last event carries: the message, or the ping/pong payload.
+    // What the last event carries: the message, or the ping/pong payload (empty
+    // for other events); valid until the next call of next().
     std::string_view data() const noexcept { return data_; }
     opcode message_type() const noexcept { return delivered_type_; }
     // The peer's close: 1005 when its frame had no code (§7.1.5), and the reason.
