@@ -138,14 +138,8 @@ private:
             if (head.status != 200) return error::bad_status;
             const auto type = head.fields.find("Content-Type").value_or("");
             const auto essence = type.substr(0, type.find(';'));
-            if (!http::iequals(trim(essence), "text/event-stream")) return error::bad_content_type;
+            if (!http::iequals(http::detail::trim_ows(essence), "text/event-stream")) return error::bad_content_type;
             return {};
-        }
-
-        static std::string_view trim(std::string_view s) {
-            while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-            while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-            return s;
         }
 
         template <class Self>
