@@ -1,5 +1,7 @@
 // The HTTP server connection over herald's in-memory test stream: deterministic,
 // no sockets. Responses are read back with herald's own response parser.
+#include "support.hpp"
+
 #include <herald/asio/serve.hpp>
 #include <herald/test/stream.hpp>
 
@@ -20,6 +22,7 @@
 #include <vector>
 
 using namespace herald;
+using testing::quiet_options;
 using connection = http::server_connection<test::stream>;
 
 namespace {
@@ -47,12 +50,6 @@ std::vector<parsed_response> parse_responses(const std::string& wire, bool head_
         if (ev.type == http::event_type::body) out.back().body.append(ev.data);
     }
     return out;
-}
-
-http::server_options quiet_options() {
-    http::server_options o;
-    o.send_date = false;
-    return o;
 }
 
 http::response echo(const http::request& req) {

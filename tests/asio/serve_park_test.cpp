@@ -16,18 +16,9 @@
 
 using namespace herald;
 using testing::after;
+using testing::quiet_options;
 using connection = http::server_connection<test::stream>;
 
-namespace {
-
-http::server_options quiet_options() {
-    http::server_options o;
-    o.send_date = false;
-    return o;
-}
-
-
-}  // namespace
 
 TEST_CASE("serve: a client that leaves while its request is parked is noticed and the handler told", "[asio][serve]") {
     asio::io_context io;

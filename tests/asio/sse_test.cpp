@@ -19,9 +19,7 @@ using testing::split_response;
 namespace {
 
 std::shared_ptr<connection> make_connection(asio::io_context& io, std::string request = "GET /events HTTP/1.1\r\n\r\n") {
-    http::server_options o;
-    o.send_date = false;
-    auto conn = std::make_shared<connection>(test::stream{io.get_executor(), request}, o);
+    auto conn = std::make_shared<connection>(test::stream{io.get_executor(), request}, testing::quiet_options());
     bool read = false;
     conn->async_read_request([&](std::error_code ec) { read = !ec; });
     io.run();

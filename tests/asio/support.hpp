@@ -2,6 +2,7 @@
 #ifndef HERALD_TESTS_ASIO_SUPPORT_HPP
 #define HERALD_TESTS_ASIO_SUPPORT_HPP
 
+#include <herald/asio/http.hpp>
 #include <herald/http/message.hpp>
 #include <herald/http/parser.hpp>
 
@@ -49,6 +50,14 @@ inline std::pair<std::string, std::string> split_response(const std::string& wir
     const auto end = wire.find("\r\n\r\n");
     REQUIRE(end != std::string::npos);
     return {wire.substr(0, end + 4), wire.substr(end + 4)};
+}
+
+// Server options whose output does not depend on the clock (no Date field), so
+// tests can compare bytes.
+inline http::server_options quiet_options() {
+    http::server_options o;
+    o.send_date = false;
+    return o;
 }
 
 // Runs `fn` on `io` after `ms` milliseconds.
