@@ -76,15 +76,22 @@ public:
                 return event_type::need_more;
             }
             if (!in_frame_) {
-                // A header cut by the end of `input` is kept (at most 13 bytes), so
+                // A header is read straight from `input`; one cut by the end of an
+                // input is kept (at most 13 bytes) and completed from the next, so
                 // need_more always means that all of `input` was used.
                 const std::size_t had = header_size_;
-                const std::size_t add = std::min(input.size(), max_header_size - had);
-                if (add) std::memcpy(header_bytes_ + had, input.data(), add);  // data() may be null when empty
+                std::size_t add = input.size();
+                std::string_view source = input;
+                if (had != 0) {
+                    add = std::min(input.size(), max_header_size - had);
+                    if (add) std::memcpy(header_bytes_ + had, input.data(), add);  // data() may be null when empty
+                    source = {header_bytes_, had + add};
+                }
                 std::error_code ec;
-                const std::size_t n = read_header({header_bytes_, had + add}, header_, role_, ec);
+                const std::size_t n = read_header(source, header_, role_, ec);
                 if (ec) return fail(ec);
-                if (n == 0) {
+                if (n == 0) {  // fewer bytes than the header needs, so fewer than 14
+                    if (had == 0 && add) std::memcpy(header_bytes_, input.data(), add);
                     header_size_ = had + add;
                     input.remove_prefix(add);
                     return event_type::need_more;
