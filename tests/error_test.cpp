@@ -65,7 +65,7 @@ TEST_CASE("every longpoll error has a distinct message and a condition", "[error
 
 TEST_CASE("every websocket error has a distinct message a condition and the right answer", "[error]") {
     std::set<std::string> messages;
-    const int last = static_cast<int>(websocket::error::invalid_state);
+    const int last = static_cast<int>(websocket::error::needs_tls);
     for (int value = 1; value <= last; ++value) {
         const std::error_code ec = static_cast<websocket::error>(value);
         INFO("value " << value);

@@ -48,6 +48,8 @@ enum class error {
     send_queue_full,         // a write would pass stream_options::max_queued_bytes (backpressure)
     invalid_close_code,      // a close code that may not be sent (1005, 1006, 1015, < 1000, ...)
     invalid_state,           // an operation out of order (a message after close, ...)
+    bad_uri,                 // not a ws:// or wss:// URI (RFC 6455 §3)
+    needs_tls,               // a wss:// URI given to a stream without TLS
 };
 
 // The close codes of RFC 6455 §7.4.1 that herald names.
@@ -105,6 +107,8 @@ public:
         case error::send_queue_full: return "websocket send queue full";
         case error::invalid_close_code: return "close code may not be sent";
         case error::invalid_state: return "websocket operation out of order";
+        case error::bad_uri: return "not a ws:// or wss:// URI";
+        case error::needs_tls: return "wss:// needs a TLS stream";
         }
         return "unknown herald.websocket error";
     }
@@ -136,7 +140,9 @@ public:
         case error::closed:
         case error::send_queue_full:
         case error::invalid_close_code:
-        case error::invalid_state: return condition::invalid_state;
+        case error::invalid_state:
+        case error::bad_uri:
+        case error::needs_tls: return condition::invalid_state;
         }
         return condition::protocol_violation;
     }
