@@ -210,3 +210,97 @@ TEST_CASE("data() is empty for events that carry none, never a stale view", "[we
     CHECK(server.next(input) == ws::event_type::close);
     CHECK(server.data().empty());
 }
+
+TEST_CASE("writing fragments out of order is a local error, not a broken stream", "[websocket][connection]") {
+    ws::connection client(ws::role::client, {}, rng(3));
+    CHECK(client.write_fragment(ws::opcode::text, "no first", false, false) == ws::error::invalid_state);
+    CHECK(client.write_fragment(ws::opcode::ping, "control", true, false) == ws::error::invalid_state);
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::binary, "a", true, false));
+    CHECK(client.sending_fragments());
+    // §5.4: "the fragments of one message MUST NOT be interleaved between the fragments of another message"
+    CHECK(client.write_message(ws::opcode::text, "in between") == ws::error::invalid_state);
+    CHECK(client.write_fragment(ws::opcode::text, "second first", true, false) == ws::error::invalid_state);
+    REQUIRE_FALSE(client.write_ping("pings may"));
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::binary, "b", false, true));
+    CHECK_FALSE(client.sending_fragments());
+    REQUIRE_FALSE(client.write_message(ws::opcode::text, "after"));
+    ws::connection server(ws::role::server);
+    const auto events = feed(server, take(client), 0);
+    REQUIRE(events.size() == 3);  // nothing refused reached the wire
+    CHECK(events[0].type == ws::event_type::ping);
+    CHECK(events[1].data == "ab");
+    CHECK(events[2].data == "after");
+}
+
+// Autobahn 2.x in spirit: the largest ping, pings with binary payloads, pongs nobody asked for.
+TEST_CASE("pings of up to 125 bytes are answered in kind; unsolicited pongs are taken and ignored", "[websocket][connection]") {
+    std::string binary_payload;
+    for (int i = 0; i < 125; ++i) binary_payload.push_back(static_cast<char>(255 - i));
+    for (const std::string& payload : {std::string(), std::string(125, '*'), binary_payload}) {
+        INFO(payload.size() << " bytes");
+        ws::connection server(ws::role::server);
+        const auto events = feed(server, frame(0x89, payload) + frame(0x8a, "unsolicited") + frame(0x81, "still open"), 3);
+        REQUIRE(events.size() == 3);
+        CHECK(events[0].type == ws::event_type::ping);
+        CHECK(events[0].data == payload);
+        CHECK(events[1].type == ws::event_type::pong);  // §5.5.3: "A response to an unsolicited Pong frame is not expected"
+        CHECK(events[2].data == "still open");
+        ws::connection peer(ws::role::client, {}, rng(5));
+        const auto reply = feed(peer, take(server));
+        REQUIRE(reply.size() == 1);  // exactly one pong, for the ping; nothing for the pong
+        CHECK(reply[0].type == ws::event_type::pong);
+        CHECK(reply[0].data == payload);
+    }
+    ws::connection server(ws::role::server);
+    const auto events = feed(server, frame(0x89, std::string(126, '*')));
+    CHECK(server.error() == ws::error::control_too_long);
+    CHECK(events.back().type == ws::event_type::error);
+}
+
+// Autobahn 7.7.x and 7.9.x in spirit: every close code on the wire, valid or not.
+TEST_CASE("close codes on the wire: valid ones are echoed, the rest fail with 1002", "[websocket][connection]") {
+    const auto close_frame = [](int code) { return frame(0x88, raw({code >> 8, code & 0xff}) + "reason"); };
+    for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999}) {
+        INFO("code " << code);
+        ws::connection server(ws::role::server);
+        const auto events = feed(server, close_frame(code));
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].type == ws::event_type::close);
+        CHECK(events[0].code == code);
+        CHECK(server.close_reason() == "reason");
+        ws::connection peer(ws::role::client, {}, rng(6));
+        CHECK(feed(peer, take(server)).at(0).code == code);  // §5.5.1: the reply echoes the code
+    }
+    for (int code : {0, 1, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535}) {
+        INFO("code " << code);
+        ws::connection server(ws::role::server);
+        const auto events = feed(server, close_frame(code));
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].type == ws::event_type::error);
+        CHECK(server.error() == ws::error::bad_close_payload);
+        ws::connection peer(ws::role::client, {}, rng(6));
+        CHECK(feed(peer, take(server)).at(0).code == 1002);
+    }
+}
+
+// Autobahn 9.x in spirit: messages up to the 16 MiB default, in one frame or many.
+TEST_CASE("messages of 4, 8 and 16 MiB pass at the default limit and one byte more fails", "[websocket][connection]") {
+    ws::connection client(ws::role::client, {}, rng(8));
+    const std::size_t mib = 1 << 20;
+    for (std::size_t size : {4 * mib, 8 * mib, 16 * mib}) REQUIRE_FALSE(client.write_message(ws::opcode::binary, std::string(size, 'b')));
+    for (int i = 0; i < 16; ++i) REQUIRE_FALSE(client.write_fragment(ws::opcode::text, std::string(mib, 't'), i == 0, i == 15));
+    ws::connection server(ws::role::server);
+    const auto events = feed(server, take(client), 64 * 1024);
+    REQUIRE(events.size() == 4);
+    CHECK(events[0].data.size() == 4 * mib);
+    CHECK(events[1].data.size() == 8 * mib);
+    CHECK(events[2].data.size() == 16 * mib);
+    CHECK(events[3].data.size() == 16 * mib);
+    CHECK(events[3].kind == ws::opcode::text);
+
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::binary, std::string(16 * mib, 'x'), true, false));
+    REQUIRE_FALSE(client.write_fragment(ws::opcode::binary, "y", false, true));
+    const auto over = feed(server, take(client), 64 * 1024);
+    REQUIRE(over.size() == 1);
+    CHECK(server.error() == ws::error::message_too_big);
+}

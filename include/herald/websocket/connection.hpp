@@ -136,17 +136,26 @@ public:
     std::error_code write_message(opcode type, std::string_view payload) {
         if (type != opcode::text && type != opcode::binary) return error::invalid_state;
         if (state_ != state::open) return error::closed;
+        if (sending_fragments_) return error::invalid_state;  // §5.4: messages do not interleave
         append_frame(type, payload, true);
         return {};
     }
 
     // Appends one fragment of a message: `first` chooses text or binary for the
-    // message, `fin` ends it (§5.4).
+    // message, `fin` ends it (§5.4). Control frames may come between fragments;
+    // other messages may not, so a first fragment while one is open, or a later
+    // one with none open, is invalid_state.
     std::error_code write_fragment(opcode type, std::string_view payload, bool first, bool fin) {
         if (state_ != state::open) return error::closed;
+        if (first == sending_fragments_) return error::invalid_state;
+        if (first && type != opcode::text && type != opcode::binary) return error::invalid_state;
         append_frame(first ? type : opcode::continuation, payload, fin);
+        sending_fragments_ = !fin;
         return {};
     }
+
+    // Whether a message begun with write_fragment awaits its last fragment.
+    bool sending_fragments() const noexcept { return sending_fragments_; }
 
     std::error_code write_ping(std::string_view payload) {
         if (state_ != state::open) return error::closed;
@@ -286,6 +295,7 @@ private:
     utf8_validator utf8_;
     std::string_view data_{};
     std::uint16_t close_code_ = 0;
+    bool sending_fragments_ = false;
     std::string close_reason_;
     std::error_code error_{};
     websocket::state state_ = state::open;
