@@ -3,12 +3,15 @@
 #include "support.hpp"
 
 #include <herald/asio/websocket.hpp>
+#include <herald/asio/websocket_connect.hpp>
+#include <herald/http/serializer.hpp>
 #include <herald/test/stream.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 
@@ -246,4 +249,165 @@ TEST_CASE("websocket stream: use_awaitable and use_future work as callbacks do",
         REQUIRE(events.size() == 1);
         CHECK(events[0].second == "via a future");
     }
+}
+
+TEST_CASE("websocket stream: accept reads the upgrade request from a bare stream", "[asio][websocket]") {
+    asio::io_context io;
+    peer client;
+    std::string wire;
+    REQUIRE_FALSE(http::serialize_head(upgrade(), wire));
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "behind the request"));
+    wire += client.core.output();  // the first frame arrives in the same read as the request
+    ws::stream<test::stream> server{test::stream{io.get_executor(), wire}};
+    server.next_layer().read_size(7);  // and in small pieces
+    std::error_code accepted = asio::error::would_block, read = asio::error::would_block;
+    std::vector<char> message;
+    server.async_accept([&](std::error_code ec) {
+        accepted = ec;
+        if (ec) return;
+        server.async_read(asio::dynamic_buffer(message), [&](std::error_code ec2, ws::opcode type) {
+            read = ec2;
+            CHECK(type == ws::opcode::text);
+        });
+    });
+    io.run();
+    CHECK_FALSE(accepted);
+    CHECK_FALSE(read);
+    CHECK(std::string(message.begin(), message.end()) == "behind the request");
+    CHECK(server.next_layer().str().rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0);
+}
+
+TEST_CASE("websocket stream: async_read into a dynamic buffer appends each message", "[asio][websocket]") {
+    asio::io_context io;
+    peer client;
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::binary, "one,"));
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::binary, "two"));
+    ws::stream<test::stream> server{test::stream{io.get_executor(), client.core.output()}};
+    std::string all = "start:";
+    int reads = 0;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.async_read(asio::dynamic_buffer(all), [&](std::error_code ec, ws::opcode) {
+            reads += !ec;
+            server.async_read(asio::dynamic_buffer(all), [&](std::error_code ec2, ws::opcode) { reads += !ec2; });
+        });
+    });
+    io.run();
+    CHECK(reads == 2);
+    CHECK(all == "start:one,two");
+}
+
+TEST_CASE("websocket stream: a bare accept refuses what is not a WebSocket upgrade", "[asio][websocket]") {
+    struct case_ {
+        std::string input;
+        std::error_code expected;
+        std::string status;
+    };
+    std::string huge = "GET / HTTP/1.1\r\nX: " + std::string(20000, 'x') + "\r\n\r\n";
+    for (const auto& c : {case_{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", ws::error::no_upgrade, "HTTP/1.1 426"},
+                          case_{"GET / HTTP/1.1\r\nBad Header\r\n\r\n", {}, "HTTP/1.1 400"},
+                          case_{"BREW / HTTP/1.1\r\n\r\n", {}, "HTTP/1.1 501"},
+                          case_{huge, {}, "HTTP/1.1 431"}}) {
+        INFO(c.input.substr(0, 40));
+        asio::io_context io;
+        ws::stream<test::stream> server{test::stream{io.get_executor(), c.input}};
+        std::error_code result;
+        server.async_accept([&](std::error_code ec) { result = ec; });
+        io.run();
+        CHECK(result);
+        if (c.expected) CHECK(result == c.expected);
+        if (!c.expected) CHECK(result.category() == http::error_category());
+        INFO(server.next_layer().str());
+        CHECK(server.next_layer().str().rfind(c.status, 0) == 0);
+    }
+    SECTION("a peer that leaves mid-request ends the accept with the stream's error") {
+        asio::io_context io;
+        ws::stream<test::stream> server{test::stream{io.get_executor(), "GET / HTTP/1.1\r\nHo"}};
+        server.next_layer().close_remote();
+        std::error_code result;
+        server.async_accept([&](std::error_code ec) { result = ec; });
+        io.run();
+        CHECK(result == asio::error::eof);
+        CHECK(server.next_layer().str().empty());
+    }
+}
+
+namespace {
+
+// A loopback listener whose sessions use the bare-stream accept and echo one message.
+struct loopback_echo {
+    asio::io_context& io;
+    ws::stream_options options{};
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    std::string subprotocol{};
+
+    void start() {
+        acceptor.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
+            if (ec) return;
+            auto s = std::make_shared<ws::stream<asio::ip::tcp::socket>>(std::move(socket), options);
+            auto buffer = std::make_shared<std::string>();
+            s->async_accept([this, s, buffer](std::error_code ec2) {
+                if (ec2) return;
+                subprotocol = s->subprotocol();
+                s->async_read(*buffer, [s, buffer](std::error_code ec3, ws::opcode type) {
+                    if (!ec3) s->async_write(type, *buffer, [s, buffer](std::error_code) {});
+                });
+            });
+        });
+    }
+    unsigned short port() const { return acceptor.local_endpoint().port(); }
+};
+
+std::function<std::uint32_t()> seeded_random() {
+    return [gen = std::mt19937(std::random_device{}())]() mutable { return static_cast<std::uint32_t>(gen()); };
+}
+
+}  // namespace
+
+TEST_CASE("websocket async_connect: a ws:// URI is resolved, connected and upgraded", "[asio][websocket]") {
+    asio::io_context io;
+    loopback_echo server{io};
+    server.options.handshake.subprotocols = {"v2.herald", "v1.herald"};
+    server.start();
+    ws::stream_options options;
+    options.client.subprotocols = {"v1.herald", "v2.herald"};
+    options.client.origin = "http://localhost";
+    ws::stream<asio::ip::tcp::socket> client{asio::ip::tcp::socket{io}, seeded_random(), options};
+    std::error_code connected = asio::error::would_block;
+    std::string echoed;
+    const std::string uri = "ws://localhost:" + std::to_string(server.port()) + "/echo?room=1";
+    ws::async_connect(client, uri, [&](std::error_code ec) {
+        connected = ec;
+        if (ec) return;
+        client.async_write(ws::opcode::text, "over loopback", [](std::error_code) {});
+        client.async_read(echoed, [](std::error_code, ws::opcode) {});
+    });
+    io.run_for(std::chrono::seconds(10));
+    CHECK_FALSE(connected);
+    CHECK(echoed == "over loopback");
+    CHECK(client.subprotocol() == "v2.herald");  // the server's preference among those offered
+    CHECK(server.subprotocol == "v2.herald");
+}
+
+TEST_CASE("websocket async_connect: bad URIs, wss:// and refused connections fail cleanly", "[asio][websocket]") {
+    asio::io_context io;
+    auto attempt = [&](const std::string& uri) {
+        ws::stream<asio::ip::tcp::socket> client{asio::ip::tcp::socket{io}, seeded_random()};
+        std::error_code result = asio::error::would_block;
+        bool inside_call = true;
+        ws::async_connect(client, uri, [&](std::error_code ec) {
+            CHECK_FALSE(inside_call);  // completions never run inside the initiating call
+            result = ec;
+        });
+        inside_call = false;
+        io.restart();
+        io.run_for(std::chrono::seconds(10));
+        return result;
+    };
+    CHECK(attempt("http://127.0.0.1/") == ws::error::bad_uri);
+    CHECK(attempt("ws://127.0.0.1:99999/") == ws::error::bad_uri);
+    CHECK(attempt("wss://127.0.0.1/") == ws::error::needs_tls);
+    asio::ip::tcp::acceptor closed{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    const auto port = closed.local_endpoint().port();
+    closed.close();  // nobody listens there now
+    CHECK(attempt("ws://127.0.0.1:" + std::to_string(port) + "/") == asio::error::connection_refused);
 }

@@ -37,6 +37,7 @@
 #include <herald/timing/heartbeat.hpp>
 #include <herald/websocket/handshake.hpp>
 
+#include <asio/buffer.hpp>
 #include <asio/compose.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
@@ -51,7 +52,9 @@ namespace herald::websocket {
 
 struct stream_options {
     websocket::limits limits{};
-    websocket::server_options handshake{};
+    websocket::server_options handshake{};  // the server's checks and subprotocols
+    websocket::client_options client{};     // what a client offers
+    http::limits request_limits{};           // async_accept(token) reading the request itself
     std::size_t max_queued_bytes = 4 * 1024 * 1024;  // output not yet written
     std::size_t read_size = 16 * 1024;
 };
@@ -81,28 +84,22 @@ public:
     // else the refusal (400, 403, 405, 426) and the error. -> (ec)
     template <class Token>
     auto async_accept(const http::request& req, Token&& token) {
-        std::error_code ec = check_request(req, options_.handshake, accepted_);
-        handshake_.clear();
-        http::head_options head;
-        head.keep_alive = !ec;
-        const http::response res = ec ? refusal_response(ec) : accept_response(accepted_);
-        (void)http::serialize_head(res, handshake_, head);
-        if (ec) handshake_ += res.body;
-        return asio::async_compose<Token, void(std::error_code)>(
-            [this, ec, started = false](auto& self, std::error_code written = {}, std::size_t = 0) mutable {
-                if (!started) {
-                    started = true;
-                    return asio::async_write(next_, asio::buffer(handshake_), std::move(self));
-                }
-                if (ec || written) asio_detail::close_stream(next_);
-                self.complete(ec ? ec : written);
-            },
-            token, next_);
+        return asio::async_compose<Token, void(std::error_code)>(accept_op{this, &req}, token, next_);
+    }
+
+    // Reads the upgrade request from the stream itself (a bare socket from an
+    // acceptor), then answers it as above. A request that is not HTTP gets 400
+    // (431 for one over the header limits). -> (ec)
+    template <class Token>
+    auto async_accept(Token&& token) {
+        return asio::async_compose<Token, void(std::error_code)>(accept_op{this, nullptr}, token, next_);
     }
 
     // Client side, on a connected NextLayer: sends the upgrade request for `target`
-    // on `host` and checks the 101 (RFC 6455 §4.1). -> (ec): error::not_switching,
-    // bad_accept, ... or the stream's error. Frames that came with the 101 are kept.
+    // on `host` (the Host field's value) and checks the 101 (RFC 6455 §4.1).
+    // -> (ec): error::not_switching, bad_accept, ... or the stream's error. Frames
+    // that came with the 101 are kept. websocket::async_connect (websocket_connect.hpp)
+    // does the resolving and connecting for a ws:// URI.
     template <class Token>
     auto async_handshake(std::string_view host, std::string_view target, Token&& token) {
         struct bits {  // a UniformRandomBitGenerator over `random_`
@@ -114,7 +111,8 @@ public:
         } gen{&random_};
         key_ = make_key(gen);
         handshake_.clear();
-        (void)http::serialize_head(upgrade_request(host, target, key_, offered_), handshake_);
+        const auto& client = options_.client;
+        (void)http::serialize_head(upgrade_request(host, target, key_, client.subprotocols, client.origin), handshake_);
         return asio::async_compose<Token, void(std::error_code)>(handshake_op{this}, token, next_);
     }
 
@@ -138,13 +136,38 @@ public:
     // frame written first), or the stream's error.
     template <class Token>
     auto async_read(std::string& out, Token&& token) {
-        return asio::async_compose<Token, void(std::error_code, opcode)>(read_op{this, &out}, token, next_);
+        return asio::async_compose<Token, void(std::error_code, opcode)>(
+            reading([&out](std::string_view message) { out.assign(message); }), token, next_);
+    }
+
+    // The same into an Asio DynamicBuffer (asio::dynamic_buffer(vector or string),
+    // ...): the message is appended, as asio::async_read appends.
+    template <class DynamicBuffer, class Token>
+        requires asio::is_dynamic_buffer_v2<DynamicBuffer>::value
+    auto async_read(DynamicBuffer buffer, Token&& token) {
+        return asio::async_compose<Token, void(std::error_code, opcode)>(
+            reading([buffer](std::string_view message) mutable {
+                const std::size_t at = buffer.size();
+                buffer.grow(message.size());
+                asio::buffer_copy(buffer.data(at, message.size()), asio::buffer(message));
+            }),
+            token, next_);
     }
 
     // Sends one message. -> (ec)
     template <class Token>
     auto async_write(opcode type, std::string_view payload, Token&& token) {
         return enqueue([this, type, payload] { return conn_.write_message(type, payload); }, std::forward<Token>(token));
+    }
+
+    // Sends one fragment of a message (RFC 6455 §5.4): the first fragment's `type`
+    // (text or binary) names the message, later ones' is ignored, `fin` ends it.
+    // Whole messages may not be written until it ends (error::invalid_state);
+    // pings and close may. -> (ec)
+    template <class Token>
+    auto async_write_fragment(opcode type, std::string_view payload, bool fin, Token&& token) {
+        return enqueue([this, type, payload, fin] { return conn_.write_fragment(type, payload, !conn_.sending_fragments(), fin); },
+                       std::forward<Token>(token));
     }
 
     template <class Token>
@@ -226,50 +249,22 @@ private:
         if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
     }
 
-    struct handshake_op {
-        stream* s;
-        enum class step { start, wrote, read } at = step::start;
-        std::unique_ptr<http::response_parser> parser = std::make_unique<http::response_parser>();  // not movable
+    // impl/websocket_handshake_ops.hpp: the server's answer (reading the request
+    // first when not given one) and the client's upgrade.
+    struct accept_op;
+    struct handshake_op;
 
-        template <class Self>
-        void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
-            auto& st = *s;
-            switch (at) {
-            case step::start:
-                at = step::wrote;
-                return asio::async_write(st.next_, asio::buffer(st.handshake_), std::move(self));
-            case step::wrote:
-                if (ec) return self.complete(ec);
-                break;
-            case step::read:
-                if (ec) return self.complete(ec);
-                st.in_.commit(n);
-                break;
-            }
-            std::string_view input = st.in_.data();
-            const std::size_t before = input.size();
-            const http::event ev = parser->next(input);
-            st.in_.consume(before - input.size());  // the head only: frames after it stay
-            if (ev.type == http::event_type::head) {
-                http::response res;
-                parser->head_into(res);
-                std::error_code refused = check_response(res, st.key_, st.offered_, st.accepted_.subprotocol);
-                if (refused) asio_detail::close_stream(st.next_);
-                return self.complete(refused);
-            }
-            if (ev.type == http::event_type::error) {
-                asio_detail::close_stream(st.next_);
-                return self.complete(parser->error());
-            }
-            const auto space = st.in_.prepare(st.options_.read_size);
-            at = step::read;
-            st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
-        }
-    };
+    template <class Sink>
+    struct read_op;
+    template <class Sink>
+    read_op<Sink> reading(Sink sink) {
+        return {this, std::move(sink)};
+    }
 
+    template <class Sink>
     struct read_op {
         stream* s;
-        std::string* out;
+        Sink sink;  // takes the message's bytes
         enum class step { pull, read, closing } at = step::pull;
         std::error_code result{};
 
@@ -296,7 +291,7 @@ private:
                 st.flush();  // pongs, close replies and error closes go out at once
                 switch (ev) {
                 case event_type::message:
-                    out->assign(st.conn_.data());
+                    sink(st.conn_.data());
                     return self.complete({}, st.conn_.message_type());
                 case event_type::ping:
                 case event_type::pong: continue;
@@ -343,9 +338,10 @@ private:
     bool transport_ended_ = false;
     std::optional<asio::steady_timer> heartbeat_timer_;
     std::string key_;
-    std::vector<std::string> offered_;
 };
 
 }  // namespace herald::websocket
+
+#include <herald/asio/impl/websocket_handshake_ops.hpp>
 
 #endif

@@ -47,6 +47,13 @@ struct server_options {
     std::vector<std::string> subprotocols{};
 };
 
+struct client_options {
+    // Subprotocols to offer, most preferred first; the server picks one or none.
+    std::vector<std::string> subprotocols{};
+    // An Origin field to send (browsers always do; other clients may, §4.1 item 8).
+    std::string origin{};
+};
+
 struct accepted {
     std::string accept;       // the Sec-WebSocket-Accept value
     std::string subprotocol;  // empty: none

@@ -1,0 +1,130 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_IMPL_WEBSOCKET_HANDSHAKE_OPS_HPP
+#define HERALD_ASIO_IMPL_WEBSOCKET_HANDSHAKE_OPS_HPP
+
+// The opening handshake's two operations for websocket::stream (RFC 6455 §4):
+// the server's accept_op (read the request when not handed one, answer 101 or
+// the refusal) and the client's handshake_op (write the upgrade, read and check
+// the 101). The checks themselves are the core's (websocket/handshake.hpp).
+
+#include <herald/asio/websocket.hpp>
+
+namespace herald::websocket {
+
+template <class NextLayer>
+struct stream<NextLayer>::accept_op {
+    stream* s;
+    const http::request* given;  // null: read the request from the stream first
+    enum class step { start, read, wrote } at = step::start;
+    std::unique_ptr<http::request_parser> parser{};  // not movable
+    std::unique_ptr<http::request> request{};
+    std::error_code refused{};
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+        auto& st = *s;
+        switch (at) {
+        case step::start:
+            if (given) return answer(self, *given, {});
+            parser = std::make_unique<http::request_parser>(st.options_.request_limits);
+            request = std::make_unique<http::request>();
+            break;
+        case step::read:
+            if (ec) {
+                asio_detail::close_stream(st.next_);
+                return self.complete(ec);
+            }
+            st.in_.commit(n);
+            break;
+        case step::wrote:
+            if (refused || ec) asio_detail::close_stream(st.next_);
+            return self.complete(refused ? refused : ec);
+        }
+        while (true) {
+            std::string_view input = st.in_.data();
+            const std::size_t before = input.size();
+            const http::event ev = parser->next(input);
+            st.in_.consume(before - input.size());  // the request only: frames after it stay
+            switch (ev.type) {
+            case http::event_type::head: parser->head_into(*request); continue;
+            case http::event_type::body: continue;  // a body on an upgrade GET means nothing (§4.1)
+            case http::event_type::need_more: break;
+            case http::event_type::error: return answer(self, *request, parser->error());
+            default: return answer(self, *request, {});  // the whole request is in
+            }
+            break;
+        }
+        const auto space = st.in_.prepare(st.options_.read_size);
+        at = step::read;
+        st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+    }
+
+    // Writes 101, or the refusal of a request that is not a WebSocket upgrade
+    // (websocket::refusal_response) or not HTTP (http::status_for: 400, 431, ...).
+    template <class Self>
+    void answer(Self& self, const http::request& req, std::error_code not_http) {
+        auto& st = *s;
+        refused = not_http ? not_http : check_request(req, st.options_.handshake, st.accepted_);
+        http::response res = accept_response(st.accepted_);
+        if (not_http) {
+            const unsigned status = http::status_for(not_http);
+            res = http::response{status ? status : 400, "text/plain; charset=utf-8", not_http.message() + "\n"};
+        } else if (refused) {
+            res = refusal_response(refused);
+        }
+        http::head_options head;
+        head.keep_alive = !refused;
+        st.handshake_.clear();
+        (void)http::serialize_head(res, st.handshake_, head);
+        if (refused) st.handshake_ += res.body;
+        at = step::wrote;
+        asio::async_write(st.next_, asio::buffer(st.handshake_), std::move(self));
+    }
+};
+
+template <class NextLayer>
+struct stream<NextLayer>::handshake_op {
+    stream* s;
+    enum class step { start, wrote, read } at = step::start;
+    std::unique_ptr<http::response_parser> parser = std::make_unique<http::response_parser>();  // not movable
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+        auto& st = *s;
+        switch (at) {
+        case step::start:
+            at = step::wrote;
+            return asio::async_write(st.next_, asio::buffer(st.handshake_), std::move(self));
+        case step::wrote:
+            if (ec) return self.complete(ec);
+            break;
+        case step::read:
+            if (ec) return self.complete(ec);
+            st.in_.commit(n);
+            break;
+        }
+        std::string_view input = st.in_.data();
+        const std::size_t before = input.size();
+        const http::event ev = parser->next(input);
+        st.in_.consume(before - input.size());  // the head only: frames after it stay
+        if (ev.type == http::event_type::head) {
+            http::response res;
+            parser->head_into(res);
+            std::error_code refused = check_response(res, st.key_, st.options_.client.subprotocols, st.accepted_.subprotocol);
+            if (refused) asio_detail::close_stream(st.next_);
+            return self.complete(refused);
+        }
+        if (ev.type == http::event_type::error) {
+            asio_detail::close_stream(st.next_);
+            return self.complete(parser->error());
+        }
+        const auto space = st.in_.prepare(st.options_.read_size);
+        at = step::read;
+        st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+    }
+};
+
+}  // namespace herald::websocket
+
+#endif
