@@ -7,7 +7,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <random>
+#include <thread>
+
+#include <sys/wait.h>
 
 using namespace herald;
 namespace ws = herald::websocket;
@@ -65,4 +69,56 @@ TEST_CASE("websocket client: a server that does not switch protocols is refused"
     client.async_handshake("127.0.0.1", "/echo", [&](std::error_code ec) { result = ec; });
     io.run_for(std::chrono::seconds(10));
     CHECK(result == ws::error::not_switching);
+}
+
+namespace {
+
+// Runs `command` through the shell and returns what it printed and its exit status.
+std::pair<std::string, int> run_shell(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char chunk[4096];
+    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) out.append(chunk, n);
+    const int status = ::pclose(pipe);
+    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+}  // namespace
+
+TEST_CASE("websocket_client: sends standard input and prints what comes back", "[examples][websocket]") {
+    child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}};
+    const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+    const auto [out, status] = run_shell("printf 'first line\\nsecond line\\n' | " HERALD_WEBSOCKET_CLIENT " --url " + url +
+                                         " --send greeting --count 3 2>/dev/null");
+    CHECK(status == 0);
+    CHECK(out == "greeting\nfirst line\nsecond line\n");  // the greeting goes first, then stdin in order
+}
+
+TEST_CASE("websocket_client: reconnects with backoff until a server comes up", "[examples][websocket]") {
+    const unsigned short port = test_support::free_port();
+    const std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/";
+    std::pair<std::string, int> result;
+    std::thread client([&] {
+        result = run_shell(HERALD_WEBSOCKET_CLIENT " --url " + url +
+                           " --send 'after the wait' --count 1 --base-ms 50 --cap-ms 200 --attempts 100 </dev/null 2>&1");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few failed attempts first
+    child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}, port};
+    client.join();
+    CHECK(result.second == 0);
+    CHECK(result.first.find("cannot connect") != std::string::npos);
+    CHECK(result.first.find("retrying in") != std::string::npos);
+    CHECK(result.first.find("connected to " + url) != std::string::npos);
+    CHECK(result.first.find("after the wait\n") != std::string::npos);
+}
+
+TEST_CASE("websocket_client: gives up after --attempts failures in a row", "[examples][websocket]") {
+    const std::string url = "ws://127.0.0.1:" + std::to_string(test_support::free_port()) + "/";
+    const auto [out, status] = run_shell(HERALD_WEBSOCKET_CLIENT " --url " + url + " --attempts 3 --base-ms 10 </dev/null 2>&1");
+    CHECK(status == 1);
+    CHECK(out.find("giving up") != std::string::npos);
+    const auto [bad, bad_status] = run_shell(HERALD_WEBSOCKET_CLIENT " --url http://nope --attempts 1 </dev/null 2>&1");
+    CHECK(bad_status == 1);
+    CHECK(bad.find("not a ws:// or wss:// URI") != std::string::npos);
 }
