@@ -1,0 +1,173 @@
+// examples/chat_server driven by herald's WebSocket client over loopback: rooms,
+// join and leave, broadcast, history after a reconnect, and the limits.
+#include "../support/process.hpp"
+
+#include <herald/asio/websocket.hpp>
+#include <herald/asio/websocket_connect.hpp>
+
+#include <asio/ip/tcp.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <random>
+
+using namespace herald;
+namespace ws = herald::websocket;
+using test_support::child_server;
+
+namespace {
+
+// One chat member on its own io_context, stepped synchronously by the test.
+class member {
+public:
+    member(unsigned short port, const std::string& query, const ws::stream_options& options = {})
+        : ws_(asio::ip::tcp::socket{io_}, [gen = std::mt19937(std::random_device{}())]() mutable { return static_cast<std::uint32_t>(gen()); },
+              options) {
+        ws::async_connect(ws_, "ws://127.0.0.1:" + std::to_string(port) + "/ws" + query, [this](std::error_code ec) { connected_ = ec; });
+        io_.run_for(std::chrono::seconds(5));
+        io_.restart();
+    }
+
+    std::error_code connected() const { return connected_; }
+
+    void say(const std::string& text) {
+        ws_.async_write(ws::opcode::text, text, [](std::error_code) {});
+        io_.run_for(std::chrono::milliseconds(100));
+        io_.restart();
+    }
+
+    // The next message, or what ended the connection ("error: ...").
+    std::string next() {
+        std::string out;
+        std::error_code result = asio::error::timed_out;
+        ws_.async_read(out, [&](std::error_code ec, ws::opcode) { result = ec; });
+        io_.run_for(std::chrono::seconds(5));
+        io_.restart();
+        if (result) return "error: " + result.message();
+        return out;
+    }
+
+    // Skips messages until one contains `needle`; returns it.
+    std::string until(const std::string& needle) {
+        for (int i = 0; i < 20; ++i) {
+            std::string m = next();
+            if (m.find(needle) != std::string::npos || m.rfind("error:", 0) == 0) return m;
+        }
+        return "not seen: " + needle;
+    }
+
+    std::uint16_t close_code() const { return ws_.protocol().close_code(); }
+
+    void leave() {
+        ws_.async_close(1000, "bye", [](std::error_code) {});
+        std::string ignored;
+        ws_.async_read(ignored, [](std::error_code, ws::opcode) {});
+        io_.run_for(std::chrono::seconds(5));
+        io_.restart();
+    }
+
+private:
+    asio::io_context io_;
+    ws::stream<asio::ip::tcp::socket> ws_;
+    std::error_code connected_ = asio::error::would_block;
+};
+
+}  // namespace
+
+TEST_CASE("chat_server: members of a room hear each other, and only they", "[examples][chat]") {
+    child_server server{HERALD_CHAT_SERVER, {}};
+    member ann{server.port(), "?room=kitchen&name=ann"};
+    REQUIRE_FALSE(ann.connected());
+    const std::string welcome_ann = ann.next();
+    CHECK(welcome_ann.rfind(R"({"type":"welcome","epoch":")", 0) == 0);
+    CHECK(welcome_ann.find(R"(","room":"kitchen","name":"ann","members":["ann"],"history":[]})") != std::string::npos);
+
+    member bob{server.port(), "?room=kitchen&name=bob"};
+    CHECK(bob.until("welcome").find(R"("members":[)") != std::string::npos);
+    CHECK(ann.next() == R"({"type":"join","room":"kitchen","name":"bob"})");
+
+    member eve{server.port(), "?room=garden&name=eve"};
+    CHECK(eve.until("welcome").find(R"("room":"garden")") != std::string::npos);
+
+    bob.say("hi \"ann\" \xe2\x98\x95");
+    const std::string said = R"({"type":"message","id":1,"room":"kitchen","name":"bob","text":"hi \"ann\" )" "\xe2\x98\x95" R"("})";
+    CHECK(ann.next() == said);
+    CHECK(bob.next() == said);  // the sender hears its own line, in the room's order
+
+    eve.say("anyone?");
+    CHECK(eve.next().find(R"("text":"anyone?")") != std::string::npos);
+    ann.say("/who");
+    const std::string who = ann.next();
+    CHECK(who.find(R"("type":"who")") != std::string::npos);
+    CHECK(who.find(R"("ann")") != std::string::npos);
+    CHECK(who.find(R"("bob")") != std::string::npos);
+    CHECK(who.find(R"("eve")") == std::string::npos);  // not in this room, and never heard "anyone?"
+
+    // Moving rooms: the old room hears the leave, the new one the join.
+    bob.say("/join garden");
+    CHECK(ann.next() == R"({"type":"leave","room":"kitchen","name":"bob"})");
+    CHECK(eve.until("join") == R"({"type":"join","room":"garden","name":"bob"})");
+    const std::string welcome = bob.until("welcome");
+    CHECK(welcome.find(R"("room":"garden")") != std::string::npos);
+    CHECK(welcome.find(R"("text":"anyone?")") != std::string::npos);  // the room's history comes with it
+
+    bob.say("/join no spaces allowed");
+    CHECK(bob.next().find(R"("type":"error")") != std::string::npos);
+    eve.leave();
+    CHECK(bob.next() == R"({"type":"leave","room":"garden","name":"eve"})");
+}
+
+TEST_CASE("chat_server: a member who reconnects gets the messages said meanwhile", "[examples][chat]") {
+    child_server server{HERALD_CHAT_SERVER, {}};
+    member ann{server.port(), "?room=r&name=ann"};
+    (void)ann.next();
+    ann.say("before");
+    {
+        member bob{server.port(), "?room=r&name=bob"};
+        CHECK(bob.until("welcome").find(R"("text":"before")") != std::string::npos);
+    }  // bob's connection drops without a close frame
+    CHECK(ann.until("leave").find(R"("name":"bob")") != std::string::npos);
+    ann.say("while bob was away");
+    member bob{server.port(), "?room=r&name=bob"};
+    const std::string welcome = bob.until("welcome");
+    CHECK(welcome.find(R"("id":1,)") != std::string::npos);
+    CHECK(welcome.find(R"("id":2,"room":"r","name":"ann","text":"while bob was away")") != std::string::npos);
+
+    // A room that empties loses its history, but its ids never start again: a page
+    // that skips ids it has shown must not skip new messages.
+    auto id_of = [](const std::string& m) { return std::stoul(m.substr(m.find("\"id\":") + 5)); };
+    unsigned long first = 0;
+    {
+        member solo{server.port(), "?room=solo&name=s"};
+        (void)solo.next();
+        solo.say("one");
+        first = id_of(solo.next());
+        solo.leave();
+    }
+    member solo{server.port(), "?room=solo&name=s"};
+    CHECK(solo.next().find(R"("history":[])") != std::string::npos);
+    solo.say("two");
+    CHECK(id_of(solo.next()) > first);
+}
+
+TEST_CASE("chat_server: bad names, oversize messages and foreign origins are refused", "[examples][chat]") {
+    child_server server{HERALD_CHAT_SERVER, {}};
+    member bad{server.port(), "?room=r&name=has%20space"};
+    CHECK(bad.connected() == ws::error::not_switching);  // 400 before any upgrade
+
+    member big{server.port(), "?room=r&name=big"};
+    (void)big.next();
+    big.say(std::string(5000, 'x'));
+    CHECK(big.next() == "error: " + std::error_code(ws::error::closed).message());
+    CHECK(big.close_code() == 1009);
+
+    ws::stream_options foreign;
+    foreign.client.origin = "http://evil.example";
+    member stranger{server.port(), "?room=r&name=s", foreign};
+    CHECK(stranger.connected() == ws::error::not_switching);  // 403 (RFC 6455 §10.2)
+    ws::stream_options same;
+    same.client.origin = "http://127.0.0.1:" + std::to_string(server.port());
+    member local{server.port(), "?room=r&name=local", same};
+    CHECK_FALSE(local.connected());
+}
