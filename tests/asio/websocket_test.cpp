@@ -411,3 +411,65 @@ TEST_CASE("websocket async_connect: bad URIs, wss:// and refused connections fai
     closed.close();  // nobody listens there now
     CHECK(attempt("ws://127.0.0.1:" + std::to_string(port) + "/") == asio::error::connection_refused);
 }
+
+TEST_CASE("websocket stream: a backlog of buffered messages is handed out flat, and the replies are corked", "[asio][websocket]") {
+    asio::io_context io;
+    peer client;
+    constexpr int count = 100000;
+    for (int i = 0; i < count; ++i) REQUIRE_FALSE(client.core.write_message(ws::opcode::binary, std::string(1, static_cast<char>(i))));
+    REQUIRE_FALSE(client.core.write_close(1000, "done"));
+    ws::stream<test::stream> server{test::stream{io.get_executor(), client.core.output()}};
+    server.next_layer().read_size(64 * 1024);  // hundreds of messages arrive in each read
+    int received = 0;
+    bool inside_initiation = false, ran_inside = false;
+    std::string buffer;
+    std::function<void()> read_one = [&] {
+        inside_initiation = true;
+        server.async_read(buffer, [&](std::error_code ec, ws::opcode) {
+            ran_inside = ran_inside || inside_initiation;  // Asio's rule: never inside the initiating call
+            if (ec) return;
+            ++received;
+            auto copy = std::make_shared<std::string>(buffer);
+            server.async_write(ws::opcode::binary, *copy, [copy](std::error_code) {});
+            read_one();
+        });
+        inside_initiation = false;
+    };
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.next_layer().clear();  // count the frames' writes only
+        read_one();
+    });
+    io.run();
+    CHECK(received == count);  // and no stack overflow on the way: completions were posted
+    CHECK_FALSE(ran_inside);
+    const auto events = client.read("\r\n\r\n" + server.next_layer().str());
+    REQUIRE(events.size() == count + 1);
+    CHECK(events[count - 1].second == std::string(1, static_cast<char>(count - 1)));
+    CHECK(events.back().first == ws::event_type::close);
+    // Each read of 64 KiB carries ~21,000 messages; their echoes leave in a few
+    // writes, not one each.
+    INFO(server.next_layer().nwrite() << " writes");
+    CHECK(server.next_layer().nwrite() < 100);
+}
+
+TEST_CASE("websocket stream: a corked reply still goes out when nobody reads on", "[asio][websocket]") {
+    asio::io_context io;
+    peer client;
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "one"));
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "two"));  // still buffered after the first is read
+    // (the test stream then waits for more, as a socket would; the io_context ends when the write has)
+    ws::stream<test::stream> server{test::stream{io.get_executor(), client.core.output()}};
+    std::error_code written = asio::error::would_block;
+    std::string buffer;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.async_read(buffer, [&](std::error_code, ws::opcode) {
+            server.async_write(ws::opcode::text, "reply", [&](std::error_code ec) { written = ec; });
+            // no further async_read
+        });
+    });
+    io.run();
+    CHECK_FALSE(written);
+    const auto events = client.read(server.next_layer().str());
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].second == "reply");
+}

@@ -39,6 +39,7 @@
 
 #include <asio/buffer.hpp>
 #include <asio/compose.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
@@ -209,7 +210,7 @@ private:
 
     // One gathered write of everything pending, again while more is pending.
     void flush() {
-        if (flushing_ || conn_.output().empty() || write_error_) return;
+        if (corked_ || flushing_ || conn_.output().empty() || write_error_) return;
         flushing_ = true;
         in_flight_.swap(conn_.output());
         conn_.output().clear();
@@ -254,6 +255,7 @@ private:
     struct accept_op;
     struct handshake_op;
 
+    // impl/websocket_read_op.hpp: one whole message, and the corking around it.
     template <class Sink>
     struct read_op;
     template <class Sink>
@@ -261,65 +263,23 @@ private:
         return {this, std::move(sink)};
     }
 
-    template <class Sink>
-    struct read_op {
-        stream* s;
-        Sink sink;  // takes the message's bytes
-        enum class step { pull, read, closing } at = step::pull;
-        std::error_code result{};
+    // Writes issued while messages already read are being handed out wait and go
+    // out together (uWebSockets calls it corking): an echo or a reply to each of a
+    // burst of messages costs one syscall, not one each. The cork comes off when
+    // the read needs the network again, or, if nobody reads on, one post later.
+    void cork() {
+        if (corked_) return;
+        corked_ = true;
+        asio::post(next_.get_executor(), [this, life = std::weak_ptr<char>(life_)] {
+            if (!life.expired() && !reading_) uncork();
+        });
+    }
 
-        template <class Self>
-        void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
-            auto& st = *s;
-            switch (at) {
-            case step::pull: break;
-            case step::read:
-                if (ec) {
-                    st.transport_ended_ = true;
-                    return self.complete(ec, opcode::close);
-                }
-                st.in_.commit(n);
-                st.received();
-                break;
-            case step::closing: return finish(self, result);
-            }
-            while (true) {
-                std::string_view input = st.in_.data();
-                const std::size_t before = input.size();
-                const event_type ev = st.conn_.next(input);
-                st.in_.consume(before - input.size());
-                st.flush();  // pongs, close replies and error closes go out at once
-                switch (ev) {
-                case event_type::message:
-                    sink(st.conn_.data());
-                    return self.complete({}, st.conn_.message_type());
-                case event_type::ping:
-                case event_type::pong: continue;
-                case event_type::close: return finish(self, error::closed);
-                case event_type::error: return finish(self, st.conn_.error());
-                case event_type::need_more: break;
-                }
-                break;
-            }
-            const auto space = st.in_.prepare(st.options_.read_size);
-            at = step::read;
-            st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
-        }
+    void uncork() {
+        corked_ = false;
+        flush();
+    }
 
-        // After a close or a protocol error: once the close frame is written, the
-        // server closes the transport (§7.1.1: the server closes TCP first).
-        template <class Self>
-        void finish(Self& self, std::error_code ec) {
-            auto& st = *s;
-            if (st.flushing_ && !st.write_error_) {
-                result = ec;
-                at = step::closing;
-                return st.flushed_.async_wait(std::move(self));
-            }
-            asio_detail::close_stream(st.next_);
-            self.complete(ec, opcode::close);
-        }
-    };
 
     NextLayer next_;
     stream_options options_;
@@ -332,6 +292,8 @@ private:
     std::string in_flight_;
     std::uint64_t written_ = 0;
     bool flushing_ = false;
+    bool corked_ = false;   // see cork()
+    bool reading_ = false;  // an async_read is under way
     std::error_code write_error_{};
     std::shared_ptr<char> life_ = std::make_shared<char>();
     std::optional<timing::heartbeat> heartbeat_;
@@ -343,5 +305,6 @@ private:
 }  // namespace herald::websocket
 
 #include <herald/asio/impl/websocket_handshake_ops.hpp>
+#include <herald/asio/impl/websocket_read_op.hpp>
 
 #endif
