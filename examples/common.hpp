@@ -71,8 +71,8 @@ inline void raise_descriptor_limit() {
 
 // Listens on --host/--port, prints where, and runs `io` on --threads threads until
 // a signal; `on_stop` runs first (close streams, answer parked requests).
-template <class OnStop>
-int run(asio::io_context& io, herald::http::server& server, const options& opts, std::string_view what, OnStop on_stop,
+template <class Server, class OnStop>
+int run(asio::io_context& io, Server& server, const options& opts, std::string_view what, OnStop on_stop,
         long default_port = 8080) {
     const std::string host = opts.get("host", "127.0.0.1");
     const auto port = static_cast<unsigned short>(opts.number("port", default_port));

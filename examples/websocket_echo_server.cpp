@@ -15,7 +15,10 @@ namespace ws = herald::websocket;
 
 namespace {
 
-using socket_type = http::server::socket_type;
+// The executor's concrete type, not asio::any_io_executor: no type-erased executor
+// is copied on each I/O completion (docs/benchmarks.md has what that saves).
+using server_type = http::basic_server<asio::io_context::executor_type>;
+using socket_type = server_type::socket_type;
 
 // One echo session: read a message, write it back, again, until the peer closes.
 class session : public std::enable_shared_from_this<session> {
@@ -57,10 +60,10 @@ int main(int argc, char** argv) {
                                 {"host", "port", "threads"});
     example::raise_descriptor_limit();
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
-    http::server server{io.get_executor(), [](const http::request& req, http::responder respond) {
+    server_type server{io.get_executor(), [](const http::request& req, http::responder respond) {
                             if (!ws::is_upgrade(req))
                                 return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
-                            respond.hand_off<http::server::connection_type>([](std::shared_ptr<http::server::connection_type> conn) {
+                            respond.hand_off<server_type::connection_type>([](std::shared_ptr<server_type::connection_type> conn) {
                                 auto s = std::make_shared<session>(std::move(conn->next_layer()), conn->take_buffered());
                                 s->start(conn->request());
                             });

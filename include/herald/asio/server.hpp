@@ -14,6 +14,11 @@
 //   server.listen({asio::ip::make_address("127.0.0.1"), 8080});
 //   server.start();
 //   io.run();
+//
+// http::server type-erases the executor (asio::any_io_executor); when it is known,
+// http::basic_server<asio::io_context::executor_type> spares every I/O completion
+// the copying of a type-erased executor (a measurable share of a busy server's
+// time: docs/benchmarks.md).
 
 #include <herald/asio/serve.hpp>
 
@@ -30,25 +35,27 @@
 
 namespace herald::http {
 
-class server {
+template <class Executor = asio::any_io_executor>
+class basic_server {
 public:
+    using executor_type = Executor;
     // Each connection's socket runs on a strand of the server's executor.
-    using socket_type = asio::basic_stream_socket<asio::ip::tcp, asio::strand<asio::any_io_executor>>;
+    using socket_type = asio::basic_stream_socket<asio::ip::tcp, asio::strand<Executor>>;
     using connection_type = server_connection<socket_type>;
     using async_handler = std::function<void(const request&, responder)>;
 
     // `handler` is either form async_serve accepts; it is called on the
     // connection's strand, possibly from several threads for different connections.
     template <class Handler>
-    server(asio::any_io_executor ex, Handler handler, server_options options = {})
+    basic_server(Executor ex, Handler handler, server_options options = {})
         : executor_(std::move(ex)), acceptor_(executor_), options_(std::move(options)),
           handler_(wrap(std::move(handler))) {}
 
-    server(const server&) = delete;
-    server& operator=(const server&) = delete;
+    basic_server(const basic_server&) = delete;
+    basic_server& operator=(const basic_server&) = delete;
     // Connections still open are closed. Destroy the server on its executor's thread
     // or after the execution context stopped, as with any Asio I/O object.
-    ~server() {
+    ~basic_server() {
         *alive_ = false;
         std::error_code ignored;
         acceptor_.close(ignored);
@@ -149,7 +156,7 @@ private:
         });
     }
 
-    asio::any_io_executor executor_;
+    Executor executor_;
     asio::ip::tcp::acceptor acceptor_;
     server_options options_;
     async_handler handler_;
@@ -160,6 +167,8 @@ private:
         std::make_shared<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>>();
     std::atomic<std::uint64_t> next_id_{0};
 };
+
+using server = basic_server<>;
 
 }  // namespace herald::http
 
