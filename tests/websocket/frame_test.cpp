@@ -126,9 +126,13 @@ TEST_CASE("headers that break the framing rules are refused with their error", "
 TEST_CASE("masking is correct at every length alignment and key offset and carries across calls", "[websocket][mask]") {
     std::mt19937 rng(1);
     const ws::mask_key key{0x12, 0x34, 0x56, 0x78};
-    std::vector<char> storage(300 + 16);
+    std::vector<char> storage(5000 + 16);
+    std::vector<std::size_t> sizes;
+    for (std::size_t size = 0; size < 300; size += (size < 70 ? 1 : 37)) sizes.push_back(size);
+    // Long enough for the 128-byte AVX2 steps (pieces of 512 bytes and more), ragged ends.
+    for (std::size_t size : {768, 1535, 1536, 1600, 2047, 4099, 5000}) sizes.push_back(size);
     for (std::size_t align = 0; align < 16; ++align) {
-        for (std::size_t size = 0; size < 300; size += (size < 70 ? 1 : 37)) {
+        for (std::size_t size : sizes) {
             char* data = storage.data() + align;
             std::string original(size, '\0');
             for (auto& c : original) c = static_cast<char>(rng());
@@ -174,6 +178,8 @@ TEST_CASE("the streaming UTF-8 validator fails fast and carries sequences across
     };
     for (const auto& [text, bad_at] : invalid) {
         INFO(text);
+        ws::utf8_validator whole;  // the whole sequence in one piece takes the one-step path
+        CHECK_FALSE(whole.feed(text));
         ws::utf8_validator prefix;
         CHECK(prefix.feed(std::string_view(text).substr(0, bad_at)));
         CHECK_FALSE(prefix.feed(std::string_view(text).substr(bad_at, 1)));

@@ -8,18 +8,58 @@
 // position carries over from one call to the next.
 //
 // Speed: the key is widened to 64 bits once the position is back at 0, and applied
-// 64 bytes per step as four 16-byte vectors (GCC/Clang vector extensions: SSE2 on
-// x86-64, NEON on AArch64), then 8 bytes per step, then bytewise; loads and stores
-// go through memcpy (DESIGN.md: never type-punning), so any alignment is correct.
+// 128 bytes per step in AVX2 registers when the CPU has them and the piece is long
+// enough to pay for the check, else 64 bytes per step as four 16-byte vectors
+// (GCC/Clang vector extensions: SSE2 on x86-64, NEON on AArch64), then 8 bytes per
+// step, then bytewise; loads and stores go through memcpy (DESIGN.md: never
+// type-punning), so any alignment is correct.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 namespace herald::websocket {
 
 using mask_key = std::array<std::uint8_t, 4>;
+
+namespace detail {
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// AVX2 where the CPU has it (checked once at run time; the build stays baseline
+// x86-64): 128 bytes per step in 32-byte registers. Returns how many bytes it did.
+// The loads and stores are the unaligned-access intrinsics (the SIMD form of
+// memcpy): a 32-byte vector type through memcpy made GCC bounce every register
+// through the stack, a tenth of the speed.
+__attribute__((target("avx2"), noinline)) inline std::size_t apply_mask_avx2(char* data, std::size_t size,
+                                                                            std::uint64_t wide) noexcept {
+    const __m256i w = _mm256_set1_epi64x(static_cast<long long>(wide));
+    std::size_t i = 0;
+    for (; size - i >= 128; i += 128) {
+        auto* p = reinterpret_cast<__m256i*>(data + i);
+        const __m256i a = _mm256_xor_si256(_mm256_loadu_si256(p), w);
+        const __m256i b = _mm256_xor_si256(_mm256_loadu_si256(p + 1), w);
+        const __m256i c = _mm256_xor_si256(_mm256_loadu_si256(p + 2), w);
+        const __m256i d = _mm256_xor_si256(_mm256_loadu_si256(p + 3), w);
+        _mm256_storeu_si256(p, a);
+        _mm256_storeu_si256(p + 1, b);
+        _mm256_storeu_si256(p + 2, c);
+        _mm256_storeu_si256(p + 3, d);
+    }
+    return i;
+}
+
+inline bool cpu_has_avx2() noexcept {
+    static const bool has = __builtin_cpu_supports("avx2");
+    return has;
+}
+#endif
+
+}  // namespace detail
 
 // XORs `data[0, size)` with `key` starting at key byte `offset` (0-3); returns the
 // offset for the byte after the last one, for the next piece.
@@ -37,6 +77,9 @@ inline std::size_t apply_mask(char* data, std::size_t size, const mask_key& key,
         // NEON on AArch64): GCC's -O2 cost model does not vectorize the word loop.
         typedef std::uint64_t lanes __attribute__((vector_size(16)));
         const lanes wide_lanes = {wide, wide};
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        if (__builtin_expect(size - i >= 512, 0) && detail::cpu_has_avx2()) i += detail::apply_mask_avx2(data + i, size - i, wide);
+#endif
         for (; size - i >= 64; i += 64) {
             lanes v[4];
             std::memcpy(v, data + i, 64);
