@@ -128,6 +128,9 @@ public:
     std::string_view close_reason() const noexcept { return close_reason_; }
     std::error_code error() const noexcept { return error_; }
     websocket::state state() const noexcept { return state_; }
+    // Payload bytes of the frame under way still to come (0 between frames): lets
+    // the I/O layer read a large frame in one go instead of in small pieces.
+    std::uint64_t frame_bytes_left() const noexcept { return in_frame_ ? remaining_ : 0; }
 
     // Bytes to send, in order; consume what was written.
     std::string& output() noexcept { return output_; }
