@@ -8,6 +8,7 @@
 #include <herald/test/stream.hpp>
 
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/deferred.hpp>
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -138,18 +139,23 @@ TEST_CASE("websocket stream: writes issued together go out in order and a full q
             server.async_write(ws::opcode::text, std::to_string(i), [&](std::error_code ec) { results.push_back(ec); });
         server.async_write(ws::opcode::text, big, [&](std::error_code ec) { results.push_back(ec); });
         server.async_write(ws::opcode::text, "after the big one", [&](std::error_code ec) { results.push_back(ec); });
+        // A full queue does not stop a close: closing is how a writer answers one.
+        server.async_close(1008, "too slow", [&](std::error_code ec) { results.push_back(ec); });
     });
     io.run();
-    REQUIRE(results.size() == 5);
+    REQUIRE(results.size() == 6);
     int refused = 0;
     for (auto& ec : results) refused += ec == ws::error::send_queue_full;
     CHECK(refused == 1);  // the frame queued behind 2 KB of pending output
+    CHECK_FALSE(results.back());
     peer client;
     const auto events = client.read(server.next_layer().str());
-    REQUIRE(events.size() == 4);
+    REQUIRE(events.size() == 5);
     CHECK(events[0].second == "0");
     CHECK(events[2].second == "2");
     CHECK(events[3].second == big);
+    CHECK(events[4].first == ws::event_type::close);
+    CHECK(client.core.close_code() == 1008);
 }
 
 TEST_CASE("websocket stream: heartbeats ping an idle peer and close a silent one", "[asio][websocket]") {
@@ -472,4 +478,62 @@ TEST_CASE("websocket stream: a corked reply still goes out when nobody reads on"
     const auto events = client.read(server.next_layer().str());
     REQUIRE(events.size() == 1);
     CHECK(events[0].second == "reply");
+}
+
+TEST_CASE("websocket stream: a reply corked by a second buffered message still goes out", "[asio][websocket]") {
+    // Two messages in one read; the first handler reads again at once, the second
+    // writes and reads no more. The write must not wait for a read that never comes.
+    asio::io_context io;
+    peer client;
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "first"));
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::text, "second"));
+    ws::stream<test::stream> server{test::stream{io.get_executor(), client.core.output()}};
+    std::error_code written = asio::error::would_block;
+    std::string buffer;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.async_read(buffer, [&](std::error_code, ws::opcode) {
+            server.async_read(buffer, [&](std::error_code, ws::opcode) {
+                server.async_write(ws::opcode::text, "reply to " + buffer, [&](std::error_code ec) { written = ec; });
+            });
+        });
+    });
+    io.run_for(std::chrono::seconds(5));  // fails rather than hangs
+    CHECK_FALSE(written);
+    const auto events = client.read(server.next_layer().str());
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].second == "reply to second");
+}
+
+TEST_CASE("websocket stream: accept with a deferred token does not keep the request", "[asio][websocket]") {
+    asio::io_context io;
+    ws::stream<test::stream> server{test::stream{io.get_executor()}};
+    auto op = [&] {
+        http::request req = upgrade();  // gone before the operation runs
+        return server.async_accept(req, asio::experimental::deferred);
+    }();
+    std::error_code result = asio::error::would_block;
+    std::move(op)([&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK_FALSE(result);
+    CHECK(server.next_layer().str().rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0);
+}
+
+TEST_CASE("websocket stream: a dynamic buffer too small for a message fails that read, not the stream", "[asio][websocket]") {
+    asio::io_context io;
+    peer client;
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::binary, "too long"));
+    REQUIRE_FALSE(client.core.write_message(ws::opcode::binary, "fits"));
+    ws::stream<test::stream> server{test::stream{io.get_executor(), client.core.output()}};
+    std::vector<char> small;
+    std::error_code first = asio::error::would_block, second = asio::error::would_block;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.async_read(asio::dynamic_buffer(small, 5), [&](std::error_code ec, ws::opcode) {
+            first = ec;
+            server.async_read(asio::dynamic_buffer(small, 5), [&](std::error_code ec2, ws::opcode) { second = ec2; });
+        });
+    });
+    io.run_for(std::chrono::seconds(5));
+    CHECK(first == ws::error::message_too_big);
+    CHECK_FALSE(second);
+    CHECK(std::string(small.begin(), small.end()) == "fits");
 }

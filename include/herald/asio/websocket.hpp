@@ -85,7 +85,9 @@ public:
     // else the refusal (400, 403, 405, 426) and the error. -> (ec)
     template <class Token>
     auto async_accept(const http::request& req, Token&& token) {
-        return asio::async_compose<Token, void(std::error_code)>(accept_op{this, &req}, token, next_);
+        // Answered now: with a deferred token `req` may be gone when the operation runs.
+        const std::error_code refused = prepare_answer(req, {});
+        return asio::async_compose<Token, void(std::error_code)>(accept_op{this, false, refused}, token, next_);
     }
 
     // Reads the upgrade request from the stream itself (a bare socket from an
@@ -93,7 +95,7 @@ public:
     // (431 for one over the header limits). -> (ec)
     template <class Token>
     auto async_accept(Token&& token) {
-        return asio::async_compose<Token, void(std::error_code)>(accept_op{this, nullptr}, token, next_);
+        return asio::async_compose<Token, void(std::error_code)>(accept_op{this, true, {}}, token, next_);
     }
 
     // Client side, on a connected NextLayer: sends the upgrade request for `target`
@@ -138,19 +140,26 @@ public:
     template <class Token>
     auto async_read(std::string& out, Token&& token) {
         return asio::async_compose<Token, void(std::error_code, opcode)>(
-            reading([&out](std::string_view message) { out.assign(message); }), token, next_);
+            reading([&out](std::string_view message) {
+                out.assign(message);
+                return true;
+            }),
+            token, next_);
     }
 
     // The same into an Asio DynamicBuffer (asio::dynamic_buffer(vector or string),
-    // ...): the message is appended, as asio::async_read appends.
+    // ...): the message is appended, as asio::async_read appends. One that would
+    // pass the buffer's max_size() completes with error::message_too_big.
     template <class DynamicBuffer, class Token>
         requires asio::is_dynamic_buffer_v2<DynamicBuffer>::value
     auto async_read(DynamicBuffer buffer, Token&& token) {
         return asio::async_compose<Token, void(std::error_code, opcode)>(
             reading([buffer](std::string_view message) mutable {
                 const std::size_t at = buffer.size();
+                if (message.size() > buffer.max_size() - at) return false;
                 buffer.grow(message.size());
                 asio::buffer_copy(buffer.data(at, message.size()), asio::buffer(message));
+                return true;
             }),
             token, next_);
     }
@@ -180,19 +189,20 @@ public:
     // the peer's reply. -> (ec)
     template <class Token>
     auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
-        return enqueue([this, code, reason] { return conn_.write_close(code, reason); }, std::forward<Token>(token));
+        // Not bounded by max_queued_bytes: closing is how a writer answers a full queue.
+        return enqueue([this, code, reason] { return conn_.write_close(code, reason); }, std::forward<Token>(token), false);
     }
 
 private:
     // Appends a frame through `produce` and completes once it is written.
     template <class Produce, class Token>
-    auto enqueue(Produce produce, Token&& token) {
+    auto enqueue(Produce produce, Token&& token, bool bounded = true) {
         return asio::async_compose<Token, void(std::error_code)>(
-            [this, produce, target = std::uint64_t{0}, started = false](auto& self, std::error_code ec = {},
-                                                                           std::size_t = 0) mutable {
+            [this, produce, bounded, target = std::uint64_t{0}, started = false](auto& self, std::error_code ec = {},
+                                                                                    std::size_t = 0) mutable {
                 if (!started) {
                     started = true;
-                    if (conn_.output().size() >= options_.max_queued_bytes)
+                    if (bounded && conn_.output().size() >= options_.max_queued_bytes)
                         return asio_detail::post_complete(self, get_executor(), error::send_queue_full);
                     if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
                     // Where this frame ends in the stream of all bytes ever written.
@@ -250,6 +260,26 @@ private:
         if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
     }
 
+    // The server's answer to `req` into handshake_: 101, or the refusal of a request
+    // that is not a WebSocket upgrade (websocket::refusal_response) or not HTTP
+    // (`not_http`, answered with http::status_for: 400, 431, ...). -> the refusal.
+    std::error_code prepare_answer(const http::request& req, std::error_code not_http) {
+        const std::error_code refused = not_http ? not_http : check_request(req, options_.handshake, accepted_);
+        http::response res = accept_response(accepted_);
+        if (not_http) {
+            const unsigned status = http::status_for(not_http);
+            res = http::response{status ? status : 400, "text/plain; charset=utf-8", not_http.message() + "\n"};
+        } else if (refused) {
+            res = refusal_response(refused);
+        }
+        http::head_options head;
+        head.keep_alive = !refused;
+        handshake_.clear();
+        (void)http::serialize_head(res, handshake_, head);
+        if (refused) handshake_ += res.body;
+        return refused;
+    }
+
     // impl/websocket_handshake_ops.hpp: the server's answer (reading the request
     // first when not given one) and the client's upgrade.
     struct accept_op;
@@ -268,10 +298,15 @@ private:
     // burst of messages costs one syscall, not one each. The cork comes off when
     // the read needs the network again, or, if nobody reads on, one post later.
     void cork() {
-        if (corked_) return;
         corked_ = true;
+        if (uncork_posted_) return;
+        uncork_posted_ = true;
         asio::post(next_.get_executor(), [this, life = std::weak_ptr<char>(life_)] {
-            if (!life.expired() && !reading_) uncork();
+            if (life.expired()) return;
+            uncork_posted_ = false;
+            // A read under way uncorks when it needs the network, or corks again
+            // (and so posts again) when it completes.
+            if (!reading_) uncork();
         });
     }
 
@@ -293,6 +328,7 @@ private:
     std::uint64_t written_ = 0;
     bool flushing_ = false;
     bool corked_ = false;   // see cork()
+    bool uncork_posted_ = false;
     bool reading_ = false;  // an async_read is under way
     std::error_code write_error_{};
     std::shared_ptr<char> life_ = std::make_shared<char>();

@@ -15,18 +15,18 @@ namespace herald::websocket {
 template <class NextLayer>
 struct stream<NextLayer>::accept_op {
     stream* s;
-    const http::request* given;  // null: read the request from the stream first
+    bool read_first;            // read the request from the stream; else handshake_ holds the answer
+    std::error_code refused{};  // what the answer refuses, if anything
     enum class step { start, read, wrote } at = step::start;
     std::unique_ptr<http::request_parser> parser{};  // not movable
     std::unique_ptr<http::request> request{};
-    std::error_code refused{};
 
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *s;
         switch (at) {
         case step::start:
-            if (given) return answer(self, *given, {});
+            if (!read_first) return write(self);
             parser = std::make_unique<http::request_parser>(st.options_.request_limits);
             request = std::make_unique<http::request>();
             break;
@@ -50,8 +50,8 @@ struct stream<NextLayer>::accept_op {
             case http::event_type::head: parser->head_into(*request); continue;
             case http::event_type::body: continue;  // a body on an upgrade GET means nothing (§4.1)
             case http::event_type::need_more: break;
-            case http::event_type::error: return answer(self, *request, parser->error());
-            default: return answer(self, *request, {});  // the whole request is in
+            case http::event_type::error: refused = st.prepare_answer(*request, parser->error()); return write(self);
+            default: refused = st.prepare_answer(*request, {}); return write(self);  // the whole request is in
             }
             break;
         }
@@ -60,26 +60,10 @@ struct stream<NextLayer>::accept_op {
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
 
-    // Writes 101, or the refusal of a request that is not a WebSocket upgrade
-    // (websocket::refusal_response) or not HTTP (http::status_for: 400, 431, ...).
     template <class Self>
-    void answer(Self& self, const http::request& req, std::error_code not_http) {
-        auto& st = *s;
-        refused = not_http ? not_http : check_request(req, st.options_.handshake, st.accepted_);
-        http::response res = accept_response(st.accepted_);
-        if (not_http) {
-            const unsigned status = http::status_for(not_http);
-            res = http::response{status ? status : 400, "text/plain; charset=utf-8", not_http.message() + "\n"};
-        } else if (refused) {
-            res = refusal_response(refused);
-        }
-        http::head_options head;
-        head.keep_alive = !refused;
-        st.handshake_.clear();
-        (void)http::serialize_head(res, st.handshake_, head);
-        if (refused) st.handshake_ += res.body;
+    void write(Self& self) {
         at = step::wrote;
-        asio::async_write(st.next_, asio::buffer(st.handshake_), std::move(self));
+        asio::async_write(s->next_, asio::buffer(s->handshake_), std::move(self));
     }
 };
 

@@ -50,9 +50,10 @@ struct stream<NextLayer>::read_op {
             st.flush();  // pongs, close replies and error closes go out at once (unless corked)
             switch (ev) {
             case event_type::message:
-                sink(st.conn_.data());
                 type = st.conn_.message_type();
-                return deliver(self, {});
+                // A DynamicBuffer that cannot take the message: this message is lost
+                // to the caller, the connection is not.
+                return deliver(self, sink(st.conn_.data()) ? std::error_code{} : std::error_code{error::message_too_big});
             case event_type::ping:
             case event_type::pong: continue;
             case event_type::close: return close_then(self, error::closed);
@@ -62,10 +63,12 @@ struct stream<NextLayer>::read_op {
             break;
         }
         st.uncork();  // the network is needed again: what the handlers wrote goes out now
-        // The rest of a large frame in one read where the buffer allows (a 64 KiB
-        // message in one recv rather than four), never less than read_size.
+        // The rest of a large frame in one read (a 64 KiB message in one recv rather
+        // than four), never less than read_size and at most 256 KiB: the buffer keeps
+        // the capacity it grew to, for every connection that ever got a large frame.
         const std::size_t room = st.in_.max_size() - st.in_.size();
-        const std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(st.conn_.frame_bytes_left(), room));
+        const std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(
+            {st.conn_.frame_bytes_left(), std::uint64_t{256 * 1024}, std::uint64_t{room}}));
         const auto space = st.in_.prepare(std::min(std::max(left, st.options_.read_size), room));
         at = step::read;
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
@@ -103,7 +106,10 @@ private:
     void done(Self& self, std::error_code ec) {
         auto& st = *s;
         st.reading_ = false;
-        if (!ec && !st.in_.empty()) st.cork();  // more may be buffered: let the handler's replies gather
+        // More may be buffered: let the handler's replies gather (and make sure an
+        // uncork is pending whenever the stream is corked); after an error, nothing waits.
+        if (!ec && (!st.in_.empty() || st.corked_)) st.cork();
+        if (ec) st.uncork();
         self.complete(ec, ec ? opcode::close : type);
     }
 };
