@@ -61,7 +61,8 @@ TEST_CASE("malformed ws URIs are refused with bad_uri", "[websocket][uri]") {
           "ws://example.com:0/", "ws://example.com:65536/", "ws://example.com:123456/", "ws://example.com:9x/",
           "ws://example.com/#frag", "ws://user@example.com/", "ws://exa mple.com/", "ws://example.com/a b",
           "ws://[::1/", "ws://[]/", "ws://[::1]x/", "ws://[::1]:/", "ws://[zz::1]/", "ws://a:b:c/", "ws://ex\x01.com/",
-          "ws://ex\xc3\xa9.com/"}) {
+          "ws://ex\xc3\xa9.com/", "ws://[beef]/", "ws://[1.2.3.4]/", "ws://ex<ample.com/", "ws://ex\\ample.com/",
+          "ws://example.com/a{b}", "ws://example.com/a|b", "ws://example.com/^", "ws://example.com/`", "ws://a\"b/"}) {
         INFO(text);
         ws::uri u;
         u.host = "untouched";

@@ -44,10 +44,22 @@ inline bool iequal_prefix(std::string_view s, std::string_view prefix) noexcept 
     return true;
 }
 
-// Printable ASCII other than space: what may appear unescaped in a URI.
+// What may appear unescaped in a URI (RFC 3986 §2): printable ASCII other than
+// space and " < > \ ^ ` { | }.
 inline bool uri_chars_ok(std::string_view s) noexcept {
-    for (const char c : s)
+    for (const char c : s) {
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) return false;
+        if (std::string_view("\"<>\\^`{|}").find(c) != std::string_view::npos) return false;
+    }
+    return true;
+}
+
+// A reg-name or IPv4 address (RFC 3986 §3.2.2): unreserved, pct-encoded, sub-delims.
+inline bool host_chars_ok(std::string_view s) noexcept {
+    for (const char c : s) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && std::string_view("-._~%!$&'()*+,;=").find(c) == std::string_view::npos) return false;
+    }
     return true;
 }
 
@@ -78,6 +90,7 @@ inline std::error_code parse_uri(std::string_view text, uri& out) {
         const std::size_t close = authority.find(']');
         if (close == std::string_view::npos || close < 2) return error::bad_uri;
         host = authority.substr(1, close - 1);
+        if (host.find(':') == std::string_view::npos) return error::bad_uri;  // IPv6 has colons; [name] is not a host
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
             if (after.front() != ':') return error::bad_uri;
@@ -94,7 +107,7 @@ inline std::error_code parse_uri(std::string_view text, uri& out) {
             port = authority.substr(colon + 1);
             if (port.empty()) return error::bad_uri;
         }
-        if (host.find_first_of(":[]") != std::string_view::npos) return error::bad_uri;
+        if (!detail::host_chars_ok(host)) return error::bad_uri;
     }
     if (host.empty()) return error::bad_uri;
     if (!port.empty()) {
