@@ -31,6 +31,8 @@
 #include <herald/asio/websocket.hpp>
 #include <herald/json.hpp>
 
+#include <asio/steady_timer.hpp>
+
 #include <deque>
 #include <map>
 #include <memory>
@@ -90,9 +92,11 @@ class member : public std::enable_shared_from_this<member> {
 public:
     member(chat& c, std::string name, std::string room, http::server::socket_type socket, flat_buffer buffered,
            const ws::stream_options& options)
-        : chat_(c), name_(std::move(name)), room_(std::move(room)), ws_(std::move(socket), options, std::move(buffered)) {}
+        : chat_(c), name_(std::move(name)), room_(std::move(room)), ws_(std::move(socket), options, std::move(buffered)),
+          linger_(ws_.get_executor()) {}
 
     const std::string& name() const { return name_; }
+    bool gone() const { return gone_; }
     const std::string& room_name() const { return room_; }
     void move_to(std::string room) { room_ = std::move(room); }
 
@@ -118,6 +122,7 @@ private:
     void read() {
         ws_.async_read(message_, [self = shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return self->drop(0, {});
+            if (self->gone_) return self->read();  // dropped: only the peer's close reply matters now
             if (type == ws::opcode::binary) {
                 self->send(std::make_shared<const std::string>("{\"type\":\"error\",\"text\":\"send text\"}"));
             } else if (self->message_.rfind("/join ", 0) == 0) {
@@ -137,23 +142,33 @@ private:
         });
     }
 
-    // Leaves the room once; with a code, closes the connection too.
+    // Leaves the room once; with a code, closes the connection too, and gives the
+    // peer 5 s to answer the close before the transport is cut (a slow consumer may
+    // never read it).
     void drop(std::uint16_t code, std::string_view reason) {
         if (gone_) return;
         gone_ = true;
         chat_.leave(shared_from_this());
-        if (code != 0) ws_.async_close(code, reason, [self = shared_from_this()](std::error_code) {});
+        if (code == 0) return;
+        ws_.async_close(code, reason, [self = shared_from_this()](std::error_code) {});
+        linger_.expires_after(std::chrono::seconds(5));
+        linger_.async_wait([self = shared_from_this()](std::error_code ec) {
+            std::error_code ignored;
+            if (!ec) self->ws_.next_layer().close(ignored);
+        });
     }
 
     chat& chat_;
     std::string name_;
     std::string room_;
     stream_type ws_;
+    asio::steady_timer linger_;
     std::string message_;
     bool gone_ = false;
 };
 
 void chat::enter(const std::shared_ptr<member>& m, const std::string& room_name) {
+    if (m->gone()) return;
     m->move_to(room_name);
     room& r = rooms_[room_name];
     broadcast(r, "{\"type\":\"join\"," + field("room", room_name) + "," + field("name", m->name()) + "}");
@@ -172,7 +187,9 @@ void chat::leave(const std::shared_ptr<member>& m) {
 }
 
 void chat::say(const std::shared_ptr<member>& m, std::string_view text) {
-    room& r = rooms_[m->room_name()];
+    const auto found = rooms_.find(m->room_name());
+    if (found == rooms_.end() || !found->second.members.count(m)) return;  // not in the room (any more)
+    room& r = found->second;
     std::string json = "{\"type\":\"message\",\"id\":" + std::to_string(next_id_++) + "," + field("room", m->room_name()) +
                        "," + field("name", m->name()) + "," + field("text", text) + "}";
     r.history.push_back(json);
@@ -181,7 +198,9 @@ void chat::say(const std::shared_ptr<member>& m, std::string_view text) {
 }
 
 void chat::who(const std::shared_ptr<member>& m) {
-    const room& r = rooms_[m->room_name()];
+    const auto found = rooms_.find(m->room_name());
+    if (found == rooms_.end()) return;
+    const room& r = found->second;
     m->send(std::make_shared<const std::string>("{\"type\":\"who\"," + field("room", m->room_name()) + ",\"members\":" +
                                                 members_json(r) + "}"));
 }

@@ -6,10 +6,12 @@
 #include <herald/asio/websocket_connect.hpp>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <deque>
+#include <functional>
 #include <random>
 
 using namespace herald;
@@ -40,12 +42,40 @@ public:
     // The next message, or what ended the connection ("error: ...").
     std::string next() {
         std::string out;
-        std::error_code result = asio::error::timed_out;
+        std::error_code result = asio::error::would_block;
         ws_.async_read(out, [&](std::error_code ec, ws::opcode) { result = ec; });
         io_.run_for(std::chrono::seconds(5));
         io_.restart();
+        if (result == asio::error::would_block) {  // timed out: end the read before `out` goes
+            std::error_code ignored;
+            ws_.next_layer().close(ignored);
+            io_.run_for(std::chrono::seconds(1));
+            io_.restart();
+            return "error: timed out";
+        }
         if (result) return "error: " + result.message();
         return out;
+    }
+
+    // Sends `count` copies of `text` at once, then reads until one message contains
+    // `needle` (or everything sent came back and 5 s more passed). -> that message.
+    std::string flood(int count, const std::string& text, const std::string& needle) {
+        for (int i = 0; i < count; ++i) ws_.async_write(ws::opcode::text, text, [](std::error_code) {});
+        std::string found, buffer;
+        std::function<void()> read_one = [&] {
+            ws_.async_read(buffer, [&](std::error_code ec, ws::opcode) {
+                if (ec) return;
+                if (buffer.find(needle) != std::string::npos) return void(found = buffer);
+                read_one();
+            });
+        };
+        read_one();
+        for (int i = 0; i < 300 && found.empty(); ++i) io_.run_for(std::chrono::milliseconds(100));
+        std::error_code ignored;
+        if (found.empty()) ws_.next_layer().close(ignored);
+        io_.run_for(std::chrono::milliseconds(200));
+        io_.restart();
+        return found;
     }
 
     // Skips messages until one contains `needle`; returns it.
@@ -170,4 +200,43 @@ TEST_CASE("chat_server: bad names, oversize messages and foreign origins are ref
     same.client.origin = "http://127.0.0.1:" + std::to_string(server.port());
     member local{server.port(), "?room=r&name=local", same};
     CHECK_FALSE(local.connected());
+}
+
+TEST_CASE("chat_server: a member who never reads is dropped with 1008 and then cut off", "[examples][chat]") {
+    child_server server{HERALD_CHAT_SERVER, {}};
+    asio::io_context io;
+    asio::ip::tcp::socket slow{io};
+    slow.open(asio::ip::tcp::v4());
+    slow.set_option(asio::socket_base::receive_buffer_size(4096));  // fills soon
+    slow.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    const std::string upgrade = "GET /ws?room=r&name=slow HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n";
+    asio::write(slow, asio::buffer(upgrade));
+    // ... and from here on it reads nothing, while the room gets 8 MB of messages.
+    member loud{server.port(), "?room=r&name=loud"};
+    REQUIRE_FALSE(loud.connected());
+    (void)loud.until("welcome");
+    const std::string left = loud.flood(2000, std::string(4000, 'x'), R"("type":"leave")");
+    CHECK(left == R"({"type":"leave","room":"r","name":"slow"})");  // out of the room once its queue passed 256 KiB
+
+    // What the slow member finally reads: the backlog, then a close with 1008; and
+    // the server does not wait for an answer past its 5 s.
+    std::string wire;
+    std::error_code ended;
+    char chunk[65536];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (!ended && std::chrono::steady_clock::now() < deadline) {
+        const std::size_t n = slow.read_some(asio::buffer(chunk), ended);
+        wire.append(chunk, n);
+    }
+    CHECK((ended == asio::error::eof || ended == asio::error::connection_reset));
+    ws::connection reader{ws::role::client, {.max_frame = 1 << 20, .max_message = 1 << 20}, [] { return 0u; }};
+    std::string_view input{wire};
+    REQUIRE(input.find("\r\n\r\n") != std::string_view::npos);
+    input.remove_prefix(input.find("\r\n\r\n") + 4);
+    std::uint16_t code = 0;
+    for (auto ev = reader.next(input); ev != ws::event_type::need_more && ev != ws::event_type::error; ev = reader.next(input))
+        if (ev == ws::event_type::close) code = reader.close_code();
+    CHECK(code == 1008);
 }
