@@ -7,8 +7,10 @@
 //                    [--attempts N] [--base-ms 250] [--cap-ms 10000]
 //
 // Exits after N messages received (0: never), or after N failed attempts in a row
-// (0: retry for ever). Lines typed while disconnected wait (up to 1,000) and go
-// out after the next connect. Progress goes to standard error.
+// (0: retry for ever). Lines are sent one at a time and leave the queue once
+// written; lines typed while disconnected, or in flight when the connection
+// dropped, wait (up to 1,000) for the next connect. The backoff starts again only
+// after a connection that stayed up 2 s. Progress goes to standard error.
 #include "common.hpp"
 
 #include <herald/asio/websocket.hpp>
@@ -44,7 +46,7 @@ public:
 
     // A line from standard input (posted here by the reader thread).
     void send(std::string line) {
-        if (pending_.size() >= 1000) pending_.pop_front();  // bounded while disconnected: the oldest goes
+        if (pending_.size() >= 1000) pending_.erase(pending_.begin() + (writing_ ? 1 : 0));  // bounded: the oldest waiting goes
         pending_.push_back(std::move(line));
         drain();
     }
@@ -67,9 +69,11 @@ private:
         ws::async_connect(*ws_, url_, [this, conn = ws_](std::error_code ec) {
             if (ec) return retry("cannot connect", ec);
             std::fprintf(stderr, "websocket_client: connected to %s\n", url_.c_str());
-            retry_.reset();
             connected_ = true;
-            if (!greeting_.empty()) pending_.push_front(greeting_);
+            connected_at_ = std::chrono::steady_clock::now();
+            ++generation_;
+            writing_ = false;  // a write still owed by the old connection is sent again
+            if (!greeting_.empty()) conn->async_write(ws::opcode::text, greeting_, [conn](std::error_code) {});
             drain();
             read(conn);
         });
@@ -79,26 +83,44 @@ private:
         conn->async_read(message_, [this, conn](std::error_code ec, ws::opcode type) {
             if (ec) {
                 connected_ = false;
+                // Only a connection that stayed up a while resets the backoff: a server
+                // that accepts and at once closes is retried ever more slowly.
+                if (std::chrono::steady_clock::now() - connected_at_ >= std::chrono::seconds(2)) retry_.reset();
                 if (ec == ws::error::closed) std::fprintf(stderr, "websocket_client: server closed (%u)\n", conn->protocol().close_code());
                 return retry("disconnected", ec);
             }
-            if (type == ws::opcode::text) std::printf("%s\n", message_.c_str());
-            else std::printf("[binary, %zu bytes]\n", message_.size());
+            if (type == ws::opcode::text) {
+                message_ += '\n';
+                std::fwrite(message_.data(), 1, message_.size(), stdout);  // text may hold NUL
+            } else {
+                std::printf("[binary, %zu bytes]\n", message_.size());
+            }
             std::fflush(stdout);
             if (count_ != 0 && ++received_ >= count_) {
-                conn->async_close(1000, "done", [](std::error_code) {});
                 stopping_ = true;
+                conn->async_close(1000, "done", [](std::error_code) {});
+                timer_.expires_after(std::chrono::seconds(5));  // a server that never answers the close
+                timer_.async_wait([this](std::error_code ec) {
+                    if (!ec) io_.stop();
+                });
             }
             read(conn);
         });
     }
 
+    // One line at a time, and a line leaves the queue only once written: a line in
+    // flight when the connection drops is sent again on the next one (at least once).
     void drain() {
-        while (connected_ && !pending_.empty()) {
-            auto text = std::make_shared<std::string>(std::move(pending_.front()));
+        if (!connected_ || writing_ || pending_.empty()) return;
+        writing_ = true;
+        auto text = std::make_shared<std::string>(pending_.front());
+        ws_->async_write(ws::opcode::text, *text, [this, text, generation = generation_](std::error_code ec) {
+            if (generation != generation_) return;  // from a connection since replaced
+            writing_ = false;
+            if (ec) return;  // kept; the next connection sends it
             pending_.pop_front();
-            ws_->async_write(ws::opcode::text, *text, [text](std::error_code) {});
-        }
+            drain();
+        });
     }
 
     void retry(const char* what, std::error_code ec) {
@@ -127,6 +149,9 @@ private:
     std::shared_ptr<stream_type> ws_;
     std::string message_;
     std::deque<std::string> pending_;
+    std::chrono::steady_clock::time_point connected_at_{};
+    std::uint64_t generation_ = 0;
+    bool writing_ = false;
     bool connected_ = false;
     bool stopping_ = false;
     int status_ = 0;
