@@ -16,13 +16,18 @@
 //   ahead — `seq` was never issued (a client of an earlier process, or a forged
 //           cursor): its position means nothing here.
 // Entries are shared pointers, so a replay hands out the same bytes that live
-// fan-out sent, without copying them.
+// fan-out sent, without copying them. basic_history<T> keeps any T with a size()
+// in bytes (the hub keeps a message in all its wire forms); history keeps strings.
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 namespace herald {
 
@@ -31,9 +36,10 @@ struct history_limits {
     std::size_t max_bytes = 1024 * 1024;
 };
 
-class history {
+template <class T>
+class basic_history {
 public:
-    using bytes_ptr = std::shared_ptr<const std::string>;
+    using bytes_ptr = std::shared_ptr<const T>;
     using limits = history_limits;
 
     struct entry {
@@ -49,7 +55,7 @@ public:
         std::size_t first;
     };
 
-    explicit history(limits l = {}) noexcept : limits_(l) {
+    explicit basic_history(limits l = {}) noexcept : limits_(l) {
         if (limits_.max_entries == 0) limits_.max_entries = 1;
     }
 
@@ -83,6 +89,28 @@ private:
     std::size_t bytes_ = 0;
     std::uint64_t last_ = 0;
 };
+
+using history = basic_history<std::string>;
+
+// Positions in a history as clients carry them: "<epoch>-<seq>", where the epoch
+// names one life of the history (a word drawn at start-up), so that a position
+// from another life is recognised instead of resumed against new numbering.
+inline std::string make_position(std::string_view epoch, std::uint64_t seq) {
+    std::string id{epoch};
+    id.push_back('-');
+    id += std::to_string(seq);
+    return id;
+}
+
+// The sequence number in `id` when it is "<epoch>-<digits>" for this `epoch`.
+inline std::optional<std::uint64_t> parse_position(std::string_view epoch, std::string_view id) noexcept {
+    if (id.size() <= epoch.size() + 1 || id.substr(0, epoch.size()) != epoch || id[epoch.size()] != '-') return std::nullopt;
+    const std::string_view digits = id.substr(epoch.size() + 1);
+    std::uint64_t seq = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+    return seq;
+}
 
 }  // namespace herald
 

@@ -27,7 +27,6 @@
 #include <herald/history.hpp>
 #include <herald/sse/serializer.hpp>
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -105,23 +104,10 @@ public:
     const herald::history& events() const noexcept { return history_; }
 
     // The sequence number in `id` when it is `<this epoch>-<digits>`.
-    std::optional<std::uint64_t> parse_id(std::string_view id) const noexcept {
-        if (id.size() <= epoch_.size() + 1 || id.substr(0, epoch_.size()) != epoch_ || id[epoch_.size()] != '-')
-            return std::nullopt;
-        const std::string_view digits = id.substr(epoch_.size() + 1);
-        std::uint64_t seq = 0;
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-        if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
-        return seq;
-    }
+    std::optional<std::uint64_t> parse_id(std::string_view id) const noexcept { return parse_position(epoch_, id); }
 
 private:
-    std::string make_id(std::uint64_t seq) const {
-        std::string id = epoch_;
-        id.push_back('-');
-        id += std::to_string(seq);
-        return id;
-    }
+    std::string make_id(std::uint64_t seq) const { return make_position(epoch_, seq); }
 
     std::string epoch_;
     herald::history history_;
