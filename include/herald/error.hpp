@@ -46,6 +46,34 @@ inline std::error_condition make_error_condition(condition c) noexcept {
     return {static_cast<int>(c), condition_category()};
 }
 
+namespace detail {
+
+// The category of a module's `enum class error`. The module defines, next to its
+// enum, `describe(e)` (the message; nullptr when unknown) and `condition_of(e)`,
+// which this finds by argument-dependent lookup; its error_category() returns a
+// static enum_category<error>{"herald.<module>"}.
+template <class Enum>
+class enum_category final : public std::error_category {
+public:
+    explicit enum_category(const char* category_name) noexcept : name_(category_name) {}
+
+    const char* name() const noexcept override { return name_; }
+
+    std::string message(int value) const override {
+        if (const char* text = describe(static_cast<Enum>(value))) return text;
+        return std::string("unknown ") + name_ + " error";
+    }
+
+    std::error_condition default_error_condition(int value) const noexcept override {
+        return condition_of(static_cast<Enum>(value));
+    }
+
+private:
+    const char* name_;
+};
+
+}  // namespace detail
+
 }  // namespace herald
 
 template <>

@@ -45,62 +45,54 @@ enum class error {
     invalid_target,         // a request-target to serialize is empty or has SP or a control byte
 };
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "herald.http"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<error>(value)) {
-        case error::bad_method: return "malformed request method";
-        case error::unknown_method: return "request method not implemented";
-        case error::bad_target: return "malformed request target";
-        case error::target_too_long: return "request target too long";
-        case error::bad_version: return "malformed HTTP version";
-        case error::version_not_supported: return "HTTP version not supported";
-        case error::bad_status: return "malformed status line";
-        case error::bad_field: return "malformed header field";
-        case error::header_too_large: return "request header fields too large";
-        case error::too_many_fields: return "too many header fields";
-        case error::bad_content_length: return "invalid Content-Length";
-        case error::bad_transfer_encoding: return "invalid Transfer-Encoding";
-        case error::bad_chunk: return "malformed chunked encoding";
-        case error::body_too_large: return "message body too large";
-        case error::malformed: return "malformed HTTP message";
-        case error::partial_message: return "stream ended inside a message";
-        case error::data_after_close: return "data after Connection: close";
-        case error::invalid_state: return "operation not valid in this parser or serializer state";
-        case error::invalid_field_name: return "field name is not a token";
-        case error::invalid_field_value: return "field value contains CR, LF or NUL";
-        case error::invalid_status: return "status code outside 100..999";
-        case error::invalid_method: return "method is not a token";
-        case error::invalid_target: return "request target is empty or has a space or control byte";
-        }
-        return "unknown herald.http error";
+// The message of each error, for error_category() (herald/error.hpp enum_category).
+inline const char* describe(error e) noexcept {
+    switch (e) {
+    case error::bad_method: return "malformed request method";
+    case error::unknown_method: return "request method not implemented";
+    case error::bad_target: return "malformed request target";
+    case error::target_too_long: return "request target too long";
+    case error::bad_version: return "malformed HTTP version";
+    case error::version_not_supported: return "HTTP version not supported";
+    case error::bad_status: return "malformed status line";
+    case error::bad_field: return "malformed header field";
+    case error::header_too_large: return "request header fields too large";
+    case error::too_many_fields: return "too many header fields";
+    case error::bad_content_length: return "invalid Content-Length";
+    case error::bad_transfer_encoding: return "invalid Transfer-Encoding";
+    case error::bad_chunk: return "malformed chunked encoding";
+    case error::body_too_large: return "message body too large";
+    case error::malformed: return "malformed HTTP message";
+    case error::partial_message: return "stream ended inside a message";
+    case error::data_after_close: return "data after Connection: close";
+    case error::invalid_state: return "operation not valid in this parser or serializer state";
+    case error::invalid_field_name: return "field name is not a token";
+    case error::invalid_field_value: return "field value contains CR, LF or NUL";
+    case error::invalid_status: return "status code outside 100..999";
+    case error::invalid_method: return "method is not a token";
+    case error::invalid_target: return "request target is empty or has a space or control byte";
     }
+    return nullptr;
+}
 
-    std::error_condition default_error_condition(int value) const noexcept override {
-        switch (static_cast<error>(value)) {
-        case error::target_too_long:
-        case error::header_too_large:
-        case error::too_many_fields:
-        case error::body_too_large: return condition::limit_exceeded;
-        case error::invalid_state:
-        case error::invalid_field_name:
-        case error::invalid_field_value:
-        case error::invalid_status:
-        case error::invalid_method:
-        case error::invalid_target: return condition::invalid_state;
-        default: return condition::protocol_violation;
-        }
+inline condition condition_of(error e) noexcept {
+    switch (e) {
+    case error::target_too_long:
+    case error::header_too_large:
+    case error::too_many_fields:
+    case error::body_too_large: return condition::limit_exceeded;
+    case error::invalid_state:
+    case error::invalid_field_name:
+    case error::invalid_field_value:
+    case error::invalid_status:
+    case error::invalid_method:
+    case error::invalid_target: return condition::invalid_state;
+    default: return condition::protocol_violation;
     }
-};
-
-}  // namespace detail
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl instance;
+    static const herald::detail::enum_category<error> instance{"herald.http"};
     return instance;
 }
 

@@ -28,43 +28,35 @@ enum class error {
     bad_status,
 };
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "herald.longpoll"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<error>(value)) {
-        case error::too_many_waiters: return "too many parked long-poll requests";
-        case error::too_many_waiters_for_key: return "too many parked long-poll requests for this key";
-        case error::key_too_long: return "long-poll key too long";
-        case error::invalid_cursor: return "long-poll cursor is not a decimal number";
-        case error::invalid_timeout: return "long-poll timeout is not a decimal number of seconds";
-        case error::invalid_answer: return "long-poll answer is not valid";
-        case error::bad_status: return "long-poll answered with a status other than 200";
-        }
-        return "unknown herald.longpoll error";
+// The message of each error, for error_category() (herald/error.hpp enum_category).
+inline const char* describe(error e) noexcept {
+    switch (e) {
+    case error::too_many_waiters: return "too many parked long-poll requests";
+    case error::too_many_waiters_for_key: return "too many parked long-poll requests for this key";
+    case error::key_too_long: return "long-poll key too long";
+    case error::invalid_cursor: return "long-poll cursor is not a decimal number";
+    case error::invalid_timeout: return "long-poll timeout is not a decimal number of seconds";
+    case error::invalid_answer: return "long-poll answer is not valid";
+    case error::bad_status: return "long-poll answered with a status other than 200";
     }
+    return nullptr;
+}
 
-    std::error_condition default_error_condition(int value) const noexcept override {
-        switch (static_cast<error>(value)) {
-        case error::too_many_waiters:
-        case error::too_many_waiters_for_key:
-        case error::key_too_long: return condition::limit_exceeded;
-        case error::invalid_cursor:
-        case error::invalid_timeout:
-        case error::invalid_answer:
-        case error::bad_status: return condition::protocol_violation;
-        }
-        return condition::protocol_violation;
+inline condition condition_of(error e) noexcept {
+    switch (e) {
+    case error::too_many_waiters:
+    case error::too_many_waiters_for_key:
+    case error::key_too_long: return condition::limit_exceeded;
+    case error::invalid_cursor:
+    case error::invalid_timeout:
+    case error::invalid_answer:
+    case error::bad_status: return condition::protocol_violation;
     }
-};
-
-}  // namespace detail
+    return condition::protocol_violation;
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl instance;
+    static const herald::detail::enum_category<error> instance{"herald.longpoll"};
     return instance;
 }
 

@@ -34,47 +34,39 @@ enum class error {
     bad_content_type,  // the answer is not text/event-stream
 };
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "herald.sse"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<error>(value)) {
-        case error::line_too_long: return "event-stream line too long";
-        case error::event_too_large: return "event data too large";
-        case error::invalid_id: return "event id contains LF, CR or NUL";
-        case error::invalid_event_type: return "event type contains LF or CR";
-        case error::invalid_utf8: return "event field is not valid UTF-8";
-        case error::send_queue_full: return "send queue full: the client reads too slowly";
-        case error::bad_status: return "event stream answered with a status other than 200";
-        case error::bad_content_type: return "event stream answered with a type other than text/event-stream";
-        }
-        return "unknown herald.sse error";
+// The message of each error, for error_category() (herald/error.hpp enum_category).
+inline const char* describe(error e) noexcept {
+    switch (e) {
+    case error::line_too_long: return "event-stream line too long";
+    case error::event_too_large: return "event data too large";
+    case error::invalid_id: return "event id contains LF, CR or NUL";
+    case error::invalid_event_type: return "event type contains LF or CR";
+    case error::invalid_utf8: return "event field is not valid UTF-8";
+    case error::send_queue_full: return "send queue full: the client reads too slowly";
+    case error::bad_status: return "event stream answered with a status other than 200";
+    case error::bad_content_type: return "event stream answered with a type other than text/event-stream";
     }
+    return nullptr;
+}
 
-    // Every enumerator is listed (no default), so adding one without deciding its
-    // condition is a -Wswitch warning, which the build turns into an error.
-    std::error_condition default_error_condition(int value) const noexcept override {
-        switch (static_cast<error>(value)) {
-        case error::line_too_long:
-        case error::event_too_large:
-        case error::send_queue_full: return condition::limit_exceeded;
-        case error::invalid_id:
-        case error::invalid_event_type:
-        case error::invalid_utf8: return condition::invalid_state;
-        case error::bad_status:
-        case error::bad_content_type: return condition::protocol_violation;
-        }
-        return condition::protocol_violation;
+// Every enumerator is listed (no default), so adding one without deciding its
+// condition is a -Wswitch warning, which the build turns into an error.
+inline condition condition_of(error e) noexcept {
+    switch (e) {
+    case error::line_too_long:
+    case error::event_too_large:
+    case error::send_queue_full: return condition::limit_exceeded;
+    case error::invalid_id:
+    case error::invalid_event_type:
+    case error::invalid_utf8: return condition::invalid_state;
+    case error::bad_status:
+    case error::bad_content_type: return condition::protocol_violation;
     }
-};
-
-}  // namespace detail
+    return condition::protocol_violation;
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl instance;
+    static const herald::detail::enum_category<error> instance{"herald.sse"};
     return instance;
 }
 

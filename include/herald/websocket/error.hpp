@@ -73,85 +73,77 @@ constexpr bool is_sendable_close_code(std::uint16_t code) noexcept {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
 }
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "herald.websocket"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<error>(value)) {
-        case error::reserved_opcode: return "reserved opcode";
-        case error::reserved_bits: return "reserved bits set without an extension";
-        case error::bad_masking: return "frame masking does not match the sender's role";
-        case error::fragmented_control: return "fragmented control frame";
-        case error::control_too_long: return "control frame payload over 125 bytes";
-        case error::bad_length: return "64-bit payload length with the high bit set";
-        case error::unexpected_continuation: return "continuation frame with no message started";
-        case error::expected_continuation: return "new data frame inside a fragmented message";
-        case error::bad_close_payload: return "invalid close frame payload";
-        case error::invalid_utf8: return "text is not valid UTF-8";
-        case error::frame_too_big: return "frame payload too big";
-        case error::message_too_big: return "message too big";
-        case error::not_get: return "upgrade request method is not GET";
-        case error::bad_http_version: return "upgrade request is older than HTTP/1.1";
-        case error::no_host: return "upgrade request has no Host";
-        case error::no_upgrade: return "request does not ask for a websocket upgrade";
-        case error::bad_key: return "Sec-WebSocket-Key is not 16 bytes in base64";
-        case error::bad_version: return "Sec-WebSocket-Version is not 13";
-        case error::origin_refused: return "origin refused";
-        case error::bad_accept: return "Sec-WebSocket-Accept does not match the key";
-        case error::not_switching: return "server did not answer 101 Switching Protocols";
-        case error::bad_subprotocol: return "server chose a subprotocol that was not offered";
-        case error::closed: return "websocket connection is closed";
-        case error::send_queue_full: return "websocket send queue full";
-        case error::invalid_close_code: return "close code may not be sent";
-        case error::invalid_state: return "websocket operation out of order";
-        case error::bad_uri: return "not a ws:// or wss:// URI";
-        case error::needs_tls: return "wss:// needs a TLS stream";
-        }
-        return "unknown herald.websocket error";
+// The message of each error, for error_category() (herald/error.hpp enum_category).
+inline const char* describe(error e) noexcept {
+    switch (e) {
+    case error::reserved_opcode: return "reserved opcode";
+    case error::reserved_bits: return "reserved bits set without an extension";
+    case error::bad_masking: return "frame masking does not match the sender's role";
+    case error::fragmented_control: return "fragmented control frame";
+    case error::control_too_long: return "control frame payload over 125 bytes";
+    case error::bad_length: return "64-bit payload length with the high bit set";
+    case error::unexpected_continuation: return "continuation frame with no message started";
+    case error::expected_continuation: return "new data frame inside a fragmented message";
+    case error::bad_close_payload: return "invalid close frame payload";
+    case error::invalid_utf8: return "text is not valid UTF-8";
+    case error::frame_too_big: return "frame payload too big";
+    case error::message_too_big: return "message too big";
+    case error::not_get: return "upgrade request method is not GET";
+    case error::bad_http_version: return "upgrade request is older than HTTP/1.1";
+    case error::no_host: return "upgrade request has no Host";
+    case error::no_upgrade: return "request does not ask for a websocket upgrade";
+    case error::bad_key: return "Sec-WebSocket-Key is not 16 bytes in base64";
+    case error::bad_version: return "Sec-WebSocket-Version is not 13";
+    case error::origin_refused: return "origin refused";
+    case error::bad_accept: return "Sec-WebSocket-Accept does not match the key";
+    case error::not_switching: return "server did not answer 101 Switching Protocols";
+    case error::bad_subprotocol: return "server chose a subprotocol that was not offered";
+    case error::closed: return "websocket connection is closed";
+    case error::send_queue_full: return "websocket send queue full";
+    case error::invalid_close_code: return "close code may not be sent";
+    case error::invalid_state: return "websocket operation out of order";
+    case error::bad_uri: return "not a ws:// or wss:// URI";
+    case error::needs_tls: return "wss:// needs a TLS stream";
     }
+    return nullptr;
+}
 
-    std::error_condition default_error_condition(int value) const noexcept override {
-        switch (static_cast<error>(value)) {
-        case error::reserved_opcode:
-        case error::reserved_bits:
-        case error::bad_masking:
-        case error::fragmented_control:
-        case error::control_too_long:
-        case error::bad_length:
-        case error::unexpected_continuation:
-        case error::expected_continuation:
-        case error::bad_close_payload:
-        case error::invalid_utf8: return condition::protocol_violation;
-        case error::frame_too_big:
-        case error::message_too_big: return condition::limit_exceeded;
-        case error::not_get:
-        case error::bad_http_version:
-        case error::no_host:
-        case error::no_upgrade:
-        case error::bad_key:
-        case error::bad_version:
-        case error::origin_refused:
-        case error::bad_accept:
-        case error::not_switching:
-        case error::bad_subprotocol: return condition::handshake_failed;
-        case error::closed:
-        case error::send_queue_full:
-        case error::invalid_close_code:
-        case error::invalid_state:
-        case error::bad_uri:
-        case error::needs_tls: return condition::invalid_state;
-        }
-        return condition::protocol_violation;
+inline condition condition_of(error e) noexcept {
+    switch (e) {
+    case error::reserved_opcode:
+    case error::reserved_bits:
+    case error::bad_masking:
+    case error::fragmented_control:
+    case error::control_too_long:
+    case error::bad_length:
+    case error::unexpected_continuation:
+    case error::expected_continuation:
+    case error::bad_close_payload:
+    case error::invalid_utf8: return condition::protocol_violation;
+    case error::frame_too_big:
+    case error::message_too_big: return condition::limit_exceeded;
+    case error::not_get:
+    case error::bad_http_version:
+    case error::no_host:
+    case error::no_upgrade:
+    case error::bad_key:
+    case error::bad_version:
+    case error::origin_refused:
+    case error::bad_accept:
+    case error::not_switching:
+    case error::bad_subprotocol: return condition::handshake_failed;
+    case error::closed:
+    case error::send_queue_full:
+    case error::invalid_close_code:
+    case error::invalid_state:
+    case error::bad_uri:
+    case error::needs_tls: return condition::invalid_state;
     }
-};
-
-}  // namespace detail
+    return condition::protocol_violation;
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl instance;
+    static const herald::detail::enum_category<error> instance{"herald.websocket"};
     return instance;
 }
 
