@@ -2,6 +2,7 @@
 #include <herald/http/error.hpp>
 #include <herald/longpoll/error.hpp>
 #include <herald/websocket/error.hpp>
+#include <herald/hub/error.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -84,4 +85,15 @@ TEST_CASE("every websocket error has a distinct message a condition and the righ
         CHECK(websocket::is_sendable_close_code(static_cast<std::uint16_t>(code)));
     for (int code : {0, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000})
         CHECK_FALSE(websocket::is_sendable_close_code(static_cast<std::uint16_t>(code)));
+}
+
+TEST_CASE("every hub error has a distinct message and a condition", "[error]") {
+    std::set<std::string> messages;
+    for (int value = 1; value <= static_cast<int>(hub::error::too_many_topics); ++value) {
+        const std::error_code ec = static_cast<hub::error>(value);
+        CHECK(ec.message() != "unknown herald.hub error");
+        CHECK(messages.insert(ec.message()).second);
+        CHECK((ec == condition::protocol_violation || ec == condition::limit_exceeded));
+        CHECK(hub::status_for(ec) != 0);
+    }
 }

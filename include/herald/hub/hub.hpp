@@ -1,0 +1,96 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_HUB_HUB_HPP
+#define HERALD_HUB_HUB_HPP
+
+// The hub's core: named topics (hub/topic.hpp) under one epoch, created on first
+// publish or subscribe up to a limit, and the counters a live page or a metrics
+// endpoint shows. Sans-I/O and single-threaded like the rest of the core; the Asio
+// hub wraps it with a lock, its subscribers and their transports.
+
+#include <herald/hub/topic.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace herald::hub {
+
+enum class transport { websocket, sse, long_poll, short_poll };
+inline constexpr std::array<std::string_view, 4> transport_names{"websocket", "sse", "long_poll", "short_poll"};
+
+struct hub_limits {
+    std::size_t max_topics = 1024;
+    topic_limits topic{};
+};
+
+// Counters, all since start-up except `subscribers` (now).
+struct stats {
+    std::array<std::uint64_t, 4> subscribers{};  // by transport
+    std::uint64_t published = 0;                 // messages accepted
+    std::uint64_t refused = 0;                   // publishes refused (not UTF-8, too big, ...)
+    std::uint64_t messages_out = 0;              // deliveries to subscribers, replays included
+    std::uint64_t bytes_out = 0;                 // their bytes in their wire forms
+    std::uint64_t queue_drops = 0;               // subscribers closed or thinned for being too slow
+
+    std::string json() const {
+        std::string out = R"({"subscribers":{)";
+        for (std::size_t i = 0; i < subscribers.size(); ++i) {
+            if (i) out += ',';
+            out += '"';
+            out += transport_names[i];
+            out += "\":" + std::to_string(subscribers[i]);
+        }
+        out += R"(},"published":)" + std::to_string(published) + R"(,"refused":)" + std::to_string(refused) +
+               R"(,"messages_out":)" + std::to_string(messages_out) + R"(,"bytes_out":)" + std::to_string(bytes_out) +
+               R"(,"queue_drops":)" + std::to_string(queue_drops) + '}';
+        return out;
+    }
+};
+
+class core {
+public:
+    explicit core(std::string epoch, hub_limits limits = {}) : epoch_(std::move(epoch)), limits_(limits) {}
+
+    // The topic called `name`, created if new. -> null and the reason when the name
+    // is not valid_topic_name() or max_topics are taken.
+    topic* find_or_create(std::string_view name, std::error_code& ec) {
+        ec = {};
+        if (const auto found = topics_.find(name); found != topics_.end()) return &found->second;
+        if (!valid_topic_name(name)) ec = error::bad_topic_name;
+        else if (topics_.size() >= limits_.max_topics) ec = error::too_many_topics;
+        if (ec) return nullptr;
+        return &topics_.try_emplace(std::string(name), std::string(name), epoch_, limits_.topic).first->second;
+    }
+
+    topic* find(std::string_view name) noexcept {
+        const auto found = topics_.find(name);
+        return found == topics_.end() ? nullptr : &found->second;
+    }
+
+    // Publishes `data` to `name`. -> the message, or null and the reason.
+    message_ptr publish(std::string_view name, std::string_view data, std::error_code& ec) {
+        topic* t = find_or_create(name, ec);
+        message_ptr m = t ? t->publish(data, ec) : nullptr;
+        ++(m ? stats_.published : stats_.refused);
+        return m;
+    }
+
+    const std::string& epoch() const noexcept { return epoch_; }
+    hub::stats& stats() noexcept { return stats_; }
+    const hub::stats& stats() const noexcept { return stats_; }
+    std::size_t topic_count() const noexcept { return topics_.size(); }
+
+private:
+    std::string epoch_;
+    hub_limits limits_;
+    std::map<std::string, topic, std::less<>> topics_;
+    hub::stats stats_;
+};
+
+}  // namespace herald::hub
+
+#endif
