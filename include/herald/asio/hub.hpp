@@ -1,0 +1,151 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_HPP
+#define HERALD_ASIO_HUB_HPP
+
+// The hub service: the sans-I/O hub core (hub/hub.hpp) behind a lock, with the
+// subscribers of every transport attached to its topics.
+//
+//   hub::service hub{sse::make_epoch(random)};
+//   hub.subscribe("prices", cursor, subscriber);   // replay, then live, exactly once each
+//   hub.publish("prices", "42", ec);                // any thread
+//
+// How it works: publish() and subscribe() take one lock, so a subscriber gets the
+// messages it missed and then every new one, with no gap and no duplicate between
+// the two (the lock orders its replay against concurrent publishes). Delivery is
+// a subscriber's deliver(), which must not block: each transport's subscriber
+// queues the message's shared wire form on its own bounded queue and writes from
+// its own executor (hub_routes.hpp); one that cannot keep up is closed by its
+// transport's policy, which counts in stats().queue_drops. Subscribers that ended are
+// forgotten at the next publish to their topic, or by unsubscribe().
+
+#include <herald/hub/hub.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace herald::hub {
+
+// Whatever takes hub messages: a WebSocket, an SSE stream, a parked long poll.
+class subscriber {
+public:
+    virtual ~subscriber() = default;
+    virtual hub::transport transport() const noexcept = 0;
+    // Queues `m` in this transport's wire form; the bytes queued, or 0 when the
+    // subscriber has ended (or just ended for being too slow).
+    virtual std::size_t deliver(const message_ptr& m) = 0;
+    // Tells the client its cursor cannot be resumed (topic::lost_signal()).
+    virtual void lost(const topic& t) = 0;
+    virtual bool ended() const = 0;
+};
+
+class service {
+public:
+    explicit service(std::string epoch, hub_limits limits = {}) : core_(std::move(epoch), limits) {}
+
+    // Publishes `data` to `topic_name` and delivers it to the topic's subscribers.
+    message_ptr publish(std::string_view topic_name, std::string_view data, std::error_code& ec) {
+        std::lock_guard lock(mutex_);
+        message_ptr m = core_.publish(topic_name, data, ec);
+        if (!m) return m;
+        auto found = subscribers_.find(topic_name);
+        if (found == subscribers_.end()) return m;
+        auto& list = found->second;
+        for (const auto& s : list) deliver(*s, m);
+        forget_ended(list);
+        return m;
+    }
+
+    // Attaches `s` to `topic_name` after sending it what came after `cursor` (or
+    // the lost signal); nullopt or "": live messages only. -> bad_topic_name, too_many_topics.
+    std::error_code subscribe(std::string_view topic_name, std::optional<std::string_view> cursor,
+                              const std::shared_ptr<subscriber>& s) {
+        std::lock_guard lock(mutex_);
+        std::error_code ec;
+        topic* t = core_.find_or_create(topic_name, ec);
+        if (!t) return ec;
+        auto r = t->resume(cursor);
+        if (r.state == topic::outcome::lost) s->lost(*t);
+        for (const auto& m : r.messages) deliver(*s, m);
+        if (s->ended()) return {};
+        auto& list = subscribers_[std::string(topic_name)];
+        list.push_back(s);
+        ++core_.stats().subscribers[static_cast<std::size_t>(s->transport())];
+        return {};
+    }
+
+    void unsubscribe(const subscriber* s) {
+        std::lock_guard lock(mutex_);
+        for (auto& [name, list] : subscribers_) {
+            const auto it = std::find_if(list.begin(), list.end(), [s](const auto& p) { return p.get() == s; });
+            if (it == list.end()) continue;
+            --core_.stats().subscribers[static_cast<std::size_t>((*it)->transport())];
+            list.erase(it);
+            return;
+        }
+    }
+
+    // A poll: what a client at `cursor` gets now, without subscribing.
+    struct poll_answer {
+        topic::outcome state = topic::outcome::fresh;
+        std::vector<message_ptr> messages;
+        std::string cursor;  // what the client sends next
+    };
+
+    poll_answer poll(std::string_view topic_name, std::optional<std::string_view> cursor, std::error_code& ec) {
+        std::lock_guard lock(mutex_);
+        poll_answer a;
+        topic* t = core_.find_or_create(topic_name, ec);
+        if (!t) return a;
+        auto r = t->resume(cursor);
+        a.state = r.state;
+        a.messages = std::move(r.messages);
+        a.cursor = a.messages.empty() ? (a.state == topic::outcome::resumed ? std::string(*cursor) : t->last_id())
+                                      : a.messages.back()->id;
+        for (const auto& m : a.messages) count_delivery(m->json.size());
+        return a;
+    }
+
+    hub::stats stats() const {
+        std::lock_guard lock(mutex_);
+        return core_.stats();
+    }
+
+    const std::string& epoch() const noexcept { return core_.epoch(); }
+
+private:
+    // A subscriber that ends while taking a message was too slow (its transport's
+    // policy closed it): a queue drop.
+    void deliver(subscriber& s, const message_ptr& m) {
+        const bool was_ended = s.ended();
+        count_delivery(s.deliver(m));
+        if (!was_ended && s.ended()) ++core_.stats().queue_drops;
+    }
+
+    void count_delivery(std::size_t bytes) {
+        if (bytes == 0) return;
+        ++core_.stats().messages_out;
+        core_.stats().bytes_out += bytes;
+    }
+
+    void forget_ended(std::vector<std::shared_ptr<subscriber>>& list) {
+        const auto gone = std::remove_if(list.begin(), list.end(), [](const auto& s) { return s->ended(); });
+        for (auto it = gone; it != list.end(); ++it) --core_.stats().subscribers[static_cast<std::size_t>((*it)->transport())];
+        list.erase(gone, list.end());
+    }
+
+    mutable std::mutex mutex_;
+    core core_;
+    std::map<std::string, std::vector<std::shared_ptr<subscriber>>, std::less<>> subscribers_;
+};
+
+}  // namespace herald::hub
+
+#endif

@@ -1,0 +1,319 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_ROUTES_HPP
+#define HERALD_ASIO_HUB_ROUTES_HPP
+
+// The hub over HTTP: one topic stream through all four transports, on the routes
+// of an http::basic_server (prefix "/api" by default; `topic` defaults to "live"):
+//
+//   GET  /api/messages?topic=T&since=C   short polling: what came after C, at once
+//   GET  /api/poll?topic=T&since=C&timeout=S
+//                                        long polling: at once if anything came after
+//                                        C, else parked until a message or S seconds
+//   GET  /api/events?topic=T             SSE; resumes from Last-Event-ID (or ?since=C)
+//   GET  /api/ws?topic=T&since=C         WebSocket: each message a text frame; a text
+//                                        frame from the client is published to T
+//   POST /api/publish?topic=T            the body is published -> {"id":C} | 400 | 413
+//   GET  /api/stats                      hub::stats as JSON
+//
+// A poll answers {"cursor":C,"reset":R,"messages":[M...]}, each M the message's JSON
+// ({"id","topic","data"}), C the cursor to send next; R is true when the cursor
+// could not be resumed (another epoch, evicted, never issued): the client
+// resynchronises and continues from C. SSE sends the same as an
+// `event: history-lost` whose id is the newest; WebSocket as a text frame
+// {"type":"lost","topic":T,"id":C}. Every transport carries the same ids.
+//
+//   hub::service hub{epoch};
+//   hub::routes<server_type> api{hub, io.get_executor()};
+//   server_type server{io.get_executor(), [&](const http::request& req, http::responder respond) {
+//       if (!api(req, respond)) respond({404, "text/plain", "not found\n"});
+//   }};
+
+#include <herald/asio/hub.hpp>
+#include <herald/asio/server.hpp>
+#include <herald/asio/sse.hpp>
+#include <herald/asio/websocket.hpp>
+#include <herald/sse/replay.hpp>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace herald::hub {
+
+struct route_options {
+    std::string prefix = "/api";
+    std::string default_topic = "live";
+    std::chrono::seconds default_poll{25};
+    std::chrono::seconds max_poll{60};
+    sse::stream_options sse{};
+    websocket::stream_options websocket{};
+};
+
+// A poll answer's body.
+inline std::string poll_body(const std::string& cursor, bool reset, const std::vector<message_ptr>& messages) {
+    std::string out = R"({"cursor":)";
+    append_json_string(cursor, out);
+    out += reset ? R"(,"reset":true,"messages":[)" : R"(,"reset":false,"messages":[)";
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (i) out += ',';
+        out += messages[i]->json;
+    }
+    out += "]}";
+    return out;
+}
+
+namespace detail {
+
+// An SSE stream as a hub subscriber: the message's SSE form, shared, no copy.
+template <class Stream>
+class sse_subscriber final : public subscriber {
+public:
+    explicit sse_subscriber(std::shared_ptr<sse::event_stream<Stream>> stream) : stream_(std::move(stream)) {}
+    hub::transport transport() const noexcept override { return hub::transport::sse; }
+    std::size_t deliver(const message_ptr& m) override {
+        return stream_->send(sse::shared_event(m, &m->sse)) ? m->sse.size() : 0;
+    }
+    void lost(const topic& t) override {
+        auto ev = std::make_shared<std::string>();
+        const std::string id = t.last_id();
+        const std::string signal = t.lost_signal();
+        (void)sse::serialize({sse::history_lost_type, signal, std::string_view(id), std::nullopt}, *ev);
+        stream_->send(std::move(ev));
+    }
+    bool ended() const override { return stream_->ended(); }
+
+private:
+    std::shared_ptr<sse::event_stream<Stream>> stream_;
+};
+
+// A WebSocket as a hub subscriber: each message a text frame of its JSON, written
+// on the socket's executor; the stream's bounded queue (send_queue_full) closes a
+// client that cannot keep up with 1008. Text the client sends is published.
+template <class Socket>
+class websocket_subscriber final : public subscriber, public std::enable_shared_from_this<websocket_subscriber<Socket>> {
+public:
+    websocket_subscriber(service& hub, std::string topic_name, Socket socket, const websocket::stream_options& options,
+                         flat_buffer buffered)
+        : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(socket), options, std::move(buffered)) {}
+
+    hub::transport transport() const noexcept override { return hub::transport::websocket; }
+
+    std::size_t deliver(const message_ptr& m) override {
+        if (ended_) return 0;
+        send(std::shared_ptr<const std::string>(m, &m->json));
+        return m->json.size();
+    }
+    void lost(const topic& t) override { send(std::make_shared<const std::string>(t.lost_signal())); }
+    bool ended() const override { return ended_; }
+
+    // Answers the upgrade, then subscribes from `since` and reads what the client publishes.
+    void start(const http::request& req, std::optional<std::string> since) {
+        ws_.async_accept(req, [self = this->shared_from_this(), since = std::move(since)](std::error_code ec) {
+            if (ec) return self->end();
+            std::optional<std::string_view> cursor;
+            if (since) cursor = *since;
+            if (self->hub_.subscribe(self->topic_, cursor, self)) return self->close(1008, "bad topic");
+            self->read();
+        });
+    }
+
+private:
+    void send(std::shared_ptr<const std::string> text) {
+        asio::post(ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)] {
+            self->ws_.async_write(websocket::opcode::text, *text, [self, text](std::error_code ec) {
+                if (ec == websocket::error::send_queue_full) self->close(1008, "too slow");
+            });
+        });
+    }
+
+    void read() {
+        ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, websocket::opcode type) {
+            if (ec) return self->end();
+            if (type == websocket::opcode::text) {
+                std::error_code refused;
+                self->hub_.publish(self->topic_, self->message_, refused);
+                if (refused) self->send(std::make_shared<const std::string>(R"({"type":"error","text":")" + refused.message() + "\"}"));
+            }
+            self->read();
+        });
+    }
+
+    void close(std::uint16_t code, std::string_view reason) {
+        if (ended_.exchange(true)) return;
+        ws_.async_close(code, reason, [self = this->shared_from_this()](std::error_code) {});
+    }
+
+    void end() {
+        ended_ = true;
+        hub_.unsubscribe(this);
+    }
+
+    service& hub_;
+    std::string topic_;
+    websocket::stream<Socket> ws_;
+    std::string message_;
+    std::atomic<bool> ended_{false};
+};
+
+// A parked long poll: answered by the first message, or empty at its timeout, or
+// forgotten when the client leaves.
+class poll_waiter final : public subscriber, public std::enable_shared_from_this<poll_waiter> {
+public:
+    poll_waiter(http::responder respond, std::string cursor, asio::any_io_executor ex)
+        : respond_(std::move(respond)), cursor_(std::move(cursor)), timer_(std::move(ex)) {}
+
+    hub::transport transport() const noexcept override { return hub::transport::long_poll; }
+
+    std::size_t deliver(const message_ptr& m) override {
+        if (done_.exchange(true)) return 0;
+        answer(poll_body(m->id, false, {m}));
+        return m->json.size();
+    }
+    void lost(const topic& t) override {
+        if (!done_.exchange(true)) answer(poll_body(t.last_id(), true, {}));
+    }
+    bool ended() const override { return done_; }
+
+    void park(service& hub, std::chrono::seconds timeout) {
+        respond_.on_abandon([self = shared_from_this(), &hub] {
+            self->done_ = true;
+            hub.unsubscribe(self.get());
+            asio::post(self->timer_.get_executor(), [self] { self->timer_.cancel(); });
+        });
+        timer_.expires_after(timeout);
+        timer_.async_wait([self = shared_from_this(), &hub](std::error_code ec) {
+            if (ec || self->done_.exchange(true)) return;
+            hub.unsubscribe(self.get());
+            self->respond_({200, "application/json", poll_body(self->cursor_, false, {})});
+        });
+    }
+
+private:
+    void answer(std::string body) {
+        respond_({200, "application/json", std::move(body)});
+        asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+    }
+
+    http::responder respond_;
+    std::string cursor_;
+    asio::steady_timer timer_;
+    std::atomic<bool> done_{false};
+};
+
+inline std::optional<std::string> query(const http::request& req, std::string_view name) {
+    if (auto v = http::query_parameter(req.target, name)) return std::string(*v);
+    return std::nullopt;
+}
+
+}  // namespace detail
+
+template <class Server>
+class routes {
+public:
+    routes(service& hub, asio::any_io_executor ex, route_options options = {})
+        : hub_(hub), ex_(std::move(ex)), options_(std::move(options)) {}
+
+    // Serves `req` when it is one of the hub's routes (and may take `respond`);
+    // false when it is not, leaving `respond` to the caller.
+    bool operator()(const http::request& req, http::responder& respond) {
+        const std::string_view target = req.target;
+        const std::string_view path = target.substr(0, target.find('?'));
+        if (path.substr(0, options_.prefix.size()) != options_.prefix) return false;
+        const std::string_view route = path.substr(options_.prefix.size());
+        const std::string topic_name = detail::query(req, "topic").value_or(options_.default_topic);
+        if (route == "/publish" && req.method == "POST") {
+            publish(topic_name, req.body, respond);
+        } else if (route == "/stats") {
+            respond({200, "application/json", hub_.stats().json()});
+        } else if (req.method != "GET") {
+            respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
+        } else if (route == "/messages") {
+            poll(topic_name, detail::query(req, "since"), std::chrono::seconds(0), respond);
+        } else if (route == "/poll") {
+            poll(topic_name, detail::query(req, "since"), poll_timeout(req), respond);
+        } else if (route == "/events") {
+            events(req, topic_name, respond);
+        } else if (route == "/ws") {
+            if (!websocket::is_upgrade(req)) respond({426, "text/plain; charset=utf-8", "WebSocket upgrade expected\n"});
+            else upgrade(topic_name, detail::query(req, "since"), respond);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+private:
+    using connection_type = typename Server::connection_type;
+    using socket_type = typename Server::socket_type;
+
+    std::chrono::seconds poll_timeout(const http::request& req) const {
+        const auto text = detail::query(req, "timeout");
+        if (!text) return options_.default_poll;
+        long seconds = 0;
+        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+        if (ec != std::errc{} || end != text->data() + text->size() || seconds < 0) return options_.default_poll;
+        return std::min(std::chrono::seconds(seconds), options_.max_poll);
+    }
+
+    void publish(const std::string& topic_name, std::string_view data, http::responder& respond) {
+        std::error_code ec;
+        const auto m = hub_.publish(topic_name, data, ec);
+        if (!m) return respond({status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"});
+        std::string body = R"({"id":)";
+        append_json_string(m->id, body);
+        respond({200, "application/json", body + "}"});
+    }
+
+    void poll(const std::string& topic_name, std::optional<std::string> since, std::chrono::seconds timeout,
+              http::responder& respond) {
+        std::error_code ec;
+        std::optional<std::string_view> cursor;
+        if (since) cursor = *since;
+        auto a = hub_.poll(topic_name, cursor, ec);
+        if (ec) return respond({status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"});
+        const bool reset = a.state == topic::outcome::lost;
+        if (reset || !a.messages.empty() || timeout.count() == 0 || a.state == topic::outcome::fresh)
+            return respond({200, "application/json", poll_body(a.cursor, reset, a.messages)});
+        // Nothing yet: park. Subscribing from the same cursor closes the window
+        // between the poll above and a publish now.
+        auto waiter = std::make_shared<detail::poll_waiter>(std::move(respond), a.cursor, ex_);
+        waiter->park(hub_, timeout);
+        (void)hub_.subscribe(topic_name, cursor, waiter);
+    }
+
+    void events(const http::request& req, const std::string& topic_name, http::responder& respond) {
+        std::optional<std::string> cursor;
+        if (auto id = sse::last_event_id(req)) cursor = std::string(*id);
+        else cursor = detail::query(req, "since");
+        respond.hand_off<connection_type>([this, topic_name, cursor](std::shared_ptr<connection_type> conn) {
+            auto stream = std::make_shared<sse::event_stream<socket_type>>(conn, options_.sse);
+            auto sub = std::make_shared<detail::sse_subscriber<socket_type>>(stream);
+            std::optional<std::string_view> from;
+            if (cursor) from = *cursor;
+            if (hub_.subscribe(topic_name, from, sub)) return stream->close();
+            stream->async_run([hub = &hub_, sub](std::error_code) { hub->unsubscribe(sub.get()); });
+        });
+    }
+
+    void upgrade(const std::string& topic_name, std::optional<std::string> since, http::responder& respond) {
+        respond.hand_off<connection_type>([this, topic_name, since](std::shared_ptr<connection_type> conn) {
+            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(
+                hub_, topic_name, std::move(conn->next_layer()), options_.websocket, conn->take_buffered());
+            sub->start(conn->request(), since);
+        });
+    }
+
+    service& hub_;
+    asio::any_io_executor ex_;
+    route_options options_;
+};
+
+}  // namespace herald::hub
+
+#endif

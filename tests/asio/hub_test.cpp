@@ -1,0 +1,234 @@
+// The hub over HTTP on loopback: one topic through WebSocket, SSE, long polling and
+// short polling, each resumable, all carrying the same ids in the same order.
+#include "support.hpp"
+
+#include <herald/asio/hub_routes.hpp>
+#include <herald/asio/sse_client.hpp>
+#include <herald/asio/websocket_connect.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <random>
+#include <regex>
+#include <thread>
+
+using namespace herald;
+namespace ws = herald::websocket;
+using testing::http_exchange;
+using testing::http_get;
+
+namespace {
+
+using server_type = http::basic_server<asio::io_context::executor_type>;
+
+// The hub's routes on a loopback server running on a thread of its own.
+struct hub_server {
+    explicit hub_server(hub::hub_limits limits = {})
+        : hub("ep", limits), routes(hub, io.get_executor()),
+          server(io.get_executor(), [this](const http::request& req, http::responder respond) {
+              if (!routes(req, respond)) respond({404, "text/plain", "no\n"});
+          }) {
+        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+        server.start();
+        thread = std::thread([this] { io.run(); });
+    }
+    ~hub_server() {
+        asio::post(io, [this] { server.stop(); });
+        work.reset();
+        io.stop();
+        thread.join();
+    }
+    asio::ip::tcp::endpoint endpoint() const { return server.local_endpoint(); }
+    std::string publish(const std::string& data, const std::string& topic = "t") {
+        const auto res = http_exchange(endpoint(), "POST /api/publish?topic=" + topic + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                                                       std::to_string(data.size()) + "\r\n\r\n" + data);
+        return std::to_string(res.status) + " " + res.body;
+    }
+
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    hub::service hub;
+    hub::routes<server_type> routes;
+    server_type server;
+    std::thread thread;
+};
+
+std::vector<std::string> ids_in(const std::string& json) {
+    std::vector<std::string> out;
+    static const std::regex id(R"re("id":"([^"]*)")re");
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), id); it != std::sregex_iterator(); ++it) out.push_back((*it)[1]);
+    return out;
+}
+
+std::string cursor_in(const std::string& json) {
+    std::smatch m;
+    static const std::regex cursor(R"re("cursor":"([^"]*)")re");
+    return std::regex_search(json, m, cursor) ? std::string(m[1]) : std::string();
+}
+
+std::vector<std::string> expected(int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i <= to; ++i) out.push_back("ep-" + std::to_string(i));
+    return out;
+}
+
+// A WebSocket subscriber stepped synchronously on its own io_context.
+struct ws_client {
+    ws_client(unsigned short port, const std::string& query)
+        : ws(asio::ip::tcp::socket{io}, [gen = std::mt19937(1)]() mutable { return static_cast<std::uint32_t>(gen()); }) {
+        std::error_code result = asio::error::would_block;
+        ws::async_connect(ws, "ws://127.0.0.1:" + std::to_string(port) + "/api/ws" + query, [&](std::error_code ec) { result = ec; });
+        io.run_for(std::chrono::seconds(5));
+        io.restart();
+        REQUIRE_FALSE(result);
+    }
+    std::string next() {
+        std::string out;
+        std::error_code result = asio::error::would_block;
+        ws.async_read(out, [&](std::error_code ec, ws::opcode) { result = ec; });
+        io.run_for(std::chrono::seconds(5));
+        io.restart();
+        REQUIRE_FALSE(result);
+        return out;
+    }
+    void send(const std::string& text) {
+        ws.async_write(ws::opcode::text, text, [](std::error_code) {});
+        io.run_for(std::chrono::milliseconds(100));
+        io.restart();
+    }
+    asio::io_context io;
+    ws::stream<asio::ip::tcp::socket> ws;
+};
+
+// An SSE subscriber (herald's EventSource-like client).
+struct sse_client {
+    sse_client(unsigned short port, const std::string& last_event_id = {})
+        : events(io.get_executor(), options(port, last_event_id)) {}
+    static sse::client_options options(unsigned short port, const std::string& last_event_id) {
+        sse::client_options o;
+        o.port = std::to_string(port);
+        o.target = "/api/events?topic=t";
+        o.last_event_id = last_event_id;
+        return o;
+    }
+    sse::received_event next() {
+        sse::received_event out;
+        std::error_code result = asio::error::would_block;
+        events.async_next([&](std::error_code ec, sse::received_event ev) {
+            result = ec;
+            out = std::move(ev);
+        });
+        io.run_for(std::chrono::seconds(5));
+        io.restart();
+        REQUIRE_FALSE(result);
+        return out;
+    }
+    asio::io_context io;
+    sse::client events;
+};
+
+}  // namespace
+
+TEST_CASE("hub routes: every transport carries the same ids in the same order", "[asio][hub]") {
+    hub_server server;
+    const auto port = server.endpoint().port();
+    ws_client websocket{port, "?topic=t"};
+    sse_client events{port, "ep-0"};  // from the start, however late its connection lands
+    // The SSE client connects on its first async_next: most likely live, else by replay.
+    std::vector<std::string> sse_ids;
+    std::thread sse_reader([&] {
+        for (int i = 0; i < 5; ++i) sse_ids.push_back(events.next().id);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (int i = 1; i <= 5; ++i) CHECK(server.publish("m" + std::to_string(i)) == "200 {\"id\":\"ep-" + std::to_string(i) + "\"}");
+    sse_reader.join();
+
+    std::vector<std::string> ws_ids;
+    for (int i = 0; i < 5; ++i) {
+        const std::string m = websocket.next();
+        CHECK(m.find("\"data\":\"m" + std::to_string(i + 1) + "\"") != std::string::npos);
+        ws_ids.push_back(ids_in(m).at(0));
+    }
+    const std::string short_poll = http_get(server.endpoint(), "/api/messages?topic=t&since=ep-0").body;
+    const std::string long_poll = http_get(server.endpoint(), "/api/poll?topic=t&since=ep-2").body;
+    CHECK(ws_ids == expected(1, 5));
+    CHECK(sse_ids == expected(1, 5));
+    CHECK(ids_in(short_poll) == expected(1, 5));
+    CHECK(short_poll.rfind(R"({"cursor":"ep-5","reset":false,"messages":[{"id":"ep-1","topic":"t","data":"m1"})", 0) == 0);
+    CHECK(ids_in(long_poll) == expected(3, 5));  // something after the cursor: answered at once
+    CHECK(cursor_in(long_poll) == "ep-5");
+
+    // A poll with nothing new parks until the next publish.
+    auto parked = std::async(std::launch::async, [&] { return http_get(server.endpoint(), "/api/poll?topic=t&since=ep-5&timeout=10").body; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(server.publish("m6") == R"(200 {"id":"ep-6"})");
+    CHECK(parked.get() == R"({"cursor":"ep-6","reset":false,"messages":[{"id":"ep-6","topic":"t","data":"m6"}]})");
+    CHECK(ids_in(websocket.next()) == expected(6, 6));
+    // And one that times out answers empty with its own cursor.
+    CHECK(http_get(server.endpoint(), "/api/poll?topic=t&since=ep-6&timeout=1").body == R"({"cursor":"ep-6","reset":false,"messages":[]})");
+
+    // A WebSocket client publishes with a text frame.
+    websocket.send("from a socket");
+    CHECK(websocket.next().find(R"("id":"ep-7","topic":"t","data":"from a socket")") != std::string::npos);
+    const auto stats = http_get(server.endpoint(), "/api/stats").body;
+    CHECK(stats.find(R"("websocket":1,"sse":1)") != std::string::npos);
+    CHECK(stats.find(R"("published":7)") != std::string::npos);
+}
+
+TEST_CASE("hub routes: reconnecting clients resume exactly or are told history is lost", "[asio][hub]") {
+    hub::hub_limits limits;
+    limits.topic.max_messages = 5;
+    hub_server server{limits};
+    const auto port = server.endpoint().port();
+    std::mt19937 rng{7};
+    std::vector<std::string> ws_seen, sse_seen, poll_seen;
+    std::string ws_cursor, sse_cursor, poll_cursor = "ep-0";
+    int published = 0;
+    // Rounds: publish a few, then each transport reconnects from its cursor and
+    // catches up; the history keeps 5, and rounds publish at most 4.
+    for (int round = 0; round < 6; ++round) {
+        const int count = 1 + static_cast<int>(rng() % 4);
+        for (int i = 0; i < count; ++i) server.publish("r" + std::to_string(round) + "-" + std::to_string(i)), ++published;
+        {
+            ws_client c{port, "?topic=t&since=" + (ws_cursor.empty() ? std::string("ep-0") : ws_cursor)};
+            while (static_cast<int>(ws_seen.size()) < published) ws_seen.push_back(ids_in(c.next()).at(0));
+            ws_cursor = ws_seen.back();
+        }
+        {
+            sse_client c{port, sse_cursor.empty() ? std::string("ep-0") : sse_cursor};
+            while (static_cast<int>(sse_seen.size()) < published) sse_seen.push_back(c.next().id);
+            sse_cursor = sse_seen.back();
+        }
+        const std::string body = http_get(server.endpoint(), "/api/messages?topic=t&since=" + poll_cursor).body;
+        const auto ids = ids_in(body);
+        poll_cursor = cursor_in(body);
+        poll_seen.insert(poll_seen.end(), ids.begin(), ids.end());
+    }
+    CHECK(ws_seen == expected(1, published));
+    CHECK(sse_seen == expected(1, published));
+    CHECK(poll_seen == expected(1, published));
+
+    // Gone from the history, or from another life of the server: said, not skipped.
+    for (int i = 0; i < 6; ++i) server.publish("more"), ++published;
+    const std::string newest = "ep-" + std::to_string(published);
+    CHECK(http_get(server.endpoint(), "/api/messages?topic=t&since=ep-1").body ==
+          R"({"cursor":")" + newest + R"(","reset":true,"messages":[]})");
+    CHECK(http_get(server.endpoint(), "/api/poll?topic=t&since=old-3").body.find(R"("reset":true)") != std::string::npos);
+    ws_client late{port, "?topic=t&since=ep-1"};
+    CHECK(late.next() == R"({"type":"lost","topic":"t","id":")" + newest + "\"}");
+    sse_client late_events{port, "ep-1"};
+    const auto lost = late_events.next();
+    CHECK(lost.type == "history-lost");
+    CHECK(lost.id == newest);
+}
+
+TEST_CASE("hub routes: bad publishes and bad topics get their status", "[asio][hub]") {
+    hub_server server;
+    CHECK(server.publish("\xff").rfind("400 ", 0) == 0);
+    CHECK(server.publish(std::string(70 * 1024, 'x')).rfind("413 ", 0) == 0);
+    CHECK(server.publish("ok", "bad%20topic").rfind("400 ", 0) == 0);
+    CHECK(http_get(server.endpoint(), "/api/messages?topic=a/b").status == 400);
+    CHECK(http_get(server.endpoint(), "/api/ws").status == 426);
+    CHECK(http_get(server.endpoint(), "/elsewhere").status == 404);
+}
