@@ -232,3 +232,21 @@ TEST_CASE("hub routes: bad publishes and bad topics get their status", "[asio][h
     CHECK(http_get(server.endpoint(), "/api/ws").status == 426);
     CHECK(http_get(server.endpoint(), "/elsewhere").status == 404);
 }
+
+TEST_CASE("hub routes: answered long polls leave the subscriber list without disturbing the rest", "[asio][hub]") {
+    hub_server server;
+    CHECK(server.publish("first") == R"(200 {"id":"ep-1"})");
+    // Two parked polls, then a WebSocket behind them in the topic's list: the
+    // publish answers (and ends) the polls ahead of a subscriber that stays.
+    auto one = std::async(std::launch::async, [&] { return http_get(server.endpoint(), "/api/poll?topic=t&since=ep-1&timeout=10").body; });
+    auto two = std::async(std::launch::async, [&] { return http_get(server.endpoint(), "/api/poll?topic=t&since=ep-1&timeout=10").body; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ws_client websocket{server.endpoint().port(), "?topic=t&since=ep-1"};
+    CHECK(server.publish("second") == R"(200 {"id":"ep-2"})");
+    CHECK(ids_in(one.get()) == expected(2, 2));
+    CHECK(ids_in(two.get()) == expected(2, 2));
+    CHECK(ids_in(websocket.next()) == expected(2, 2));
+    CHECK(server.publish("third") == R"(200 {"id":"ep-3"})");
+    CHECK(ids_in(websocket.next()) == expected(3, 3));
+    CHECK(http_get(server.endpoint(), "/api/stats").body.find(R"("websocket":1,"sse":0,"long_poll":0)") != std::string::npos);
+}

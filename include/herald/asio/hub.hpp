@@ -136,7 +136,8 @@ private:
     }
 
     void forget_ended(std::vector<std::shared_ptr<subscriber>>& list) {
-        const auto gone = std::remove_if(list.begin(), list.end(), [](const auto& s) { return s->ended(); });
+        // stable_partition, not remove_if: the ended ones must still be there to count.
+        const auto gone = std::stable_partition(list.begin(), list.end(), [](const auto& s) { return !s->ended(); });
         for (auto it = gone; it != list.end(); ++it) --core_.stats().subscribers[static_cast<std::size_t>((*it)->transport())];
         list.erase(gone, list.end());
     }
