@@ -90,6 +90,10 @@ public:
         close_connections();
     }
 
+    // Closes every open connection (handed-off streams included) but keeps
+    // accepting: clients reconnect, as after a network blip. Thread-safe.
+    void disconnect_all() { close_connections(); }
+
     std::size_t connection_count() const {
         std::lock_guard lock(*connections_mutex_);
         return connections_->size();
