@@ -1,0 +1,141 @@
+// herald.js: a dependency-free browser client for a herald hub (hub_routes.hpp).
+// One stream of messages over the best transport the network allows, falling back
+// WebSocket → SSE → long polling → short polling when one fails, reconnecting with
+// exponential backoff and full jitter, and resuming from the last id it saw.
+//
+//   import { subscribe } from './herald.js';
+//   const sub = subscribe({ topic: 'live', onMessage: (m) => ..., onLost: (newestId) => ... });
+//   sub.publish('hello');   // over the WebSocket when that is the transport, else POST
+//   sub.close();
+//
+// Options: base ('/api'), topic ('live'), transports (the order to try; the default
+// is all four), pollIntervalMs (short polling, 1000), pollTimeoutS (long polling, 25),
+// backoff ({baseMs: 500, capMs: 15000}), onStatus(status, transport), onStats(stats).
+// A transport is given up for the next one after `failuresBeforeFallback` (2)
+// failed attempts in a row that never received anything.
+
+export const TRANSPORTS = ['websocket', 'sse', 'long-poll', 'short-poll'];
+
+export function subscribe(options = {}) {
+  const o = {
+    base: '/api', topic: 'live', transports: TRANSPORTS, pollIntervalMs: 1000, pollTimeoutS: 25,
+    backoff: { baseMs: 500, capMs: 15000 }, failuresBeforeFallback: 2,
+    onMessage: () => {}, onLost: () => {}, onStatus: () => {}, onStats: () => {}, ...options,
+  };
+  const stats = { transport: null, requests: 0, bytes: 0, messages: 0, reconnects: 0 };
+  let lastId = o.since || '';
+  let index = 0, failures = 0, attempt = 0, closed = false, current = null, timer = null;
+
+  const query = (extra) => `topic=${encodeURIComponent(o.topic)}` + (lastId ? `&since=${encodeURIComponent(lastId)}` : '') + (extra || '');
+  const status = (s) => o.onStatus(s, o.transports[index]);
+  const count = (bytes) => { stats.bytes += bytes; o.onStats({ ...stats }); };
+
+  function deliver(m) {
+    if (!m || m.id === undefined) return;
+    lastId = m.id;
+    stats.messages++;
+    failures = 0;
+    o.onMessage(m);
+  }
+  function lost(newestId) {
+    lastId = newestId;
+    failures = 0;
+    o.onLost(newestId);
+  }
+
+  // After a drop: the same transport again after a jittered delay, or the next one
+  // when this one keeps failing before it ever worked.
+  function retry(gotSomething) {
+    if (closed) return;
+    current = null;
+    if (gotSomething) { failures = 0; attempt = 0; } else if (++failures >= o.failuresBeforeFallback && index < o.transports.length - 1) {
+      index++; failures = 0; attempt = 0;
+    }
+    stats.reconnects++;
+    const delay = Math.random() * Math.min(o.backoff.capMs, o.backoff.baseMs * 2 ** attempt++);  // full jitter
+    status('reconnecting');
+    timer = setTimeout(open, delay);
+  }
+
+  const openers = {
+    websocket() {
+      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      const ws = new WebSocket(`${proto}//${location.host}${o.base}/ws?${query()}`);
+      let got = false;
+      stats.requests++;
+      ws.onopen = () => { got = true; status('connected'); };
+      ws.onmessage = (e) => {
+        count(e.data.length);
+        const m = JSON.parse(e.data);
+        if (m.type === 'lost') lost(m.id); else if (m.type !== 'error') deliver(m);
+      };
+      ws.onclose = () => retry(got);
+      return { close: () => { ws.onclose = null; ws.close(); }, send: (text) => ws.readyState === 1 && (ws.send(text), true) };
+    },
+    sse() {
+      // EventSource sends Last-Event-ID itself on its own reconnects; on ours the
+      // cursor goes in the query.
+      const es = new EventSource(`${o.base}/events?${query()}`);
+      let got = false;
+      stats.requests++;
+      es.onopen = () => { got = true; status('connected'); };
+      // The SSE form is SSE's own: the id in `id:`, the data as it was published.
+      es.onmessage = (e) => { count(e.data.length + e.lastEventId.length + 16); deliver({ id: e.lastEventId, topic: o.topic, data: e.data }); };
+      es.addEventListener('history-lost', (e) => lost(e.lastEventId));
+      es.onerror = () => { es.close(); retry(got); };
+      return { close: () => es.close() };
+    },
+    'long-poll'() { return poller(true); },
+    'short-poll'() { return poller(false); },
+  };
+
+  function poller(long) {
+    let stop = false, got = false;
+    (async function loop() {
+      while (!stop && !closed) {
+        const url = long ? `${o.base}/poll?${query(`&timeout=${o.pollTimeoutS}`)}` : `${o.base}/messages?${query()}`;
+        let body;
+        try {
+          stats.requests++;
+          const res = await fetch(url, { cache: 'no-store' });
+          if (!res.ok) throw new Error('HTTP ' + res.status);
+          const text = await res.text();
+          count(text.length);
+          body = JSON.parse(text);
+        } catch (e) {
+          if (!stop) retry(got);
+          return;
+        }
+        if (!got) { got = true; status('connected'); }
+        if (stop) return;
+        if (body.reset) lost(body.cursor);
+        for (const m of body.messages) deliver(m);
+        lastId = body.cursor;  // what to send next (after a fresh start: "now")
+        if (!long) await new Promise((r) => setTimeout(r, o.pollIntervalMs));
+      }
+    })();
+    return { close: () => { stop = true; } };
+  }
+
+  function open() {
+    if (closed) return;
+    const name = o.transports[index];
+    stats.transport = name;
+    status('connecting');
+    current = openers[name]();
+  }
+
+  open();
+  return {
+    get transport() { return o.transports[index]; },
+    get lastId() { return lastId; },
+    get stats() { return { ...stats }; },
+    publish(text) {
+      if (current && current.send && current.send(text)) return Promise.resolve();
+      return fetch(`${o.base}/publish?topic=${encodeURIComponent(o.topic)}`, { method: 'POST', body: text });
+    },
+    // Drops the current connection now (a test or a "reconnect" button).
+    reconnect() { if (current) { current.close(); retry(true); } },
+    close() { closed = true; clearTimeout(timer); if (current) current.close(); },
+  };
+}

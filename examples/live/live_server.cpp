@@ -1,0 +1,125 @@
+// The live demo: one stream through all four transports, side by side in a browser.
+//
+//   GET  /                 the page: four panes (short polling, long polling, SSE,
+//                          WebSocket), each with its latency, requests and bytes
+//   GET  /herald.js        the browser client (fallback, backoff, resume)
+//   /api/...               the hub's routes (include/herald/asio/hub_routes.hpp)
+//   POST /admin/disconnect closes every client connection (they come back and resume)
+//   POST /admin/ticker?on=0|1  stops or starts the ticker
+//
+// A ticker publishes {"tick":N,"t":<server time in ms>} to topic "live" every
+// --ticker-ms (0: off); the page measures delivery latency from `t`.
+//
+//   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000]
+//               [--static DIR] [--epoch WORD] [--quiet 1]
+//
+// --static is where index.html and herald.js are (the source folder by default);
+// --epoch fixes the hub's epoch (by default a random word: a restart makes every
+// client's cursor "lost", which the page shows).
+#include "../common.hpp"
+
+#include <herald/asio/hub_routes.hpp>
+
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+using namespace herald;
+
+namespace {
+
+using server_type = http::basic_server<asio::io_context::executor_type>;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+class ticker {
+public:
+    ticker(asio::io_context& io, hub::service& hub, std::chrono::milliseconds every) : timer_(io), hub_(hub), every_(every) {}
+
+    void set(bool on) {
+        on_ = on && every_.count() > 0;
+        timer_.cancel();
+        if (on_) arm();
+    }
+
+private:
+    void arm() {
+        timer_.expires_after(every_);
+        timer_.async_wait([this](std::error_code ec) {
+            if (ec || !on_) return;
+            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch()).count();
+            std::error_code ignored;
+            hub_.publish("live", "{\"tick\":" + std::to_string(++count_) + ",\"t\":" + std::to_string(now) + "}", ignored);
+            arm();
+        });
+    }
+
+    asio::steady_timer timer_;
+    hub::service& hub_;
+    std::chrono::milliseconds every_;
+    std::uint64_t count_ = 0;
+    bool on_ = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const example::options opts(argc, argv,
+                                "live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000]\n"
+                                "            [--static DIR] [--epoch WORD] [--quiet 1]\n"
+                                "  --ticker-ms  publish a tick to topic \"live\" this often (0: never)\n"
+                                "  --history    messages kept per topic for clients that reconnect\n"
+                                "  --static     where index.html and herald.js are\n"
+                                "  --epoch      the hub's epoch (default: random, so a restart loses history)\n"
+                                "  --quiet      1: no log line per connection end",
+                                {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet"});
+    example::raise_descriptor_limit();
+    asio::io_context io{1};
+    hub::hub_limits limits;
+    limits.topic.max_messages = static_cast<std::size_t>(opts.number("history", 1000));
+    hub::service hub{opts.get("epoch", sse::make_epoch(std::random_device{}() * 0x100000001ull)), limits};
+    hub::routes<server_type> api{hub, io.get_executor()};
+    const std::string dir = opts.get("static", HERALD_LIVE_DIR);
+    const std::string page = read_file(dir + "/index.html"), client = read_file(dir + "/herald.js");
+    if (page.empty() || client.empty()) {
+        std::fprintf(stderr, "live_server: cannot read index.html and herald.js in %s (--static DIR)\n", dir.c_str());
+        return 1;
+    }
+    ticker tick{io, hub, std::chrono::milliseconds(opts.number("ticker-ms", 1000))};
+    tick.set(true);
+    server_type* self = nullptr;
+    server_type server{io.get_executor(), [&](const http::request& req, http::responder respond) {
+                           const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+                           if (api(req, respond)) return;
+                           if (path == "/") return respond({200, "text/html; charset=utf-8", page});
+                           if (path == "/herald.js") return respond({200, "text/javascript; charset=utf-8", client});
+                           if (path == "/admin/disconnect" && req.method == "POST") {
+                               respond({200, "text/plain; charset=utf-8", "closing every connection\n"});
+                               // A moment later, so that this answer is out before its connection goes too.
+                               auto later = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+                               return later->async_wait([later, &self](std::error_code) { self->disconnect_all(); });
+                           }
+                           if (path == "/admin/ticker" && req.method == "POST") {
+                               tick.set(http::query_parameter(req.target, "on").value_or("1") != "0");
+                               return respond({200, "text/plain; charset=utf-8", "ok\n"});
+                           }
+                           respond({404, "text/plain; charset=utf-8", "not found\n"});
+                       }};
+    self = &server;
+    if (opts.number("quiet", 0) == 0)
+        server.on_connection_end([](std::error_code ec) {
+            if (ec) std::fprintf(stderr, "live_server: connection ended: %s\n", ec.message().c_str());
+        });
+    std::fprintf(stderr, "live_server: epoch %s, ticker every %ld ms\n", hub.epoch().c_str(), opts.number("ticker-ms", 1000));
+    return example::run(io, server, opts, "herald live demo", [&] { tick.set(false); });
+}
