@@ -34,6 +34,7 @@
 #include <asio/write.hpp>
 
 #include <chrono>
+#include <functional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -101,7 +102,13 @@ public:
         keep_alive_ = false;
         asio_detail::close_stream(stream_);
         closing_.emit(asio::cancellation_type::all);
+        if (auto hook = std::move(on_close_)) hook();
     }
+
+    // Called (once, on the connection's executor) by close(): the new owner of a
+    // stream taken out of a handed-off connection (an upgrade) closes it there, so
+    // that server::stop() and disconnect_all() reach it too.
+    void on_close(std::function<void()> hook) { on_close_ = std::move(hook); }
 
     // Emitted by close(): operations that wait on something other than the stream
     // bind their wait to this slot.
@@ -153,6 +160,7 @@ private:
     asio::cancellation_signal closing_;
     phase phase_ = phase::idle;
     bool keep_alive_ = true;
+    std::function<void()> on_close_;
 };
 
 }  // namespace herald::http
