@@ -61,27 +61,33 @@ export function subscribe(options = {}) {
     websocket() {
       const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
       const ws = new WebSocket(`${proto}//${location.host}${o.base}/ws?${query()}`);
+      // `got` (it worked: reset the backoff, keep this transport) is set by the
+      // first frame, not by open: a socket that opens and closes at once must back off.
       let got = false;
       stats.requests++;
-      ws.onopen = () => { got = true; status('connected'); };
+      ws.onopen = () => status('connected');
       ws.onmessage = (e) => {
+        got = true;
         count(e.data.length);
         const m = JSON.parse(e.data);
-        if (m.type === 'lost') lost(m.id); else if (m.type !== 'error') deliver(m);
+        if (m.type === 'lost') lost(m.id);
+        else if (m.type === 'ready') lastId = m.id;  // a fresh start: resume from here after a drop
+        else if (m.type !== 'error') deliver(m);
       };
       ws.onclose = () => retry(got);
       return { close: () => { ws.onclose = null; ws.close(); }, send: (text) => ws.readyState === 1 && (ws.send(text), true) };
     },
     sse() {
-      // EventSource sends Last-Event-ID itself on its own reconnects; on ours the
-      // cursor goes in the query.
+      // Reconnects are ours (backoff, fallback), not EventSource's: the cursor goes
+      // in the query.
       const es = new EventSource(`${o.base}/events?${query()}`);
       let got = false;
       stats.requests++;
-      es.onopen = () => { got = true; status('connected'); };
+      es.onopen = () => status('connected');
+      es.addEventListener('ready', (e) => { got = true; lastId = e.lastEventId; });
       // The SSE form is SSE's own: the id in `id:`, the data as it was published.
-      es.onmessage = (e) => { count(e.data.length + e.lastEventId.length + 16); deliver({ id: e.lastEventId, topic: o.topic, data: e.data }); };
-      es.addEventListener('history-lost', (e) => lost(e.lastEventId));
+      es.onmessage = (e) => { got = true; count(e.data.length + e.lastEventId.length + 16); deliver({ id: e.lastEventId, topic: o.topic, data: e.data }); };
+      es.addEventListener('history-lost', (e) => { got = true; lost(e.lastEventId); });
       es.onerror = () => { es.close(); retry(got); };
       return { close: () => es.close() };
     },
@@ -100,6 +106,7 @@ export function subscribe(options = {}) {
           const res = await fetch(url, { cache: 'no-store' });
           if (!res.ok) throw new Error('HTTP ' + res.status);
           const text = await res.text();
+          if (stop) return;  // replaced meanwhile: report nothing
           count(text.length);
           body = JSON.parse(text);
         } catch (e) {
@@ -107,7 +114,6 @@ export function subscribe(options = {}) {
           return;
         }
         if (!got) { got = true; status('connected'); }
-        if (stop) return;
         if (body.reset) lost(body.cursor);
         for (const m of body.messages) deliver(m);
         lastId = body.cursor;  // what to send next (after a fresh start: "now")

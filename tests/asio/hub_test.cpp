@@ -83,6 +83,7 @@ struct ws_client {
         io.restart();
         REQUIRE_FALSE(result);
     }
+    // The next frame; the "ready" frame a fresh subscriber gets first is noted and skipped.
     std::string next() {
         std::string out;
         std::error_code result = asio::error::would_block;
@@ -90,8 +91,13 @@ struct ws_client {
         io.run_for(std::chrono::seconds(5));
         io.restart();
         REQUIRE_FALSE(result);
+        if (out.rfind(R"({"type":"ready")", 0) == 0) {
+            ready = out;
+            return next();
+        }
         return out;
     }
+    std::string ready;
     void send(const std::string& text) {
         ws.async_write(ws::opcode::text, text, [](std::error_code) {});
         io.run_for(std::chrono::milliseconds(100));
@@ -113,6 +119,10 @@ struct sse_client {
         return o;
     }
     sse::received_event next() {
+        sse::received_event out = next_any();
+        return out.type == "ready" ? next_any() : out;
+    }
+    sse::received_event next_any() {
         sse::received_event out;
         std::error_code result = asio::error::would_block;
         events.async_next([&](std::error_code ec, sse::received_event ev) {
@@ -133,7 +143,7 @@ struct sse_client {
 TEST_CASE("hub routes: every transport carries the same ids in the same order", "[asio][hub]") {
     hub_server server;
     const auto port = server.endpoint().port();
-    ws_client websocket{port, "?topic=t"};
+    ws_client websocket{port, "?topic=t&since=ep-0"};  // from the start, however late the subscription lands
     sse_client events{port, "ep-0"};  // from the start, however late its connection lands
     // The SSE client connects on its first async_next: most likely live, else by replay.
     std::vector<std::string> sse_ids;
@@ -249,4 +259,31 @@ TEST_CASE("hub routes: answered long polls leave the subscriber list without dis
     CHECK(server.publish("third") == R"(200 {"id":"ep-3"})");
     CHECK(ids_in(websocket.next()) == expected(3, 3));
     CHECK(http_get(server.endpoint(), "/api/stats").body.find(R"("websocket":1,"sse":0,"long_poll":0)") != std::string::npos);
+}
+
+TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never creates topics; disconnect_all reaches WebSockets", "[asio][hub]") {
+    hub::hub_limits limits;
+    limits.max_topics = 1;
+    hub_server server{limits};
+    const auto port = server.endpoint().port();
+    CHECK(server.publish("one", "a") == R"(200 {"id":"ep-1"})");
+    // Reading topics that do not exist creates none (max_topics is 1 and "a" has it).
+    CHECK(http_get(server.endpoint(), "/api/messages?topic=nope&since=ep-0").body == R"({"cursor":"ep-0","reset":false,"messages":[]})");
+    CHECK(http_get(server.endpoint(), "/api/messages?topic=nope2").status == 200);
+    CHECK(server.publish("two", "a") == R"(200 {"id":"ep-2"})");
+    CHECK(server.publish("x", "b").rfind("503 ", 0) == 0);  // only publishing makes topics
+
+    ws_client fresh{port, "?topic=a"};
+    fresh.send("three");
+    CHECK(ids_in(fresh.next()) == expected(3, 3));
+    CHECK(fresh.ready == R"({"type":"ready","id":"ep-2"})");  // where "now" was when it came
+
+    // The server's disconnect_all closes handed-off WebSockets too.
+    asio::post(server.io, [&] { server.server.disconnect_all(); });
+    std::string out;
+    std::error_code ended = asio::error::would_block;
+    fresh.ws.async_read(out, [&](std::error_code ec, ws::opcode) { ended = ec; });
+    fresh.io.run_for(std::chrono::seconds(5));
+    CHECK(ended);
+    CHECK(ended != asio::error::would_block);
 }

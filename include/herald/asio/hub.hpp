@@ -16,12 +16,13 @@
 // a subscriber's deliver(), which must not block: each transport's subscriber
 // queues the message's shared wire form on its own bounded queue and writes from
 // its own executor (hub_routes.hpp); one that cannot keep up is closed by its
-// transport's policy, which counts in stats().queue_drops. Subscribers that ended are
+// transport's policy, which counts it (count_drop(), stats().queue_drops). Subscribers that ended are
 // forgotten at the next publish to their topic, or by unsubscribe().
 
 #include <herald/hub/hub.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,10 @@ public:
     virtual std::size_t deliver(const message_ptr& m) = 0;
     // Tells the client its cursor cannot be resumed (topic::lost_signal()).
     virtual void lost(const topic& t) = 0;
+    // Tells a client that came without a cursor where "now" is (the newest id), so
+    // that a drop before its first message resumes from there instead of starting
+    // fresh again and silently skipping what came in between.
+    virtual void ready(const std::string& cursor) = 0;
     virtual bool ended() const = 0;
 };
 
@@ -58,22 +63,25 @@ public:
         auto found = subscribers_.find(topic_name);
         if (found == subscribers_.end()) return m;
         auto& list = found->second;
-        for (const auto& s : list) deliver(*s, m);
+        for (const auto& s : list) count_delivery(s->deliver(m));
         forget_ended(list);
         return m;
     }
 
     // Attaches `s` to `topic_name` after sending it what came after `cursor` (or
-    // the lost signal); nullopt or "": live messages only. -> bad_topic_name, too_many_topics.
+    // the lost signal); nullopt or "": live messages only, after ready(newest id).
+    // Subscribing and polling never create a topic (publishing does): a topic not
+    // published to yet reads as an empty one, so readers cannot use up max_topics.
+    // -> bad_topic_name.
     std::error_code subscribe(std::string_view topic_name, std::optional<std::string_view> cursor,
                               const std::shared_ptr<subscriber>& s) {
+        if (!valid_topic_name(topic_name)) return error::bad_topic_name;
         std::lock_guard lock(mutex_);
-        std::error_code ec;
-        topic* t = core_.find_or_create(topic_name, ec);
-        if (!t) return ec;
-        auto r = t->resume(cursor);
-        if (r.state == topic::outcome::lost) s->lost(*t);
-        for (const auto& m : r.messages) deliver(*s, m);
+        const topic& t = topic_or_empty(topic_name);
+        auto r = t.resume(cursor);
+        if (r.state == topic::outcome::lost) s->lost(t);
+        if (r.state == topic::outcome::fresh) s->ready(t.last_id());
+        for (const auto& m : r.messages) count_delivery(s->deliver(m));
         if (s->ended()) return {};
         auto& list = subscribers_[std::string(topic_name)];
         list.push_back(s);
@@ -100,10 +108,14 @@ public:
     };
 
     poll_answer poll(std::string_view topic_name, std::optional<std::string_view> cursor, std::error_code& ec) {
-        std::lock_guard lock(mutex_);
         poll_answer a;
-        topic* t = core_.find_or_create(topic_name, ec);
-        if (!t) return a;
+        ec = {};
+        if (!valid_topic_name(topic_name)) {
+            ec = error::bad_topic_name;
+            return a;
+        }
+        std::lock_guard lock(mutex_);
+        const topic* t = &topic_or_empty(topic_name);
         auto r = t->resume(cursor);
         a.state = r.state;
         a.messages = std::move(r.messages);
@@ -113,20 +125,25 @@ public:
         return a;
     }
 
+    // A subscriber closed by its transport for being too slow (its queue passed
+    // its bound). Lock-free: transports call it from anywhere, the lock held or not.
+    void count_drop() noexcept { drops_.fetch_add(1, std::memory_order_relaxed); }
+
     hub::stats stats() const {
         std::lock_guard lock(mutex_);
-        return core_.stats();
+        hub::stats out = core_.stats();
+        out.queue_drops = drops_.load(std::memory_order_relaxed);
+        return out;
     }
 
     const std::string& epoch() const noexcept { return core_.epoch(); }
 
 private:
-    // A subscriber that ends while taking a message was too slow (its transport's
-    // policy closed it): a queue drop.
-    void deliver(subscriber& s, const message_ptr& m) {
-        const bool was_ended = s.ended();
-        count_delivery(s.deliver(m));
-        if (!was_ended && s.ended()) ++core_.stats().queue_drops;
+    // The topic, or an empty stand-in with the same name and epoch (not kept).
+    const topic& topic_or_empty(std::string_view name) {
+        if (const topic* t = core_.find(name)) return *t;
+        empty_.emplace(std::string(name), core_.epoch());
+        return *empty_;
     }
 
     void count_delivery(std::size_t bytes) {
@@ -144,6 +161,8 @@ private:
 
     mutable std::mutex mutex_;
     core core_;
+    std::optional<topic> empty_;  // topic_or_empty()'s stand-in
+    std::atomic<std::uint64_t> drops_{0};
     std::map<std::string, std::vector<std::shared_ptr<subscriber>>, std::less<>> subscribers_;
 };
 

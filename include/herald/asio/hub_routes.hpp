@@ -33,6 +33,7 @@
 #include <herald/asio/server.hpp>
 #include <herald/asio/sse.hpp>
 #include <herald/asio/websocket.hpp>
+#include <herald/longpoll/answer.hpp>
 #include <herald/sse/replay.hpp>
 
 #include <asio/post.hpp>
@@ -68,6 +69,13 @@ inline std::string poll_body(const std::string& cursor, bool reset, const std::v
     return out;
 }
 
+// A poll answer: JSON, never cached (a cached poll would replay an old cursor).
+inline http::response poll_response(std::string body) {
+    http::response res{200, "application/json", std::move(body)};
+    res.fields.append("Cache-Control", "no-store");
+    return res;
+}
+
 namespace detail {
 
 // An SSE stream as a hub subscriber: the message's SSE form, shared, no copy.
@@ -86,6 +94,16 @@ public:
         (void)sse::serialize({sse::history_lost_type, signal, std::string_view(id), std::nullopt}, *ev);
         stream_->send(std::move(ev));
     }
+    // `event: ready` with the newest id: EventSource then carries it as its last
+    // event id, and a client resumes from it.
+    void ready(const std::string& cursor) override {
+        auto ev = std::make_shared<std::string>();
+        std::string data = R"({"type":"ready","id":)";
+        append_json_string(cursor, data);
+        data += '}';
+        (void)sse::serialize({"ready", data, std::string_view(cursor), std::nullopt}, *ev);
+        stream_->send(std::move(ev));
+    }
     bool ended() const override { return stream_->ended(); }
 
 private:
@@ -98,9 +116,11 @@ private:
 template <class Socket>
 class websocket_subscriber final : public subscriber, public std::enable_shared_from_this<websocket_subscriber<Socket>> {
 public:
-    websocket_subscriber(service& hub, std::string topic_name, Socket socket, const websocket::stream_options& options,
-                         flat_buffer buffered)
-        : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(socket), options, std::move(buffered)) {}
+    template <class Connection>
+    websocket_subscriber(service& hub, std::string topic_name, const std::shared_ptr<Connection>& conn,
+                         const websocket::stream_options& options)
+        : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options, conn->take_buffered()),
+          linger_(ws_.get_executor()), keep_(conn) {}
 
     hub::transport transport() const noexcept override { return hub::transport::websocket; }
 
@@ -110,12 +130,25 @@ public:
         return m->json.size();
     }
     void lost(const topic& t) override { send(std::make_shared<const std::string>(t.lost_signal())); }
+    void ready(const std::string& cursor) override {
+        std::string frame = R"({"type":"ready","id":)";
+        append_json_string(cursor, frame);
+        send(std::make_shared<const std::string>(frame + "}"));
+    }
     bool ended() const override { return ended_; }
 
     // Answers the upgrade, then subscribes from `since` and reads what the client publishes.
-    void start(const http::request& req, std::optional<std::string> since) {
-        ws_.async_accept(req, [self = this->shared_from_this(), since = std::move(since)](std::error_code ec) {
+    // The handed-off connection stays in the server's table, and its close()
+    // (server::stop, disconnect_all) closes this stream.
+    template <class Connection>
+    void start(Connection& conn, std::optional<std::string> since) {
+        conn.on_close([weak = std::weak_ptr<websocket_subscriber>(this->shared_from_this())] {
+            if (auto self = weak.lock()) asio_detail::close_stream(self->ws_.next_layer());
+        });
+        ws_.async_accept(conn.request(), [self = this->shared_from_this(), since = std::move(since)](std::error_code ec) {
             if (ec) return self->end();
+            // Heartbeats find clients that vanished without a word (a sleeping laptop, a NAT timeout).
+            self->ws_.start_heartbeat({std::chrono::seconds(20), std::chrono::seconds(30), std::chrono::seconds(10)});
             std::optional<std::string_view> cursor;
             if (since) cursor = *since;
             if (self->hub_.subscribe(self->topic_, cursor, self)) return self->close(1008, "bad topic");
@@ -127,7 +160,9 @@ private:
     void send(std::shared_ptr<const std::string> text) {
         asio::post(ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)] {
             self->ws_.async_write(websocket::opcode::text, *text, [self, text](std::error_code ec) {
-                if (ec == websocket::error::send_queue_full) self->close(1008, "too slow");
+                if (ec != websocket::error::send_queue_full || self->ended_) return;
+                self->hub_.count_drop();
+                self->close(1008, "too slow");
             });
         });
     }
@@ -138,15 +173,25 @@ private:
             if (type == websocket::opcode::text) {
                 std::error_code refused;
                 self->hub_.publish(self->topic_, self->message_, refused);
-                if (refused) self->send(std::make_shared<const std::string>(R"({"type":"error","text":")" + refused.message() + "\"}"));
+                if (refused) {
+                    std::string frame = R"({"type":"error","text":)";
+                    append_json_string(refused.message(), frame);
+                    self->send(std::make_shared<const std::string>(frame + "}"));
+                }
             }
             self->read();
         });
     }
 
+    // Closes with `code`, and cuts the transport if the client has not answered
+    // within 5 s (a client too slow to read will not read the close either).
     void close(std::uint16_t code, std::string_view reason) {
         if (ended_.exchange(true)) return;
         ws_.async_close(code, reason, [self = this->shared_from_this()](std::error_code) {});
+        linger_.expires_after(std::chrono::seconds(5));
+        linger_.async_wait([self = this->shared_from_this()](std::error_code ec) {
+            if (!ec) asio_detail::close_stream(self->ws_.next_layer());
+        });
     }
 
     void end() {
@@ -157,6 +202,8 @@ private:
     service& hub_;
     std::string topic_;
     websocket::stream<Socket> ws_;
+    asio::steady_timer linger_;
+    std::shared_ptr<void> keep_;  // the handed-off connection: tracked by the server while this lives
     std::string message_;
     std::atomic<bool> ended_{false};
 };
@@ -165,8 +212,10 @@ private:
 // forgotten when the client leaves.
 class poll_waiter final : public subscriber, public std::enable_shared_from_this<poll_waiter> {
 public:
-    poll_waiter(http::responder respond, std::string cursor, asio::any_io_executor ex)
-        : respond_(std::move(respond)), cursor_(std::move(cursor)), timer_(std::move(ex)) {}
+    // The timer is on a strand of its own: the answer (a publisher's thread) and an
+    // abandon (the connection's) may both cancel it.
+    poll_waiter(http::responder respond, std::string cursor, const asio::any_io_executor& ex)
+        : respond_(std::move(respond)), cursor_(std::move(cursor)), timer_(asio::make_strand(ex)) {}
 
     hub::transport transport() const noexcept override { return hub::transport::long_poll; }
 
@@ -178,6 +227,7 @@ public:
     void lost(const topic& t) override {
         if (!done_.exchange(true)) answer(poll_body(t.last_id(), true, {}));
     }
+    void ready(const std::string&) override {}  // a poll is never fresh: it always has a cursor
     bool ended() const override { return done_; }
 
     void park(service& hub, std::chrono::seconds timeout) {
@@ -190,13 +240,13 @@ public:
         timer_.async_wait([self = shared_from_this(), &hub](std::error_code ec) {
             if (ec || self->done_.exchange(true)) return;
             hub.unsubscribe(self.get());
-            self->respond_({200, "application/json", poll_body(self->cursor_, false, {})});
+            self->respond_(poll_response(poll_body(self->cursor_, false, {})));
         });
     }
 
 private:
     void answer(std::string body) {
-        respond_({200, "application/json", std::move(body)});
+        respond_(poll_response(std::move(body)));
         asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
     }
 
@@ -206,8 +256,9 @@ private:
     std::atomic<bool> done_{false};
 };
 
+// A query parameter, percent-decoded (a topic "a:b" arrives as a%3Ab).
 inline std::optional<std::string> query(const http::request& req, std::string_view name) {
-    if (auto v = http::query_parameter(req.target, name)) return std::string(*v);
+    if (auto v = http::query_parameter(req.target, name)) return longpoll::detail::form_decode(*v);  // the long-poll wire format's decoder: the same rules
     return std::nullopt;
 }
 
@@ -229,19 +280,28 @@ public:
         const std::string topic_name = detail::query(req, "topic").value_or(options_.default_topic);
         if (route == "/publish" && req.method == "POST") {
             publish(topic_name, req.body, respond);
+        } else if (route == "/publish") {
+            respond(not_allowed("POST"));
+        } else if (req.method != "GET" && req.method != "HEAD") {
+            if (route != "/stats" && route != "/messages" && route != "/poll" && route != "/events" && route != "/ws") return false;
+            respond(not_allowed("GET"));
         } else if (route == "/stats") {
             respond({200, "application/json", hub_.stats().json()});
-        } else if (req.method != "GET") {
-            respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
         } else if (route == "/messages") {
             poll(topic_name, detail::query(req, "since"), std::chrono::seconds(0), respond);
         } else if (route == "/poll") {
             poll(topic_name, detail::query(req, "since"), poll_timeout(req), respond);
+        } else if ((route == "/events" || route == "/ws") && !valid_topic_name(topic_name)) {
+            const std::error_code bad = error::bad_topic_name;
+            respond({400, "text/plain; charset=utf-8", bad.message() + "\n"});  // before any stream starts
         } else if (route == "/events") {
             events(req, topic_name, respond);
         } else if (route == "/ws") {
-            if (!websocket::is_upgrade(req)) respond({426, "text/plain; charset=utf-8", "WebSocket upgrade expected\n"});
-            else upgrade(topic_name, detail::query(req, "since"), respond);
+            if (websocket::is_upgrade(req)) return upgrade(topic_name, detail::query(req, "since"), respond), true;
+            http::response res{426, "text/plain; charset=utf-8", "WebSocket upgrade expected\n"};
+            res.fields.append("Upgrade", "websocket");
+            res.fields.append("Connection", "Upgrade");
+            respond(std::move(res));
         } else {
             return false;
         }
@@ -251,6 +311,12 @@ public:
 private:
     using connection_type = typename Server::connection_type;
     using socket_type = typename Server::socket_type;
+
+    static http::response not_allowed(std::string_view allow) {
+        http::response res{405, "text/plain; charset=utf-8", "method not allowed\n"};
+        res.fields.append("Allow", allow);
+        return res;
+    }
 
     std::chrono::seconds poll_timeout(const http::request& req) const {
         const auto text = detail::query(req, "timeout");
@@ -279,7 +345,7 @@ private:
         if (ec) return respond({status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"});
         const bool reset = a.state == topic::outcome::lost;
         if (reset || !a.messages.empty() || timeout.count() == 0 || a.state == topic::outcome::fresh)
-            return respond({200, "application/json", poll_body(a.cursor, reset, a.messages)});
+            return respond(poll_response(poll_body(a.cursor, reset, a.messages)));
         // Nothing yet: park. Subscribing from the same cursor closes the window
         // between the poll above and a publish now.
         auto waiter = std::make_shared<detail::poll_waiter>(std::move(respond), a.cursor, ex_);
@@ -296,16 +362,18 @@ private:
             auto sub = std::make_shared<detail::sse_subscriber<socket_type>>(stream);
             std::optional<std::string_view> from;
             if (cursor) from = *cursor;
-            if (hub_.subscribe(topic_name, from, sub)) return stream->close();
-            stream->async_run([hub = &hub_, sub](std::error_code) { hub->unsubscribe(sub.get()); });
+            (void)hub_.subscribe(topic_name, from, sub);  // the name was checked before the hand-off
+            stream->async_run([hub = &hub_, sub](std::error_code ec) {
+                if (ec == sse::error::send_queue_full) hub->count_drop();
+                hub->unsubscribe(sub.get());
+            });
         });
     }
 
     void upgrade(const std::string& topic_name, std::optional<std::string> since, http::responder& respond) {
         respond.hand_off<connection_type>([this, topic_name, since](std::shared_ptr<connection_type> conn) {
-            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(
-                hub_, topic_name, std::move(conn->next_layer()), options_.websocket, conn->take_buffered());
-            sub->start(conn->request(), since);
+            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(hub_, topic_name, conn, options_.websocket);
+            sub->start(*conn, since);
         });
     }
 

@@ -51,9 +51,11 @@ inline std::error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), error_category()};
 }
 
-// The HTTP status that answers a refused publish.
+// The HTTP status that answers a refused publish: 400 (not UTF-8, bad topic name),
+// 413 (too big), 503 (no room for another topic: the server's limit, not the request's).
 inline unsigned status_for(std::error_code ec) noexcept {
     if (ec.category() != error_category()) return 0;
+    if (ec.value() == static_cast<int>(error::too_many_topics)) return 503;
     return ec == condition::limit_exceeded ? 413 : 400;
 }
 
