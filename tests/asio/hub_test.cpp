@@ -287,3 +287,33 @@ TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never cre
     CHECK(ended);
     CHECK(ended != asio::error::would_block);
 }
+
+TEST_CASE("hub service: an in-process broker carries each publish to the other hubs once", "[asio][hub]") {
+    struct recorder final : hub::subscriber {
+        hub::transport transport() const noexcept override { return hub::transport::websocket; }
+        std::size_t deliver(const hub::message_ptr& m) override {
+            got.push_back(m->id + "=" + m->data);
+            return m->json.size();
+        }
+        void lost(const hub::topic&) override {}
+        void ready(const std::string&) override {}
+        bool ended() const override { return false; }
+        std::vector<std::string> got;
+    };
+    hub::service a{"a"}, b{"b"}, c{"c"};
+    hub::in_process_broker broker;
+    broker.join(a);
+    broker.join(b);
+    broker.join(c);
+    auto on_b = std::make_shared<recorder>(), on_c = std::make_shared<recorder>();
+    REQUIRE_FALSE(b.subscribe("t", std::nullopt, on_b));
+    REQUIRE_FALSE(c.subscribe("t", std::nullopt, on_c));
+    std::error_code ec;
+    CHECK(a.publish("t", "from a", ec)->id == "a-1");
+    CHECK(b.publish("t", "from b", ec)->id == "b-2");  // b's own next id, after a's message reached it
+    CHECK(on_b->got == std::vector<std::string>{"b-1=from a", "b-2=from b"});
+    CHECK(on_c->got == std::vector<std::string>{"c-1=from a", "c-2=from b"});
+    CHECK(a.stats().published == 2);
+    CHECK_FALSE(a.publish("t", "\xff", ec));  // refused at the origin: nothing forwarded
+    CHECK(c.stats().published == 2);
+}

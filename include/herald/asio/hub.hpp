@@ -51,22 +51,40 @@ public:
     virtual bool ended() const = 0;
 };
 
+class service;
+
+// Between hubs: what one publishes, the others publish too, each with its own ids (a
+// client resumes on the hub it was on; on another, its cursor reads as lost). A
+// broker for several processes (Redis, a later issue) implements forward() with
+// PUBLISH and calls publish_from_broker() for what its SUBSCRIBE receives.
+class broker {
+public:
+    virtual ~broker() = default;
+    // Hands a message accepted by `origin` to the other hubs. Thread-safe.
+    virtual void forward(const service& origin, std::string_view topic_name, std::string_view data) = 0;
+};
+
 class service {
 public:
     explicit service(std::string epoch, hub_limits limits = {}) : core_(std::move(epoch), limits) {}
 
     // Publishes `data` to `topic_name` and delivers it to the topic's subscribers.
+    // With a broker attached, an accepted message is also handed to it for the
+    // other hubs (after the lock is released, in publish order per publisher).
     message_ptr publish(std::string_view topic_name, std::string_view data, std::error_code& ec) {
-        std::lock_guard lock(mutex_);
-        message_ptr m = core_.publish(topic_name, data, ec);
-        if (!m) return m;
-        auto found = subscribers_.find(topic_name);
-        if (found == subscribers_.end()) return m;
-        auto& list = found->second;
-        for (const auto& s : list) count_delivery(s->deliver(m));
-        forget_ended(list);
+        message_ptr m = publish_here(topic_name, data, ec);
+        if (m && broker_) broker_->forward(*this, topic_name, data);
         return m;
     }
+
+    // A message that came from another hub through the broker: published here
+    // (with this hub's next id) and not forwarded again.
+    message_ptr publish_from_broker(std::string_view topic_name, std::string_view data, std::error_code& ec) {
+        return publish_here(topic_name, data, ec);
+    }
+
+    // Connects this hub to others (nullptr: alone again). Set before publishing starts.
+    void attach(broker* b) noexcept { broker_ = b; }
 
     // Attaches `s` to `topic_name` after sending it what came after `cursor` (or
     // the lost signal); nullopt or "": live messages only, after ready(newest id).
@@ -139,6 +157,18 @@ public:
     const std::string& epoch() const noexcept { return core_.epoch(); }
 
 private:
+    message_ptr publish_here(std::string_view topic_name, std::string_view data, std::error_code& ec) {
+        std::lock_guard lock(mutex_);
+        message_ptr m = core_.publish(topic_name, data, ec);
+        if (!m) return m;
+        auto found = subscribers_.find(topic_name);
+        if (found == subscribers_.end()) return m;
+        auto& list = found->second;
+        for (const auto& s : list) count_delivery(s->deliver(m));
+        forget_ended(list);
+        return m;
+    }
+
     // The topic, or an empty stand-in with the same name and epoch (not kept).
     const topic& topic_or_empty(std::string_view name) {
         if (const topic* t = core_.find(name)) return *t;
@@ -164,6 +194,36 @@ private:
     std::optional<topic> empty_;  // topic_or_empty()'s stand-in
     std::atomic<std::uint64_t> drops_{0};
     std::map<std::string, std::vector<std::shared_ptr<subscriber>>, std::less<>> subscribers_;
+    broker* broker_ = nullptr;
+};
+
+// Joins the hubs of one process (one per thread, or per shard of topics): what one
+// publishes, the others publish too.
+class in_process_broker final : public broker {
+public:
+    // Joins `hub`; before it publishes. The broker outlives the hubs' use of it.
+    void join(service& hub) {
+        std::lock_guard lock(mutex_);
+        hubs_.push_back(&hub);
+        hub.attach(this);
+    }
+
+    void forward(const service& origin, std::string_view topic_name, std::string_view data) override {
+        std::vector<service*> hubs;
+        {
+            std::lock_guard lock(mutex_);
+            hubs = hubs_;
+        }
+        for (service* hub : hubs) {
+            if (hub == &origin) continue;
+            std::error_code ignored;  // accepted once already: valid everywhere with the same limits
+            hub->publish_from_broker(topic_name, data, ignored);
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<service*> hubs_;
 };
 
 }  // namespace herald::hub
