@@ -13,6 +13,9 @@
 //   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000]
 //               [--static DIR] [--epoch WORD] [--quiet 1]
 //
+// Logs a line to standard error per WebSocket or SSE client coming and going and
+// per connection ending in an error (--quiet 1: none).
+//
 // --static is where index.html and herald.js are (the source folder by default);
 // --epoch fixes the hub's epoch (by default a random word: a restart makes every
 // client's cursor "lost", which the page shows).
@@ -81,14 +84,22 @@ int main(int argc, char** argv) {
                                 "  --history    messages kept per topic for clients that reconnect\n"
                                 "  --static     where index.html and herald.js are\n"
                                 "  --epoch      the hub's epoch (default: random, so a restart loses history)\n"
-                                "  --quiet      1: no log line per connection end",
+                                "  --quiet      1: no log line per WebSocket or SSE client coming and going, or per error",
                                 {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
     limits.topic.max_messages = static_cast<std::size_t>(opts.number("history", 1000));
     hub::service hub{opts.get("epoch", sse::make_epoch(std::random_device{}() * 0x100000001ull)), limits};
-    hub::routes<server_type> api{hub, io.get_executor()};
+    hub::route_options routes;
+    const bool quiet = opts.number("quiet", 0) != 0;
+    if (!quiet)
+        routes.on_connection = [](std::string_view event, hub::transport t, std::string_view topic) {
+            const auto name = hub::transport_names[static_cast<std::size_t>(t)];
+            std::fprintf(stderr, "live_server: %.*s %.*s (topic %.*s)\n", static_cast<int>(name.size()), name.data(),
+                         static_cast<int>(event.size()), event.data(), static_cast<int>(topic.size()), topic.data());
+        };
+    hub::routes<server_type> api{hub, io.get_executor(), routes};
     const std::string dir = opts.get("static", HERALD_LIVE_DIR);
     const std::string page = read_file(dir + "/index.html"), client = read_file(dir + "/herald.js");
     if (page.empty() || client.empty()) {
@@ -116,7 +127,7 @@ int main(int argc, char** argv) {
                            respond({404, "text/plain; charset=utf-8", "not found\n"});
                        }};
     self = &server;
-    if (opts.number("quiet", 0) == 0)
+    if (!quiet)
         server.on_connection_end([](std::error_code ec) {
             if (ec) std::fprintf(stderr, "live_server: connection ended: %s\n", ec.message().c_str());
         });

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <future>
+#include <mutex>
 #include <random>
 #include <regex>
 #include <thread>
@@ -24,8 +25,8 @@ using server_type = http::basic_server<asio::io_context::executor_type>;
 
 // The hub's routes on a loopback server running on a thread of its own.
 struct hub_server {
-    explicit hub_server(hub::hub_limits limits = {})
-        : hub("ep", limits), routes(hub, io.get_executor()),
+    explicit hub_server(hub::hub_limits limits = {}, hub::route_options options = {})
+        : hub("ep", limits), routes(hub, io.get_executor(), std::move(options)),
           server(io.get_executor(), [this](const http::request& req, http::responder respond) {
               if (!routes(req, respond)) respond({404, "text/plain", "no\n"});
           }) {
@@ -316,4 +317,44 @@ TEST_CASE("hub service: an in-process broker carries each publish to the other h
     CHECK(a.stats().published == 2);
     CHECK_FALSE(a.publish("t", "\xff", ec));  // refused at the origin: nothing forwarded
     CHECK(c.stats().published == 2);
+}
+
+TEST_CASE("hub routes: streaming clients coming and going are reported for the log", "[asio][hub]") {
+    std::mutex m;
+    std::vector<std::string> events;
+    hub::route_options options;
+    options.on_connection = [&](std::string_view event, hub::transport t, std::string_view topic) {
+        std::lock_guard lock(m);
+        events.push_back(std::string(event) + " " + std::string(hub::transport_names[static_cast<std::size_t>(t)]) + " " +
+                         std::string(topic));
+    };
+    hub_server server{{}, options};
+    const auto seen = [&](std::size_t n) {
+        for (int i = 0; i < 100; ++i) {
+            {
+                std::lock_guard lock(m);
+                if (events.size() >= n) return events;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        std::lock_guard lock(m);
+        return events;
+    };
+    {
+        ws_client c{server.endpoint().port(), "?topic=t"};
+        CHECK(seen(1) == std::vector<std::string>{"open websocket t"});
+        c.ws.async_close(1000, "bye", [](std::error_code) {});
+        std::string ignored;
+        c.ws.async_read(ignored, [](std::error_code, ws::opcode) {});
+        c.io.run_for(std::chrono::seconds(2));
+    }
+    CHECK(seen(2) == std::vector<std::string>{"open websocket t", "close websocket t"});
+    {
+        sse_client c{server.endpoint().port(), "ep-0"};
+        server.publish("x");
+        CHECK(c.next().id == "ep-1");
+    }
+    CHECK(seen(4) == std::vector<std::string>{"open websocket t", "close websocket t", "open sse t", "close sse t"});
+    CHECK(http_get(server.endpoint(), "/api/messages?topic=t").status == 200);  // polls are not connections
+    CHECK(seen(5).size() == 4);
 }

@@ -42,8 +42,10 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace herald::hub {
 
@@ -54,6 +56,10 @@ struct route_options {
     std::chrono::seconds max_poll{60};
     sse::stream_options sse{};
     websocket::stream_options websocket{};
+    // Called when a streaming client comes or goes: ("open" | "close", transport,
+    // topic), from the connection's thread; for a log line. Polls are requests,
+    // not connections, and are not reported.
+    std::function<void(std::string_view event, hub::transport, std::string_view topic)> on_connection{};
 };
 
 // A poll answer's body.
@@ -118,9 +124,9 @@ class websocket_subscriber final : public subscriber, public std::enable_shared_
 public:
     template <class Connection>
     websocket_subscriber(service& hub, std::string topic_name, const std::shared_ptr<Connection>& conn,
-                         const websocket::stream_options& options)
-        : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options, conn->take_buffered()),
-          linger_(ws_.get_executor()), keep_(conn) {}
+                         const route_options& options)
+        : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.websocket, conn->take_buffered()),
+          linger_(ws_.get_executor()), keep_(conn), report_(options.on_connection) {}
 
     hub::transport transport() const noexcept override { return hub::transport::websocket; }
 
@@ -152,6 +158,8 @@ public:
             std::optional<std::string_view> cursor;
             if (since) cursor = *since;
             if (self->hub_.subscribe(self->topic_, cursor, self)) return self->close(1008, "bad topic");
+            self->opened_ = true;
+            if (self->report_) self->report_("open", hub::transport::websocket, self->topic_);
             self->read();
         });
     }
@@ -197,6 +205,7 @@ private:
     void end() {
         ended_ = true;
         hub_.unsubscribe(this);
+        if (std::exchange(opened_, false) && report_) report_("close", hub::transport::websocket, topic_);
     }
 
     service& hub_;
@@ -206,6 +215,8 @@ private:
     std::shared_ptr<void> keep_;  // the handed-off connection: tracked by the server while this lives
     std::string message_;
     std::atomic<bool> ended_{false};
+    std::function<void(std::string_view, hub::transport, std::string_view)> report_;
+    bool opened_ = false;  // reported open, not yet closed (on the stream's executor)
 };
 
 // A parked long poll: answered by the first message, or empty at its timeout, or
@@ -363,16 +374,18 @@ private:
             std::optional<std::string_view> from;
             if (cursor) from = *cursor;
             (void)hub_.subscribe(topic_name, from, sub);  // the name was checked before the hand-off
-            stream->async_run([hub = &hub_, sub](std::error_code ec) {
-                if (ec == sse::error::send_queue_full) hub->count_drop();
-                hub->unsubscribe(sub.get());
+            if (options_.on_connection) options_.on_connection("open", transport::sse, topic_name);
+            stream->async_run([this, sub, topic_name](std::error_code ec) {
+                if (ec == sse::error::send_queue_full) hub_.count_drop();
+                hub_.unsubscribe(sub.get());
+                if (options_.on_connection) options_.on_connection("close", transport::sse, topic_name);
             });
         });
     }
 
     void upgrade(const std::string& topic_name, std::optional<std::string> since, http::responder& respond) {
         respond.hand_off<connection_type>([this, topic_name, since](std::shared_ptr<connection_type> conn) {
-            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(hub_, topic_name, conn, options_.websocket);
+            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(hub_, topic_name, conn, options_);
             sub->start(*conn, since);
         });
     }
