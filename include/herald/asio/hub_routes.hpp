@@ -93,26 +93,23 @@ public:
     std::size_t deliver(const message_ptr& m) override {
         return stream_->send(sse::shared_event(m, &m->sse)) ? m->sse.size() : 0;
     }
-    void lost(const topic& t) override {
-        auto ev = std::make_shared<std::string>();
-        const std::string id = t.last_id();
-        const std::string signal = t.lost_signal();
-        (void)sse::serialize({sse::history_lost_type, signal, std::string_view(id), std::nullopt}, *ev);
-        stream_->send(std::move(ev));
-    }
+    // `event: history-lost` with the newest id (sse/replay.hpp's signal).
+    void lost(const topic& t) override { send_event(sse::history_lost_type, t.lost_signal(), t.last_id()); }
     // `event: ready` with the newest id: EventSource then carries it as its last
     // event id, and a client resumes from it.
     void ready(const std::string& cursor) override {
-        auto ev = std::make_shared<std::string>();
         std::string data = R"({"type":"ready","id":)";
         append_json_string(cursor, data);
-        data += '}';
-        (void)sse::serialize({"ready", data, std::string_view(cursor), std::nullopt}, *ev);
-        stream_->send(std::move(ev));
+        send_event("ready", data + "}", cursor);
     }
     bool ended() const override { return stream_->ended(); }
 
 private:
+    void send_event(std::string_view type, const std::string& data, const std::string& id) {
+        std::error_code ignored;  // our ids and JSON always serialize
+        stream_->send(sse::make_shared_event({type, data, std::string_view(id), std::nullopt}, ignored));
+    }
+
     std::shared_ptr<sse::event_stream<Stream>> stream_;
 };
 

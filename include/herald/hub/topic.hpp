@@ -108,11 +108,11 @@ public:
         resume_result r;
         if (!cursor || cursor->empty()) return r;
         const auto seq = parse_id(*cursor);
-        if (!seq || history_.after(*seq).state != history_type::status::ok) {
+        const auto found = seq ? history_.after(*seq) : history_type::lookup{history_type::status::lost, 0};
+        if (found.state != history_type::status::ok) {
             r.state = outcome::lost;
             return r;
         }
-        const auto found = history_.after(*seq);
         r.state = outcome::resumed;
         for (std::size_t i = found.first; i < history_.size(); ++i) r.messages.push_back(history_[i].bytes);
         return r;
