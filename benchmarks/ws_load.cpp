@@ -40,13 +40,6 @@
 
 namespace {
 
-void pin_to(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);  // best effort: a one-core machine runs both on it
-}
-
 // A client-to-server binary frame of `size` bytes, masked with `key` (RFC 6455 §5.2, §5.3).
 std::string masked_frame(std::size_t size, std::uint32_t key) {
     std::string f;
@@ -75,33 +68,6 @@ std::string server_frame(std::size_t size) {
     return f.erase(header, 4);
 }
 
-// CPU time the server's (single) thread has used, in ns (/proc/PID/schedstat, field 1).
-std::int64_t cpu_ns(pid_t pid) {
-    const std::string path = "/proc/" + std::to_string(pid) + "/schedstat";
-    FILE* f = std::fopen(path.c_str(), "r");
-    long long ns = 0;
-    if (f) {
-        if (std::fscanf(f, "%lld", &ns) != 1) ns = 0;
-        std::fclose(f);
-    }
-    return ns;
-}
-
-// User-mode CPU time of the server process, in ns (/proc/PID/stat field 14, in clock
-// ticks): the part of an echo's cost that is the server's own code, not the kernel's.
-std::int64_t user_ns(pid_t pid) {
-    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-    FILE* f = std::fopen(path.c_str(), "r");
-    if (!f) return 0;
-    char line[1024] = {};
-    const bool read = std::fgets(line, sizeof line, f) != nullptr;
-    std::fclose(f);
-    const char* after_name = read ? std::strrchr(line, ')') : nullptr;  // the name may hold spaces
-    unsigned long long utime = 0;
-    if (after_name) std::sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu", &utime);
-    return static_cast<std::int64_t>(utime) * (1'000'000'000 / sysconf(_SC_CLK_TCK));
-}
-
 struct result {
     double echoes_per_second = 0;
     double server_user_us_per_echo = 0;  // of which in user mode (the server's own code)
@@ -122,21 +88,6 @@ struct connection {
     std::int64_t sent_at = 0;
 };
 
-bool send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        } else if (n < 0 && errno == EAGAIN) {
-            pollfd p{fd, POLLOUT, 0};  // large messages: the server drains while we wait
-            ::poll(&p, 1, 1000);
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
 // Connects and upgrades (blocking: it happens before the clock starts).
 bool open_connection(connection& c, unsigned short port) {
     c.fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -147,7 +98,7 @@ bool open_connection(connection& c, unsigned short port) {
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
     int one = 1;
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (!send_all(c.fd, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    if (!bench::send_all(c.fd, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
         return false;
     std::string head;
@@ -192,7 +143,7 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
     const std::int64_t until = counting_from + static_cast<std::int64_t>(seconds * 1e9);
     for (auto& c : all) {
         c.sent_at = bench::now_ns();
-        if (!send_all(c.fd, c.frame)) ++r.errors;
+        if (!bench::send_all(c.fd, c.frame)) ++r.errors;
     }
     std::vector<epoll_event> ready(1024);
     std::int64_t server_cpu_from = -1, server_user_from = 0;
@@ -203,8 +154,8 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
         const int n = ::epoll_wait(epoll, ready.data(), static_cast<int>(ready.size()), 0);
         now = bench::now_ns();
         if (server_cpu_from < 0 && now >= counting_from) {
-            server_cpu_from = cpu_ns(server);
-            server_user_from = user_ns(server);
+            server_cpu_from = bench::cpu_ns(server);
+            server_user_from = bench::user_ns(server);
         }
         for (int k = 0; k < n; ++k) {
             auto& c = all[ready[k].data.u64];
@@ -224,11 +175,11 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
                 latencies.push_back(now - c.sent_at);  // of the whole burst
             }
             c.sent_at = now;
-            if (!send_all(c.fd, c.frame)) ++r.errors;
+            if (!bench::send_all(c.fd, c.frame)) ++r.errors;
         }
     }
-    const double server_cpu = static_cast<double>(cpu_ns(server) - server_cpu_from);
-    const double server_user = static_cast<double>(user_ns(server) - server_user_from);
+    const double server_cpu = static_cast<double>(bench::cpu_ns(server) - server_cpu_from);
+    const double server_user = static_cast<double>(bench::user_ns(server) - server_user_from);
     for (auto& c : all) ::close(c.fd);
     ::close(epoll);
     r.echoes_per_second = static_cast<double>(echoes) / seconds;
@@ -241,31 +192,6 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
         r.p99_us = static_cast<double>(latencies[latencies.size() * 99 / 100]) / 1e3;
     }
     return r;
-}
-
-// Starts `binary --port P` on CPU 0 with its output discarded; returns its pid.
-pid_t start_server(const std::string& binary, unsigned short port) {
-    std::fflush(stdout);  // or the child inherits what is buffered and prints it again
-    const pid_t child = fork();
-    if (child == 0) {
-        pin_to(0);
-        std::freopen("/dev/null", "w", stdout);
-        const std::string p = std::to_string(port);
-        execl(binary.c_str(), binary.c_str(), "--port", p.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    for (int i = 0; i < 500; ++i) {  // ready when it accepts
-        asio::io_context io;
-        asio::ip::tcp::socket s{io};
-        std::error_code ec;
-        s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-        if (!ec) return child;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
-    std::fprintf(stderr, "%s did not start\n", binary.c_str());
-    std::exit(1);
 }
 
 }  // namespace
@@ -294,7 +220,7 @@ int main(int argc, char** argv) {
     }
     if (servers.empty()) return std::fprintf(stderr, "name at least one server: NAME=BINARY\n"), 2;
     bench::raise_descriptor_limit();
-    pin_to(1);
+    bench::pin_to(1);
     std::printf("%d connections x %zu-byte messages, %d per burst, %.0f s each (after %.0f s warm-up), median of %d; "
                 "server on CPU 0, client on CPU 1\n",
                 connections, size, burst, seconds, warmup, repeat);
@@ -306,10 +232,9 @@ int main(int argc, char** argv) {
     for (int round = 0; round < repeat; ++round) {
         for (std::size_t i = 0; i < servers.size(); ++i) {
             const unsigned short port = bench::free_port();
-            const pid_t child = start_server(servers[i].second, port);
+            const pid_t child = bench::start_server(servers[i].second, port);
             rounds[i].push_back(load(child, port, connections, size, burst, seconds, warmup));
-            kill(child, SIGKILL);
-            waitpid(child, nullptr, 0);
+            bench::stop_server(child);
         }
     }
     const auto median = [](std::vector<result> rs, double result::*field) {

@@ -14,7 +14,7 @@
 //               [--static DIR] [--epoch WORD] [--quiet 1]
 //
 // Logs a line to standard error per WebSocket or SSE client coming and going and
-// per connection ending in an error (--quiet 1: none).
+// per connection ending in an error, and one at the start (--quiet 1: none).
 //
 // --static is where index.html and herald.js are (the source folder by default);
 // --epoch fixes the hub's epoch (by default a random word: a restart makes every
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
                                 "  --history    messages kept per topic for clients that reconnect\n"
                                 "  --static     where index.html and herald.js are\n"
                                 "  --epoch      the hub's epoch (default: random, so a restart loses history)\n"
-                                "  --quiet      1: no log line per WebSocket or SSE client coming and going, or per error",
+                                "  --quiet      1: no log lines (the start, WebSocket or SSE clients coming and going, errors)",
                                 {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
@@ -131,6 +131,6 @@ int main(int argc, char** argv) {
         server.on_connection_end([](std::error_code ec) {
             if (ec) std::fprintf(stderr, "live_server: connection ended: %s\n", ec.message().c_str());
         });
-    std::fprintf(stderr, "live_server: epoch %s, ticker every %ld ms\n", hub.epoch().c_str(), opts.number("ticker-ms", 1000));
+    if (!quiet) std::fprintf(stderr, "live_server: epoch %s, ticker every %ld ms\n", hub.epoch().c_str(), opts.number("ticker-ms", 1000));
     return example::run(io, server, opts, "herald live demo", [&] { tick.set(false); });
 }
