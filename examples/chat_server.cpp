@@ -92,8 +92,7 @@ class member : public std::enable_shared_from_this<member> {
 public:
     member(chat& c, std::string name, std::string room, http::server::socket_type socket, flat_buffer buffered,
            const ws::stream_options& options)
-        : chat_(c), name_(std::move(name)), room_(std::move(room)), ws_(std::move(socket), options, std::move(buffered)),
-          linger_(ws_.get_executor()) {}
+        : chat_(c), name_(std::move(name)), room_(std::move(room)), ws_(std::move(socket), options, std::move(buffered)) {}
 
     const std::string& name() const { return name_; }
     bool gone() const { return gone_; }
@@ -142,27 +141,21 @@ private:
         });
     }
 
-    // Leaves the room once; with a code, closes the connection too, and gives the
-    // peer 5 s to answer the close before the transport is cut (a slow consumer may
-    // never read it).
+    // Leaves the room once; with a code, closes the connection too; the stream gives
+    // the peer its close_timeout (5 s) to answer before the transport is cut (a slow
+    // consumer may never read the close).
     void drop(std::uint16_t code, std::string_view reason) {
         if (gone_) return;
         gone_ = true;
         chat_.leave(shared_from_this());
         if (code == 0) return;
         ws_.async_close(code, reason, [self = shared_from_this()](std::error_code) {});
-        linger_.expires_after(std::chrono::seconds(5));
-        linger_.async_wait([self = shared_from_this()](std::error_code ec) {
-            std::error_code ignored;
-            if (!ec) self->ws_.next_layer().close(ignored);
-        });
     }
 
     chat& chat_;
     std::string name_;
     std::string room_;
     stream_type ws_;
-    asio::steady_timer linger_;
     std::string message_;
     bool gone_ = false;
 };

@@ -358,3 +358,49 @@ TEST_CASE("hub routes: streaming clients coming and going are reported for the l
     CHECK(http_get(server.endpoint(), "/api/messages?topic=t").status == 200);  // polls are not connections
     CHECK(seen(5).size() == 4);
 }
+
+TEST_CASE("hub routes: a WebSocket client that stops reading is closed with 1008 and counted; the others lose nothing", "[asio][hub]") {
+    hub::route_options options;
+    options.websocket.max_queued_bytes = 16 * 1024;
+    options.websocket.close_timeout = std::chrono::seconds(60);  // time enough to read the backlog, even under ASan
+    hub_server server{{}, options};
+    const auto port = server.endpoint().port();
+    REQUIRE(server.publish("first") == R"(200 {"id":"ep-1"})");
+    ws_client reader{port, "?topic=t&since=ep-1"};
+    ws_client stalled{port, "?topic=t&since=ep-1"};
+    // Up to 24 MB, more than loopback's socket buffers hold (at most 4 MB sending,
+    // 6 MB receiving by default), published from this thread two messages at a time
+    // (8 KB: well within what `reader` may have queued) while `reader` keeps up and
+    // `stalled` reads nothing, until the hub drops `stalled`.
+    const std::string data(4000, 'x');
+    const auto has_id = [](const std::string& frame, int id) { return frame.rfind(R"({"id":"ep-)" + std::to_string(id) + '"', 0) == 0; };
+    int published = 0;
+    for (int batch = 0; batch < 3000 && server.hub.stats().queue_drops == 0; ++batch) {
+        for (int i = 0; i < 2; ++i) {
+            std::error_code ec;
+            REQUIRE(server.hub.publish("t", data, ec));
+            ++published;
+        }
+        for (int i = 0; i < 2; ++i) REQUIRE(has_id(reader.next(), published + i));
+    }
+    REQUIRE(server.hub.stats().queue_drops == 1);
+    // What the stalled client gets, once it reads again: an unbroken run of ids
+    // from the start, then the close 1008.
+    int next_id = 2;
+    std::error_code ended;
+    for (std::string out; !ended;) {
+        stalled.ws.async_read(out, [&](std::error_code ec, ws::opcode) { ended = ec; });
+        stalled.io.run_for(std::chrono::seconds(5));
+        stalled.io.restart();
+        if (ended) break;
+        REQUIRE(has_id(out, next_id));
+        ++next_id;
+    }
+    CHECK(ended == ws::error::closed);
+    CHECK(stalled.ws.protocol().close_code() == 1008);
+    CHECK(next_id > 2);
+    CHECK(next_id <= published + 1);
+    // The reader was never held back, and still gets what comes next.
+    CHECK(server.publish("after") == R"(200 {"id":"ep-)" + std::to_string(published + 2) + R"("})");
+    CHECK(has_id(reader.next(), published + 2));
+}

@@ -46,6 +46,29 @@ struct peer {
     }
 };
 
+// A server stream on a test stream whose output bound is 1000 bytes, and whose
+// close waits for no answer (the test's peer never sends one, and io.run() then
+// returns without waiting on a close timer).
+struct bounded_server {
+    static ws::stream_options options() {
+        ws::stream_options o;
+        o.max_queued_bytes = 1000;
+        o.close_timeout = {};
+        return o;
+    }
+    asio::io_context io;
+    ws::stream<test::stream> ws{test::stream{io.get_executor()}, options()};
+
+    // The payloads of the messages the peer read, then "close <code>".
+    std::vector<std::string> received() {
+        peer client;
+        std::vector<std::string> out;
+        for (const auto& [type, data] : client.read(ws.next_layer().str()))
+            out.push_back(type == ws::event_type::close ? "close " + std::to_string(client.core.close_code()) : data);
+        return out;
+    }
+};
+
 }  // namespace
 
 TEST_CASE("websocket stream: accept then echo messages then close", "[asio][websocket]") {
@@ -127,11 +150,8 @@ TEST_CASE("websocket stream: a protocol error is answered with its close code", 
 }
 
 TEST_CASE("websocket stream: writes issued together go out in order and a full queue pushes back", "[asio][websocket]") {
-    asio::io_context io;
-    test::stream socket{io.get_executor()};
-    ws::stream_options options;
-    options.max_queued_bytes = 1000;
-    ws::stream<test::stream> server{std::move(socket), options};
+    bounded_server t;
+    auto& server = t.ws;
     std::vector<std::error_code> results;
     const std::string big(2000, 'z');
     server.async_accept(upgrade(), [&](std::error_code) {
@@ -142,20 +162,13 @@ TEST_CASE("websocket stream: writes issued together go out in order and a full q
         // A full queue does not stop a close: closing is how a writer answers one.
         server.async_close(1008, "too slow", [&](std::error_code ec) { results.push_back(ec); });
     });
-    io.run();
+    t.io.run();
     REQUIRE(results.size() == 6);
     int refused = 0;
     for (auto& ec : results) refused += ec == ws::error::send_queue_full;
     CHECK(refused == 1);  // the frame queued behind 2 KB of pending output
     CHECK_FALSE(results.back());
-    peer client;
-    const auto events = client.read(server.next_layer().str());
-    REQUIRE(events.size() == 5);
-    CHECK(events[0].second == "0");
-    CHECK(events[2].second == "2");
-    CHECK(events[3].second == big);
-    CHECK(events[4].first == ws::event_type::close);
-    CHECK(client.core.close_code() == 1008);
+    CHECK(t.received() == std::vector<std::string>{"0", "1", "2", big, "close 1008"});
 }
 
 TEST_CASE("websocket stream: heartbeats ping an idle peer and close a silent one", "[asio][websocket]") {
@@ -536,4 +549,46 @@ TEST_CASE("websocket stream: a dynamic buffer too small for a message fails that
     CHECK(first == ws::error::message_too_big);
     CHECK_FALSE(second);
     CHECK(std::string(small.begin(), small.end()) == "fits");
+}
+
+TEST_CASE("websocket stream: send queues at once in order with async_write, and refuses past the bound and after close", "[asio][websocket]") {
+    bounded_server t;
+    auto& server = t.ws;
+    std::vector<std::error_code> sent;
+    const std::string big(2000, 'z');
+    server.async_accept(upgrade(), [&](std::error_code) {
+        sent.push_back(server.send(ws::opcode::text, "0"));  // written at once: the flush takes it
+        server.async_write(ws::opcode::text, "1", [](std::error_code) {});
+        sent.push_back(server.send(ws::opcode::binary, big));  // waits behind "1"
+        sent.push_back(server.send(ws::opcode::text, "dropped"));  // 2 KB already waiting: refused
+        server.async_close(1008, "too slow", [](std::error_code) {});
+        sent.push_back(server.send(ws::opcode::text, "after the close"));
+    });
+    t.io.run();
+    REQUIRE(sent.size() == 4);
+    CHECK_FALSE(sent[0]);
+    CHECK_FALSE(sent[1]);
+    CHECK(sent[2] == ws::error::send_queue_full);
+    CHECK(sent[3] == ws::error::closed);  // not "slow down": nothing more may be sent
+    CHECK(t.received() == std::vector<std::string>{"0", "1", big, "close 1008"});
+}
+
+TEST_CASE("websocket stream: a close the peer never answers ends the transport after close_timeout", "[asio][websocket]") {
+    asio::io_context io;
+    test::stream socket{io.get_executor()};
+    ws::stream_options options;
+    options.close_timeout = std::chrono::milliseconds(30);
+    ws::stream<test::stream> server{std::move(socket), options};
+    std::error_code read_result, close_result = asio::error::would_block;
+    std::string buffer;
+    const auto start = std::chrono::steady_clock::now();
+    server.async_accept(upgrade(), [&](std::error_code) {
+        server.async_read(buffer, [&](std::error_code ec, ws::opcode) { read_result = ec; });
+        server.async_close(1008, "too slow", [&](std::error_code ec) { close_result = ec; });
+    });
+    io.run_for(std::chrono::seconds(5));  // ends once the transport is closed
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    CHECK_FALSE(close_result);  // the close frame was written
+    CHECK(read_result);         // the read ended with the transport
+    CHECK_FALSE(server.next_layer().is_open());
 }

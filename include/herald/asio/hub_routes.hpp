@@ -44,8 +44,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace herald::hub {
 
@@ -113,9 +115,12 @@ private:
     std::shared_ptr<sse::event_stream<Stream>> stream_;
 };
 
-// A WebSocket as a hub subscriber: each message a text frame of its JSON, written
-// on the socket's executor; the stream's bounded queue (send_queue_full) closes a
-// client that cannot keep up with 1008. Text the client sends is published.
+// A WebSocket as a hub subscriber: each message a text frame of its JSON. deliver()
+// runs on the publisher's thread, so frames wait in a queue of their own and one
+// post wakes the socket's executor for all that queued meanwhile; that queue and
+// the stream's output are each bounded by max_queued_bytes, and a client that
+// cannot keep up is closed with 1008 (the slow-consumer policy). Text the client
+// sends is published.
 template <class Socket>
 class websocket_subscriber final : public subscriber, public std::enable_shared_from_this<websocket_subscriber<Socket>> {
 public:
@@ -123,7 +128,7 @@ public:
     websocket_subscriber(service& hub, std::string topic_name, const std::shared_ptr<Connection>& conn,
                          const route_options& options)
         : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.websocket, conn->take_buffered()),
-          linger_(ws_.get_executor()), keep_(conn), report_(options.on_connection) {}
+          keep_(conn), max_pending_(options.websocket.max_queued_bytes), report_(options.on_connection) {}
 
     hub::transport transport() const noexcept override { return hub::transport::websocket; }
 
@@ -163,13 +168,39 @@ public:
 
 private:
     void send(std::shared_ptr<const std::string> text) {
-        asio::post(ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)] {
-            self->ws_.async_write(websocket::opcode::text, *text, [self, text](std::error_code ec) {
-                if (ec != websocket::error::send_queue_full || self->ended_) return;
-                self->hub_.count_drop();
-                self->close(1008, "too slow");
-            });
-        });
+        {
+            std::lock_guard lock(mutex_);
+            if (pending_bytes_ >= max_pending_) {
+                overflow_ = true;  // dropped here; the client is closed when the executor runs
+            } else {
+                pending_bytes_ += text->size();
+                pending_.push_back(std::move(text));
+            }
+            if (std::exchange(wake_posted_, true)) return;
+        }
+        asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
+    }
+
+    // On the socket's executor: what queued since the last wake-up into the
+    // stream, which writes it all in one gathered write.
+    void write_pending() {
+        bool overflow = false;
+        {
+            std::lock_guard lock(mutex_);
+            writing_.swap(pending_);
+            pending_bytes_ = 0;
+            wake_posted_ = false;
+            overflow = std::exchange(overflow_, false);
+        }
+        for (const auto& text : writing_) {
+            if (overflow || ended_) break;
+            overflow = ws_.send(websocket::opcode::text, *text) == websocket::error::send_queue_full;
+        }
+        writing_.clear();
+        if (overflow && !ended_) {
+            hub_.count_drop();
+            close(1008, "too slow");
+        }
     }
 
     void read() {
@@ -188,15 +219,12 @@ private:
         });
     }
 
-    // Closes with `code`, and cuts the transport if the client has not answered
-    // within 5 s (a client too slow to read will not read the close either).
+    // Closes with `code`; the stream cuts the transport if the client has not
+    // answered within its close_timeout (a client too slow to read will not read
+    // the close either).
     void close(std::uint16_t code, std::string_view reason) {
         if (ended_.exchange(true)) return;
         ws_.async_close(code, reason, [self = this->shared_from_this()](std::error_code) {});
-        linger_.expires_after(std::chrono::seconds(5));
-        linger_.async_wait([self = this->shared_from_this()](std::error_code ec) {
-            if (!ec) asio_detail::close_stream(self->ws_.next_layer());
-        });
     }
 
     void end() {
@@ -208,9 +236,15 @@ private:
     service& hub_;
     std::string topic_;
     websocket::stream<Socket> ws_;
-    asio::steady_timer linger_;
     std::shared_ptr<void> keep_;  // the handed-off connection: tracked by the server while this lives
     std::string message_;
+    std::mutex mutex_;  // guards the four below: deliver() may run on any thread
+    std::vector<std::shared_ptr<const std::string>> pending_;
+    std::size_t pending_bytes_ = 0;
+    bool wake_posted_ = false;
+    bool overflow_ = false;
+    std::vector<std::shared_ptr<const std::string>> writing_;  // the socket's executor's
+    std::size_t max_pending_;
     std::atomic<bool> ended_{false};
     std::function<void(std::string_view, hub::transport, std::string_view)> report_;
     bool opened_ = false;  // reported open, not yet closed (on the stream's executor)

@@ -10,6 +10,7 @@
 //   ws.async_accept(request, token);          // the upgrade request, already parsed
 //   ws.async_read(buffer, token);             // -> (ec, opcode): one whole message
 //   ws.async_write(opcode::text, data, token); // -> (ec)
+//   ws.send(opcode::text, data);              // -> ec at once: queued or refused
 //   ws.async_close(1000, "bye", token);       // -> (ec)
 //
 // How it works: reads pull bytes into a buffer and hand them to the connection,
@@ -43,6 +44,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,6 +60,11 @@ struct stream_options {
     http::limits request_limits{};           // async_accept(token) reading the request itself
     std::size_t max_queued_bytes = 4 * 1024 * 1024;  // output not yet written
     std::size_t read_size = 16 * 1024;
+    // After async_close, how long the peer has to answer with its close before the
+    // transport is closed anyway: a peer that stopped reading (the usual reason to
+    // close it with 1008) never will. RFC 6455 §7.1.1 lets the server close TCP
+    // first. Zero: wait for as long as the peer takes.
+    std::chrono::milliseconds close_timeout{5000};
 };
 
 template <class NextLayer>
@@ -187,10 +194,34 @@ public:
 
     // Sends a close frame (§7.1.2); the close handshake ends when async_read sees
     // the peer's reply. -> (ec)
+    // After close_timeout without the peer's answer, the transport is closed (a
+    // pending async_read then completes with the stream's error).
     template <class Token>
     auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
         // Not bounded by max_queued_bytes: closing is how a writer answers a full queue.
-        return enqueue([this, code, reason] { return conn_.write_close(code, reason); }, std::forward<Token>(token), false);
+        return enqueue(
+            [this, code, reason] {
+                const auto refused = conn_.write_close(code, reason);
+                if (!refused) start_close_timer();
+                return refused;
+            },
+            std::forward<Token>(token), false);
+    }
+
+    // Queues one whole message for the next flush, at once, with no operation to
+    // wait on: for fan-out (a hub, a chat room) where a message's completion does
+    // not matter, only whether it was taken — uWebSockets' WebSocket::send answers
+    // the same way. On the stream's executor. -> {} when queued; error::closed once
+    // a close was sent or received; send_queue_full past max_queued_bytes (nothing
+    // queued); invalid_state while a fragmented message is under way; or the
+    // stream's write error.
+    std::error_code send(opcode type, std::string_view payload) {
+        if (write_error_) return write_error_;
+        if (conn_.state() != state::open) return error::closed;  // before "slow down": closed says more
+        if (conn_.output().size() >= options_.max_queued_bytes) return error::send_queue_full;
+        if (auto refused = conn_.write_message(type, payload)) return refused;
+        flush();
+        return {};
     }
 
 private:
@@ -253,6 +284,15 @@ private:
         heartbeat_timer_->async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
             if (ec || life.expired()) return;
             beat();
+        });
+    }
+
+    void start_close_timer() {
+        if (options_.close_timeout.count() <= 0) return;
+        close_timer_.emplace(next_.get_executor(), options_.close_timeout);
+        close_timer_->async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
+            if (ec || life.expired() || conn_.state() == state::closed) return;
+            asio_detail::close_stream(next_);
         });
     }
 
@@ -335,6 +375,7 @@ private:
     std::optional<timing::heartbeat> heartbeat_;
     bool transport_ended_ = false;
     std::optional<asio::steady_timer> heartbeat_timer_;
+    std::optional<asio::steady_timer> close_timer_;
     std::string key_;
 };
 
