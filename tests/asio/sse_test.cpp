@@ -5,6 +5,7 @@
 #include <herald/test/stream.hpp>
 
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <catch2/catch.hpp>
@@ -254,4 +255,48 @@ TEST_CASE("sse channel: ended subscribers are dropped when others subscribe", "[
     auto second = std::make_shared<stream_type>(make_connection(io));
     channel.subscribe(second, std::nullopt);
     CHECK(channel.subscriber_count() == 1);  // no publish needed to let the first go
+}
+
+TEST_CASE("sse stream: writes that each finish in time never time out, however long the stream runs", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.write_timeout = std::chrono::milliseconds(10);
+    auto stream = std::make_shared<stream_type>(conn, options);
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    for (int i = 0; i < 20; ++i) after(io, 3 * i, [&, i] { stream->send(make_event(std::to_string(i))); });
+    after(io, 80, [&] { stream->close(); });
+    io.run();
+    CHECK_FALSE(result);  // 80 ms of writes, none of them late
+    CHECK(parse_events(split_response(conn->next_layer().str()).second).size() == 20);
+}
+
+TEST_CASE("sse stream: a write the client does not take in write_timeout ends the stream", "[asio][sse]") {
+    // Over TCP: a client that reads nothing, and buffers too small for what is sent.
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    asio::ip::tcp::socket client{io, asio::ip::tcp::v4()};
+    client.set_option(asio::socket_base::receive_buffer_size(4096));
+    client.connect(acceptor.local_endpoint());
+    asio::write(client, asio::buffer(std::string_view("GET /events HTTP/1.1\r\n\r\n")));
+    auto socket = acceptor.accept();
+    socket.set_option(asio::socket_base::send_buffer_size(4096));
+    using tcp_connection = http::server_connection<asio::ip::tcp::socket>;
+    auto conn = std::make_shared<tcp_connection>(std::move(socket), testing::quiet_options());
+    conn->async_read_request([](std::error_code ec) { REQUIRE_FALSE(ec); });
+    io.run();
+    io.restart();
+    sse::stream_options options;
+    options.write_timeout = std::chrono::milliseconds(100);
+    auto stream = std::make_shared<sse::event_stream<asio::ip::tcp::socket>>(conn, options);
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    const std::string big(1 << 20, 'x');
+    CHECK(stream->send(make_event(big)));
+    const auto start = std::chrono::steady_clock::now();
+    io.run_for(std::chrono::seconds(10));
+    CHECK(result == asio::error::timed_out);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    CHECK(stream->ended());
 }

@@ -98,7 +98,7 @@ public:
     explicit event_stream(std::shared_ptr<connection_type> conn, const stream_options& options = {},
                           http::response head = stream_response())
         : conn_(std::move(conn)), options_(options), head_response_(std::move(head)),
-          wake_(conn_->get_executor(), asio::steady_timer::time_point::max()), write_deadline_(conn_->get_executor()),
+          wake_(conn_->get_executor(), asio::steady_timer::time_point::max()), write_deadline_(conn_->get_executor(), options.write_timeout),
           heartbeat_(keepalive_only(options), timing::heartbeat::clock::now()) {}
 
     executor_type get_executor() noexcept { return conn_->get_executor(); }
@@ -211,7 +211,7 @@ private:
             case step::start: return write_head(self);
             case step::head:
             case step::write:
-                st.write_deadline_.disarm();
+                st.write_deadline_.stop();
                 st.inflight_.clear();
                 if (ec) return finish(self, ec);
                 st.heartbeat_.on_sent(timing::heartbeat::clock::now());
@@ -231,6 +231,12 @@ private:
             options.until_close = true;
             if (st.conn_->options().send_date) options.date = st.dates_.get(std::chrono::system_clock::now());
             if (auto ec = http::serialize_head(st.head_response_, st.head_, options)) return finish(self, ec);
+            st.write_deadline_.on_expire([weak = std::weak_ptr<event_stream>(s)] {
+                if (auto alive = weak.lock()) {
+                    std::lock_guard lock(alive->mutex_);
+                    alive->end_locked(asio::error::timed_out);
+                }
+            });
             const bool head_only = st.conn_->request().method == "HEAD";  // RFC 9110 §9.3.2: no body
             if (st.options_.retry && !head_only) serialize_retry(*st.options_.retry, st.head_);
             st.watch();
@@ -272,12 +278,7 @@ private:
         template <class Self, class Buffers>
         void write(Self& self, const Buffers& buffers) {
             auto& st = *s;
-            st.write_deadline_.arm(st.options_.write_timeout, [weak = std::weak_ptr<event_stream>(s)] {
-                if (auto alive = weak.lock()) {
-                    std::lock_guard lock(alive->mutex_);
-                    alive->end_locked(asio::error::timed_out);
-                }
-            });
+            st.write_deadline_.start();
             asio::async_write(st.conn_->next_layer(), buffers, std::move(self));
         }
 
@@ -300,7 +301,7 @@ private:
     stream_options options_;
     http::response head_response_;
     asio::steady_timer wake_;
-    asio_detail::deadline write_deadline_;
+    asio_detail::write_watchdog write_deadline_;
     timing::heartbeat heartbeat_;
     http::date_cache dates_;
     std::string head_;

@@ -11,6 +11,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 namespace herald::asio_detail {
@@ -50,6 +51,57 @@ private:
     asio::steady_timer timer_;
     std::shared_ptr<unsigned> generation_ = std::make_shared<unsigned>(0);
     bool expired_ = false;
+};
+
+// A write timeout without a timer operation per write (uWebSockets' timeouts are
+// as coarse, for the same reason): start() records when a write began, and one
+// timer, armed only when none is pending, checks when it fires whether the write
+// under way has run past the timeout — if so on_expire() runs, if a later write
+// is under way it re-arms for that one, if none is it stops until the next
+// start(). A write that finishes in time, nearly all of them, costs a clock read.
+class write_watchdog {
+public:
+    using clock = std::chrono::steady_clock;
+
+    template <class Executor>
+    write_watchdog(const Executor& ex, clock::duration timeout) : timer_(ex), timeout_(timeout) {}
+
+    write_watchdog(const write_watchdog&) = delete;
+    write_watchdog& operator=(const write_watchdog&) = delete;
+
+    // What runs when a write is late; set before the first start().
+    void on_expire(std::function<void()> f) { on_expire_ = std::move(f); }
+
+    void start() {
+        started_ = clock::now();
+        writing_ = true;
+        if (!armed_ && timeout_ > clock::duration::zero()) arm(started_ + timeout_);
+    }
+    void stop() noexcept { writing_ = false; }
+
+private:
+    void arm(clock::time_point at) {
+        armed_ = true;
+        timer_.expires_at(at);
+        timer_.async_wait([this, life = std::weak_ptr<char>(life_)](const std::error_code& ec) {
+            if (life.expired()) return;  // the owner is gone
+            armed_ = false;
+            if (ec || !writing_) return;
+            if (clock::now() - started_ >= timeout_) {
+                if (on_expire_) on_expire_();
+                return;
+            }
+            arm(started_ + timeout_);
+        });
+    }
+
+    asio::steady_timer timer_;
+    clock::duration timeout_;
+    std::function<void()> on_expire_;
+    clock::time_point started_{};
+    bool writing_ = false;
+    bool armed_ = false;
+    std::shared_ptr<char> life_ = std::make_shared<char>();
 };
 
 }  // namespace herald::asio_detail
