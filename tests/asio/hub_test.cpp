@@ -139,6 +139,20 @@ struct sse_client {
     sse::client events;
 };
 
+// A subscriber that records what it is given, as "<id>=<data>".
+struct recorder final : hub::subscriber {
+    hub::transport transport() const noexcept override { return hub::transport::websocket; }
+    std::size_t deliver(const hub::message_ptr& m) override {
+        got.push_back(m->id + "=" + m->data);
+        return m->json.size();
+    }
+    void lost(const hub::topic&) override {}
+    void ready(const std::string&) override {}
+    bool ended() const override { return gone; }
+    std::vector<std::string> got;
+    bool gone = false;
+};
+
 }  // namespace
 
 TEST_CASE("hub routes: every transport carries the same ids in the same order", "[asio][hub]") {
@@ -290,17 +304,6 @@ TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never cre
 }
 
 TEST_CASE("hub service: an in-process broker carries each publish to the other hubs once", "[asio][hub]") {
-    struct recorder final : hub::subscriber {
-        hub::transport transport() const noexcept override { return hub::transport::websocket; }
-        std::size_t deliver(const hub::message_ptr& m) override {
-            got.push_back(m->id + "=" + m->data);
-            return m->json.size();
-        }
-        void lost(const hub::topic&) override {}
-        void ready(const std::string&) override {}
-        bool ended() const override { return false; }
-        std::vector<std::string> got;
-    };
     hub::service a{"a"}, b{"b"}, c{"c"};
     hub::in_process_broker broker;
     broker.join(a);
@@ -403,4 +406,83 @@ TEST_CASE("hub routes: a WebSocket client that stops reading is closed with 1008
     // The reader was never held back, and still gets what comes next.
     CHECK(server.publish("after") == R"(200 {"id":"ep-)" + std::to_string(published + 2) + R"("})");
     CHECK(has_id(reader.next(), published + 2));
+}
+
+TEST_CASE("hub routes: authorize decides who reads, publishes and sees the stats, on every transport", "[asio][hub]") {
+    hub::route_options options;
+    std::vector<std::string> asked;
+    std::mutex asked_mutex;
+    // A token in the query (all a browser can give a WebSocket or an EventSource)
+    // or a bearer token; topic "secret" is readable by nobody; stats need the token.
+    options.authorize = [&](const http::request& req, hub::access what, std::string_view topic) -> unsigned {
+        {
+            std::lock_guard lock(asked_mutex);
+            asked.push_back(std::to_string(static_cast<int>(what)) + ":" + std::string(topic));
+        }
+        const bool has_token = http::query_parameter(req.target, "token") == std::optional<std::string_view>("s3cret") ||
+                               req.fields.value_or("Authorization", "") == "Bearer s3cret";
+        if (what == hub::access::read) return topic == "secret" ? 403 : 0;
+        return has_token ? 0 : 401;
+    };
+    hub_server server{{}, options};
+    const auto ep = server.endpoint();
+    CHECK(server.publish("anonymous").rfind("401 ", 0) == 0);
+    CHECK(http_exchange(ep, "POST /api/publish?topic=t HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\nContent-Length: 3\r\n\r\none")
+              .status == 200);
+    CHECK(http_exchange(ep, "POST /api/publish?topic=t&token=wrong HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\ntwo").status == 401);
+    CHECK(http_get(ep, "/api/stats").status == 401);
+    CHECK(http_get(ep, "/api/stats?token=s3cret").status == 200);
+    // Reading: every transport asks, and "secret" is refused before anything starts.
+    CHECK(ids_in(http_get(ep, "/api/messages?topic=t&since=ep-0").body) == expected(1, 1));
+    for (const std::string route : {"messages", "poll", "events"})
+        CHECK(http_get(ep, "/api/" + route + "?topic=secret&since=ep-0").status == 403);
+    const auto upgrade = http_exchange(ep, "GET /api/ws?topic=secret HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    CHECK(upgrade.status == 403);
+    // A WebSocket without the token reads but may not publish; with it, it may.
+    ws_client reader{ep.port(), "?topic=t&since=ep-1"};
+    reader.send("not mine to say");
+    CHECK(reader.next() == R"({"type":"error","text":"publishing is not allowed"})");
+    ws_client writer{ep.port(), "?topic=t&since=ep-1&token=s3cret"};
+    writer.send("mine");
+    CHECK(ids_in(writer.next()) == expected(2, 2));
+    CHECK(ids_in(reader.next()) == expected(2, 2));  // the refused frame published nothing
+    std::lock_guard lock(asked_mutex);
+    CHECK(std::count(asked.begin(), asked.end(), "2:") == 2);  // stats
+    CHECK(std::count(asked.begin(), asked.end(), "0:secret") == 4);  // three polls/streams and the upgrade
+}
+
+TEST_CASE("hub service: unsubscribing, ending and moving subscribers keep every list and count right", "[asio][hub]") {
+    hub::service hub{"e"};
+    std::vector<std::shared_ptr<recorder>> subs;
+    for (int i = 0; i < 6; ++i) {
+        subs.push_back(std::make_shared<recorder>());
+        REQUIRE_FALSE(hub.subscribe("t", std::nullopt, subs.back()));
+    }
+    const auto websockets = [&] { return hub.stats().subscribers[static_cast<std::size_t>(hub::transport::websocket)]; };
+    CHECK(websockets() == 6);
+    hub.unsubscribe(subs[1].get());
+    hub.unsubscribe(subs[5].get());  // the last one
+    hub.unsubscribe(subs[1].get());  // twice: nothing
+    hub.unsubscribe(nullptr);
+    subs[3]->gone = true;  // ended: forgotten at the next publish
+    CHECK(websockets() == 4);
+    std::error_code ec;
+    hub.publish("t", "one", ec);
+    CHECK(websockets() == 3);
+    REQUIRE_FALSE(hub.subscribe("u", std::nullopt, subs[0]));  // moves from t to u
+    CHECK(websockets() == 3);
+    hub.publish("t", "two", ec);
+    hub.publish("u", "three", ec);
+    CHECK(subs[0]->got == std::vector<std::string>{"e-1=one", "e-1=three"});
+    CHECK(subs[1]->got.empty());
+    CHECK(subs[2]->got == std::vector<std::string>{"e-1=one", "e-2=two"});
+    CHECK(subs[3]->got.size() == 1);  // "one" reached it before it was seen to have ended
+    CHECK(subs[4]->got == std::vector<std::string>{"e-1=one", "e-2=two"});
+    CHECK(subs[5]->got.empty());
+    hub.unsubscribe(subs[2].get());
+    hub.unsubscribe(subs[4].get());
+    hub.unsubscribe(subs[0].get());
+    CHECK(websockets() == 0);
+    for (const auto& s : subs) CHECK(s.use_count() == 1);  // the hub holds none of them any more
 }

@@ -49,14 +49,21 @@ public:
     // fresh again and silently skipping what came in between.
     virtual void ready(const std::string& cursor) = 0;
     virtual bool ended() const = 0;
-};
 
-class service;
+private:
+    // Where the service keeps this subscriber (its topic's list and the index in
+    // it), so that unsubscribe() takes it out in O(1). Guarded by the service's lock.
+    friend class service;
+    mutable std::vector<std::shared_ptr<subscriber>>* list_ = nullptr;
+    mutable std::size_t slot_ = 0;
+};
 
 // Between hubs: what one publishes, the others publish too, each with its own ids (a
 // client resumes on the hub it was on; on another, its cursor reads as lost). A
 // broker for several processes (Redis, a later issue) implements forward() with
 // PUBLISH and calls publish_from_broker() for what its SUBSCRIBE receives.
+class service;
+
 class broker {
 public:
     virtual ~broker() = default;
@@ -101,21 +108,17 @@ public:
         if (r.state == topic::outcome::fresh) s->ready(t.last_id());
         for (const auto& m : r.messages) count_delivery(s->deliver(m));
         if (s->ended()) return {};
-        auto& list = subscribers_[std::string(topic_name)];
-        list.push_back(s);
-        ++core_.stats().subscribers[static_cast<std::size_t>(s->transport())];
+        detach(*s);  // a subscriber is on one topic at a time: subscribing again moves it
+        auto found = subscribers_.find(topic_name);
+        if (found == subscribers_.end()) found = subscribers_.emplace(std::string(topic_name), subscriber_list{}).first;
+        attach(found->second, s);
         return {};
     }
 
+    // Takes `s` off its topic (O(1)); nothing when it is on none.
     void unsubscribe(const subscriber* s) {
         std::lock_guard lock(mutex_);
-        for (auto& [name, list] : subscribers_) {
-            const auto it = std::find_if(list.begin(), list.end(), [s](const auto& p) { return p.get() == s; });
-            if (it == list.end()) continue;
-            --core_.stats().subscribers[static_cast<std::size_t>((*it)->transport())];
-            list.erase(it);
-            return;
-        }
+        if (s) detach(*s);
     }
 
     // A poll: what a client at `cursor` gets now, without subscribing.
@@ -182,18 +185,42 @@ private:
         core_.stats().bytes_out += bytes;
     }
 
-    void forget_ended(std::vector<std::shared_ptr<subscriber>>& list) {
-        // stable_partition, not remove_if: the ended ones must still be there to count.
-        const auto gone = std::stable_partition(list.begin(), list.end(), [](const auto& s) { return !s->ended(); });
-        for (auto it = gone; it != list.end(); ++it) --core_.stats().subscribers[static_cast<std::size_t>((*it)->transport())];
-        list.erase(gone, list.end());
+    using subscriber_list = std::vector<std::shared_ptr<subscriber>>;
+
+    void attach(subscriber_list& list, const std::shared_ptr<subscriber>& s) {
+        s->list_ = &list;  // std::map nodes stay put, and lists are never erased
+        s->slot_ = list.size();
+        list.push_back(s);
+        ++core_.stats().subscribers[static_cast<std::size_t>(s->transport())];
+    }
+
+    // Swaps the last subscriber into `s`'s place (the order of a topic's
+    // subscribers means nothing: each gets every message).
+    void detach(const subscriber& s) {
+        if (!s.list_) return;
+        auto& list = *s.list_;
+        const std::size_t slot = s.slot_;
+        s.list_ = nullptr;
+        --core_.stats().subscribers[static_cast<std::size_t>(s.transport())];
+        if (slot + 1 != list.size()) {
+            list[slot] = std::move(list.back());
+            list[slot]->slot_ = slot;
+        }
+        list.pop_back();  // may destroy `s`: nothing touches it after
+    }
+
+    void forget_ended(subscriber_list& list) {
+        for (std::size_t i = 0; i < list.size();) {
+            if (list[i]->ended()) detach(*list[i]);  // the last one moves into slot i: look at it next
+            else ++i;
+        }
     }
 
     mutable std::mutex mutex_;
     core core_;
     std::optional<topic> empty_;  // topic_or_empty()'s stand-in
     std::atomic<std::uint64_t> drops_{0};
-    std::map<std::string, std::vector<std::shared_ptr<subscriber>>, std::less<>> subscribers_;
+    std::map<std::string, subscriber_list, std::less<>> subscribers_;
     broker* broker_ = nullptr;
 };
 

@@ -16,6 +16,8 @@
 //   POST /api/publish?topic=T            the body is published -> {"id":C} | 400 | 413
 //   GET  /api/stats                      hub::stats as JSON
 //
+// route_options::authorize decides who may read, publish and see the stats.
+//
 // A poll answers {"cursor":C,"reset":R,"messages":[M...]}, each M the message's JSON
 // ({"id","topic","data"}), C the cursor to send next; R is true when the cursor
 // could not be resumed (another epoch, evicted, never issued): the client
@@ -51,6 +53,13 @@
 
 namespace herald::hub {
 
+// What a request asks to do, for route_options::authorize.
+enum class access {
+    read,     // short or long poll, SSE, WebSocket subscription
+    publish,  // POST /publish, or text frames on a WebSocket
+    stats,    // GET /stats
+};
+
 struct route_options {
     std::string prefix = "/api";
     std::string default_topic = "live";
@@ -62,6 +71,15 @@ struct route_options {
     // topic), from the connection's thread; for a log line. Polls are requests,
     // not connections, and are not reported.
     std::function<void(std::string_view event, hub::transport, std::string_view topic)> on_connection{};
+    // Who may do what: 0 lets `req` have `access` to `topic` (empty for stats), an
+    // HTTP status refuses it with that status (401 without credentials, 403 with
+    // the wrong ones, 429 ...). Unset: everyone may do everything. Browsers cannot
+    // set fields on a WebSocket or an EventSource, so a token in the query string
+    // (or a cookie) is what those bring. A WebSocket is asked for `read` at the
+    // upgrade (refused: the upgrade is answered with the status) and for `publish`
+    // once there too: a socket that may not publish gets an error frame for each
+    // text frame it sends. Called on the connection's thread.
+    std::function<unsigned(const http::request& req, hub::access, std::string_view topic)> authorize{};
 };
 
 // A poll answer's body.
@@ -126,9 +144,10 @@ class websocket_subscriber final : public subscriber, public std::enable_shared_
 public:
     template <class Connection>
     websocket_subscriber(service& hub, std::string topic_name, const std::shared_ptr<Connection>& conn,
-                         const route_options& options)
+                         const route_options& options, bool may_publish)
         : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.websocket, conn->take_buffered()),
-          keep_(conn), max_pending_(options.websocket.max_queued_bytes), report_(options.on_connection) {}
+          keep_(conn), max_pending_(options.websocket.max_queued_bytes), report_(options.on_connection),
+          may_publish_(may_publish) {}
 
     hub::transport transport() const noexcept override { return hub::transport::websocket; }
 
@@ -208,10 +227,11 @@ private:
             if (ec) return self->end();
             if (type == websocket::opcode::text) {
                 std::error_code refused;
-                self->hub_.publish(self->topic_, self->message_, refused);
-                if (refused) {
+                if (self->may_publish_) self->hub_.publish(self->topic_, self->message_, refused);
+                const std::string reason = self->may_publish_ ? refused.message() : "publishing is not allowed";
+                if (refused || !self->may_publish_) {
                     std::string frame = R"({"type":"error","text":)";
-                    append_json_string(refused.message(), frame);
+                    append_json_string(reason, frame);
                     self->send(std::make_shared<const std::string>(frame + "}"));
                 }
             }
@@ -248,6 +268,7 @@ private:
     std::atomic<bool> ended_{false};
     std::function<void(std::string_view, hub::transport, std::string_view)> report_;
     bool opened_ = false;  // reported open, not yet closed (on the stream's executor)
+    bool may_publish_;     // route_options::authorize's answer at the upgrade
 };
 
 // A parked long poll: answered by the first message, or empty at its timeout, or
@@ -321,6 +342,7 @@ public:
         const std::string_view route = path.substr(options_.prefix.size());
         const std::string topic_name = detail::query(req, "topic").value_or(options_.default_topic);
         if (route == "/publish" && req.method == "POST") {
+            if (refused(req, access::publish, topic_name, respond)) return true;
             publish(topic_name, req.body, respond);
         } else if (route == "/publish") {
             respond(not_allowed("POST"));
@@ -328,7 +350,12 @@ public:
             if (route != "/stats" && route != "/messages" && route != "/poll" && route != "/events" && route != "/ws") return false;
             respond(not_allowed("GET"));
         } else if (route == "/stats") {
+            if (refused(req, access::stats, "", respond)) return true;
             respond({200, "application/json", hub_.stats().json()});
+        } else if (route != "/messages" && route != "/poll" && route != "/events" && route != "/ws") {
+            return false;
+        } else if (refused(req, access::read, topic_name, respond)) {
+            return true;
         } else if (route == "/messages") {
             poll(topic_name, detail::query(req, "since"), std::chrono::seconds(0), respond);
         } else if (route == "/poll") {
@@ -339,7 +366,7 @@ public:
         } else if (route == "/events") {
             events(req, topic_name, respond);
         } else if (route == "/ws") {
-            if (websocket::is_upgrade(req)) return upgrade(topic_name, detail::query(req, "since"), respond), true;
+            if (websocket::is_upgrade(req)) return upgrade(req, topic_name, detail::query(req, "since"), respond), true;
             http::response res{426, "text/plain; charset=utf-8", "WebSocket upgrade expected\n"};
             res.fields.append("Upgrade", "websocket");
             res.fields.append("Connection", "Upgrade");
@@ -353,6 +380,14 @@ public:
 private:
     using connection_type = typename Server::connection_type;
     using socket_type = typename Server::socket_type;
+
+    // Asks options_.authorize; a refusal is answered here. -> whether it refused.
+    bool refused(const http::request& req, access what, std::string_view topic_name, http::responder& respond) const {
+        const unsigned status = options_.authorize ? options_.authorize(req, what, topic_name) : 0;
+        if (status == 0) return false;
+        respond({status, "text/plain; charset=utf-8", status == 401 ? "credentials required\n" : "not allowed\n"});
+        return true;
+    }
 
     static http::response not_allowed(std::string_view allow) {
         http::response res{405, "text/plain; charset=utf-8", "method not allowed\n"};
@@ -414,9 +449,11 @@ private:
         });
     }
 
-    void upgrade(const std::string& topic_name, std::optional<std::string> since, http::responder& respond) {
-        respond.hand_off<connection_type>([this, topic_name, since](std::shared_ptr<connection_type> conn) {
-            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(hub_, topic_name, conn, options_);
+    void upgrade(const http::request& req, const std::string& topic_name, std::optional<std::string> since,
+                 http::responder& respond) {
+        const bool may_publish = !options_.authorize || options_.authorize(req, access::publish, topic_name) == 0;
+        respond.hand_off<connection_type>([this, topic_name, since, may_publish](std::shared_ptr<connection_type> conn) {
+            auto sub = std::make_shared<detail::websocket_subscriber<socket_type>>(hub_, topic_name, conn, options_, may_publish);
             sub->start(*conn, since);
         });
     }
