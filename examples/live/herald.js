@@ -10,21 +10,26 @@
 //
 // Options: base ('/api'), topic ('live'), transports (the order to try; the default
 // is all four), pollIntervalMs (short polling, 1000), pollTimeoutS (long polling, 25),
-// backoff ({baseMs: 500, capMs: 15000}), onStatus(status, transport), onStats(stats).
-// A transport is given up for the next one after `failuresBeforeFallback` (2)
-// failed attempts in a row that never received anything.
+// backoff ({baseMs: 500, capMs: 15000}), climbBackMs (60000), onStatus(status,
+// transport), onStats(stats). A transport is given up for the next one after
+// `failuresBeforeFallback` (2) failed attempts in a row that never received anything.
+// On a fallback, the best transport is probed on the side every climbBackMs or so
+// (0: never); once a probe is answered the client moves back to it, resuming from
+// the last id, so nothing is lost or repeated. A failed probe doubles the wait for
+// the next, up to ten times climbBackMs.
 
 export const TRANSPORTS = ['websocket', 'sse', 'long-poll', 'short-poll'];
 
 export function subscribe(options = {}) {
   const o = {
     base: '/api', topic: 'live', transports: TRANSPORTS, pollIntervalMs: 1000, pollTimeoutS: 25,
-    backoff: { baseMs: 500, capMs: 15000 }, failuresBeforeFallback: 2,
+    backoff: { baseMs: 500, capMs: 15000 }, failuresBeforeFallback: 2, climbBackMs: 60000,
     onMessage: () => {}, onLost: () => {}, onStatus: () => {}, onStats: () => {}, ...options,
   };
   const stats = { transport: null, requests: 0, bytes: 0, messages: 0, reconnects: 0 };
   let lastId = o.since || '';
   let index = 0, failures = 0, attempt = 0, closed = false, current = null, timer = null;
+  let probeTimer = null, probeDelay = o.climbBackMs;
 
   const query = (extra) => `topic=${encodeURIComponent(o.topic)}` + (lastId ? `&since=${encodeURIComponent(lastId)}` : '') + (extra || '');
   const status = (s) => o.onStatus(s, o.transports[index]);
@@ -129,6 +134,52 @@ export function subscribe(options = {}) {
     stats.transport = name;
     status('connecting');
     current = openers[name]();
+    scheduleProbe();
+  }
+
+  // Climbing back from a fallback: a fresh subscription to the best transport on
+  // the side (it answers at once with `ready`); answered, the client moves to it.
+  function scheduleProbe() {
+    clearTimeout(probeTimer);
+    if (closed || !o.climbBackMs || index === 0) return;
+    probeTimer = setTimeout(probe, probeDelay * (0.8 + 0.4 * Math.random()));
+  }
+  function probe() {
+    const best = o.transports[0];
+    if (closed || index === 0 || (best !== 'websocket' && best !== 'sse')) return;
+    let done = false, end = () => {};
+    const finish = (answered) => {
+      if (done) return;
+      done = true;
+      clearTimeout(limit);
+      end();
+      if (closed || index === 0) return;
+      if (!answered) {
+        probeDelay = Math.min(probeDelay * 2, 10 * o.climbBackMs);
+        return scheduleProbe();
+      }
+      probeDelay = o.climbBackMs;
+      if (current) current.close();
+      clearTimeout(timer);
+      index = 0; failures = 0; attempt = 0;
+      open();  // from lastId: what came meanwhile is replayed, once
+    };
+    const limit = setTimeout(() => finish(false), 10000);
+    const url = `${o.base}/${best === 'websocket' ? 'ws' : 'events'}?topic=${encodeURIComponent(o.topic)}`;
+    stats.requests++;
+    if (best === 'websocket') {
+      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      const ws = new WebSocket(`${proto}//${location.host}${url}`);
+      ws.onmessage = () => finish(true);
+      ws.onclose = () => finish(false);
+      end = () => { ws.onclose = null; ws.onmessage = null; ws.close(); };
+    } else {
+      const es = new EventSource(url);
+      es.addEventListener('ready', () => finish(true));
+      es.onmessage = () => finish(true);
+      es.onerror = () => finish(false);
+      end = () => es.close();
+    }
   }
 
   open();
@@ -142,6 +193,6 @@ export function subscribe(options = {}) {
     },
     // Drops the current connection now (a test or a "reconnect" button).
     reconnect() { if (current) { current.close(); retry(true); } },
-    close() { closed = true; clearTimeout(timer); if (current) current.close(); },
+    close() { closed = true; clearTimeout(timer); clearTimeout(probeTimer); if (current) current.close(); },
   };
 }

@@ -4,7 +4,7 @@
 // every pane comes back with no gap and no duplicate; a restart (new epoch) is
 // shown as "history lost" in every pane, which then resynchronises; with
 // WebSocket blocked the auto client falls back to SSE, and with SSE blocked too,
-// to long polling. A screenshot is saved as a test artifact (live.png).
+// to long polling; unblocked, it probes WebSocket and climbs back. A screenshot is saved as a test artifact (live.png).
 //   node live_chromium_test.cjs <live_server binary> <node_modules dir> [chromium] [artifact dir]
 'use strict';
 const assert = require('node:assert/strict');
@@ -64,7 +64,7 @@ run([
       await stop(server);
     }
   }],
-  ['the auto client falls back: WebSocket blocked to SSE, SSE blocked too to long polling', async () => {
+  ['the auto client falls back: WebSocket blocked to SSE, SSE blocked too to long polling; unblocked, it climbs back', async () => {
     const server = await start(binary, ['--ticker-ms', '150', '--quiet', '1']);
     browser = await chromium.launch({ executablePath, args: flags });
     try {
@@ -83,6 +83,21 @@ run([
       const got = await blockedBoth.evaluate(() => window.auto.ids.length);
       await until(async () => (await blockedBoth.evaluate(() => window.auto.ids.length)) > got + 2, 10000, 'messages over long polling');
       contiguous(await blockedBoth.evaluate(() => window.auto.ids), 'auto client');
+
+      // Climbing back: WebSocket blocked at first, so SSE; unblocked, the client's
+      // probe finds it and moves back, and no message is lost or repeated on the way.
+      let blocked = true;
+      const climbing = await browser.newPage();
+      await climbing.routeWebSocket(/\/api\/ws/, (ws) => (blocked ? ws.close() : ws.connectToServer()));
+      await climbing.goto(server.url + '/?climb=1000');
+      await until(async () => (await climbing.evaluate(() => window.auto.transport)) === 'sse', 15000, 'fallback to SSE before climbing');
+      const onSse = await climbing.evaluate(() => window.auto.ids.length);
+      await until(async () => (await climbing.evaluate(() => window.auto.ids.length)) > onSse + 2, 10000, 'messages over SSE');
+      blocked = false;
+      await until(async () => (await climbing.evaluate(() => window.auto.transport)) === 'websocket', 15000, 'back to WebSocket');
+      const onWs = await climbing.evaluate(() => window.auto.ids.length);
+      await until(async () => (await climbing.evaluate(() => window.auto.ids.length)) > onWs + 2, 10000, 'messages over WebSocket again');
+      contiguous(await climbing.evaluate(() => window.auto.ids), 'auto client climbing back');
     } finally {
       await browser.close();
       await stop(server);
