@@ -486,3 +486,27 @@ TEST_CASE("hub service: unsubscribing, ending and moving subscribers keep every 
     CHECK(websockets() == 0);
     for (const auto& s : subs) CHECK(s.use_count() == 1);  // the hub holds none of them any more
 }
+
+TEST_CASE("hub routes: a replay larger than the subscriber's queue is told history is lost, not queued", "[asio][hub]") {
+    hub::route_options options;
+    options.sse.max_queued_events = 4;
+    options.websocket.max_queued_bytes = 4 * 60;  // about four of the messages below as JSON
+    hub_server server{{}, options};
+    const auto port = server.endpoint().port();
+    for (int i = 0; i < 10; ++i) server.publish("message number " + std::to_string(i));
+    // Three behind: replayed. Nine behind: more than either queue takes, so lost.
+    ws_client near{port, "?topic=t&since=ep-7"};
+    CHECK(ids_in(near.next()) == expected(8, 8));
+    ws_client far{port, "?topic=t&since=ep-1"};
+    CHECK(far.next() == R"({"type":"lost","topic":"t","id":"ep-10"})");
+    sse_client near_events{port, "ep-7"};
+    CHECK(near_events.next().id == "ep-8");
+    sse_client far_events{port, "ep-1"};
+    const auto lost = far_events.next();
+    CHECK(lost.type == "history-lost");
+    CHECK(lost.id == "ep-10");
+    // And both go on live from there.
+    server.publish("live");
+    CHECK(ids_in(far.next()) == expected(11, 11));
+    CHECK(far_events.next().id == "ep-11");
+}

@@ -49,6 +49,13 @@ public:
     // fresh again and silently skipping what came in between.
     virtual void ready(const std::string& cursor) = 0;
     virtual bool ended() const = 0;
+    // Whether a replay of `messages` fits this transport's queue. One that does not
+    // is told its history is lost instead (and resynchronises): queued anyway, it
+    // would overflow, the client would come back with the same cursor, and again.
+    virtual bool can_take(const std::vector<message_ptr>& messages) const {
+        (void)messages;
+        return true;
+    }
 
 private:
     // Where the service keeps this subscriber (its topic's list and the index in
@@ -94,7 +101,7 @@ public:
     void attach(broker* b) noexcept { broker_ = b; }
 
     // Attaches `s` to `topic_name` after sending it what came after `cursor` (or
-    // the lost signal); nullopt or "": live messages only, after ready(newest id).
+    // the lost signal, also when that is more than `s` can queue); nullopt or "": live messages only, after ready(newest id).
     // Subscribing and polling never create a topic (publishing does): a topic not
     // published to yet reads as an empty one, so readers cannot use up max_topics.
     // -> bad_topic_name.
@@ -104,6 +111,10 @@ public:
         std::lock_guard lock(mutex_);
         const topic& t = topic_or_empty(topic_name);
         auto r = t.resume(cursor);
+        if (r.state == topic::outcome::resumed && !s->can_take(r.messages)) {
+            r.state = topic::outcome::lost;
+            r.messages.clear();
+        }
         if (r.state == topic::outcome::lost) s->lost(t);
         if (r.state == topic::outcome::fresh) s->ready(t.last_id());
         for (const auto& m : r.messages) count_delivery(s->deliver(m));

@@ -123,6 +123,11 @@ public:
         send_event("ready", data + "}", cursor);
     }
     bool ended() const override { return stream_->ended(); }
+    bool can_take(const std::vector<message_ptr>& messages) const override {
+        std::size_t bytes = 0;
+        for (const auto& m : messages) bytes += m->sse.size();
+        return stream_->can_take(messages.size(), bytes);
+    }
 
 private:
     void send_event(std::string_view type, const std::string& data, const std::string& id) {
@@ -163,6 +168,11 @@ public:
         send(std::make_shared<const std::string>(frame + "}"));
     }
     bool ended() const override { return ended_; }
+    bool can_take(const std::vector<message_ptr>& messages) const override {
+        std::size_t bytes = 0;
+        for (const auto& m : messages) bytes += m->json.size();
+        return bytes <= max_pending_;
+    }
 
     // Answers the upgrade, then subscribes from `since` and reads what the client publishes.
     // The handed-off connection stays in the server's table, and its close()
