@@ -46,9 +46,9 @@ namespace {
 enum class transport { websocket, sse, long_poll, short_poll };
 constexpr std::array<const char*, 4> transport_names{"websocket", "sse", "long-poll", "short-poll"};
 
-// What Chromium 131 sends with a same-origin fetch() or EventSource, less cookies.
+// What Chromium 131 sends with a same-origin fetch() or EventSource, less cookies
+// (and Connection: keep-alive, added to requests that are not upgrades).
 constexpr std::string_view browser_fields =
-    "Connection: keep-alive\r\n"
     "sec-ch-ua-platform: \"Linux\"\r\n"
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
     "sec-ch-ua: \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"\r\n"
@@ -226,11 +226,13 @@ private:
             return request(sub, "/api/ws?topic=live",
                            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
-        case transport::sse: return request(sub, "/api/events?topic=live", "Accept: text/event-stream\r\n");
+        case transport::sse: return request(sub, "/api/events?topic=live", "Connection: keep-alive\r\nAccept: text/event-stream\r\n");
         case transport::long_poll:
-        case transport::short_poll: return request(sub, "/api/messages?topic=live", "");  // fresh: where now is
+        case transport::short_poll: return request(sub, "/api/messages?topic=live", keep_alive());  // fresh: where now is
         }
     }
+
+    std::string_view keep_alive() const { return s_.browser_headers ? "Connection: keep-alive\r\n" : ""; }
 
     void request(subscriber& sub, std::string_view target, std::string_view extra) {
         std::string req = "GET ";
@@ -246,7 +248,8 @@ private:
 
     void poll(subscriber& sub) {
         const bool long_poll = t_ == transport::long_poll;
-        request(sub, (long_poll ? "/api/poll?topic=live&timeout=25&since=" : "/api/messages?topic=live&since=") + sub.cursor, "");
+        request(sub, (long_poll ? "/api/poll?topic=live&timeout=25&since=" : "/api/messages?topic=live&since=") + sub.cursor,
+                keep_alive());
     }
 
     // Message k's body: "msg#k" padded to the size asked for.
@@ -264,6 +267,7 @@ private:
         epoll_event ready[256];
         // Busy-polls (timeout 0): this client has a core to itself.
         const int n = ::epoll_wait(epoll_, ready, 256, 0);
+        if (n > 0) now = bench::now_ns();  // the wake-up that brought the messages
         for (int k = 0; k < n; ++k) receive(ready[k].data.u64, now);
         drain_publisher();
         while (!polls_due_.empty() && polls_due_.top().first <= now) {
@@ -354,7 +358,8 @@ private:
     void pong(subscriber& sub, std::string_view payload) {
         std::string frame{static_cast<char>(0x8a), static_cast<char>(0x80 | payload.size()), 0, 0, 0, 0};
         frame.append(payload);
-        bench::send_all(sub.fd, frame);
+        if (!bench::send_all(sub.fd, frame)) ++r_.errors;
+        if (in_window(bench::now_ns())) bytes_up_ += frame.size();
     }
 
     void read_events(subscriber& sub, std::int64_t now) {

@@ -265,10 +265,16 @@ TEST_CASE("sse stream: writes that each finish in time never time out, however l
     auto stream = std::make_shared<stream_type>(conn, options);
     std::error_code result = asio::error::would_block;
     stream->async_run([&](std::error_code ec) { result = ec; });
-    for (int i = 0; i < 20; ++i) after(io, 3 * i, [&, i] { stream->send(make_event(std::to_string(i))); });
-    after(io, 80, [&] { stream->close(); });
+    // One send every 4 ms, each scheduled by the one before; the close 20 ms after
+    // the last, so that it never overtakes a send however slowly the test runs.
+    std::function<void(int)> send_from = [&](int i) {
+        stream->send(make_event(std::to_string(i)));
+        if (i + 1 < 20) after(io, 4, [&, i] { send_from(i + 1); });
+        else after(io, 20, [&] { stream->close(); });
+    };
+    send_from(0);
     io.run();
-    CHECK_FALSE(result);  // 80 ms of writes, none of them late
+    CHECK_FALSE(result);  // 100 ms of writes, none of them late
     CHECK(parse_events(split_response(conn->next_layer().str()).second).size() == 20);
 }
 
@@ -292,11 +298,20 @@ TEST_CASE("sse stream: a write the client does not take in write_timeout ends th
     auto stream = std::make_shared<sse::event_stream<asio::ip::tcp::socket>>(conn, options);
     std::error_code result = asio::error::would_block;
     stream->async_run([&](std::error_code ec) { result = ec; });
+    // The head goes at once and arms the watchdog; the big event, 60 ms later, is
+    // the write that stalls. Its timeout counts from its own start: the watchdog's
+    // first expiry (100 ms after the head) finds it under way for less than that
+    // and re-arms.
     const std::string big(1 << 20, 'x');
-    CHECK(stream->send(make_event(big)));
-    const auto start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point big_sent;
+    after(io, 60, [&] {
+        big_sent = std::chrono::steady_clock::now();
+        CHECK(stream->send(make_event(big)));
+    });
     io.run_for(std::chrono::seconds(10));
+    const auto elapsed = std::chrono::steady_clock::now() - big_sent;
     CHECK(result == asio::error::timed_out);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    CHECK(elapsed >= std::chrono::milliseconds(95));  // not 40 ms: the stalled write's own 100 ms
+    CHECK(elapsed < std::chrono::seconds(5));
     CHECK(stream->ended());
 }

@@ -34,6 +34,8 @@
 
 namespace herald::hub {
 
+class service;
+
 // Whatever takes hub messages: a WebSocket, an SSE stream, a parked long poll.
 class subscriber {
 public:
@@ -57,10 +59,18 @@ public:
         return true;
     }
 
+    subscriber() = default;
+    // A copy is not attached anywhere: the place below is the original's.
+    subscriber(const subscriber&) noexcept {}
+    subscriber& operator=(const subscriber&) noexcept { return *this; }
+
 private:
-    // Where the service keeps this subscriber (its topic's list and the index in
-    // it), so that unsubscribe() takes it out in O(1). Guarded by the service's lock.
+    // Where a service keeps this subscriber (which service, its topic's list and
+    // the index in it), so that unsubscribe() takes it out in O(1). Guarded by
+    // that service's lock.
     friend class service;
+    mutable const service* owner_ = nullptr;
+    mutable const std::string* topic_ = nullptr;  // the key of the list in owner_'s map
     mutable std::vector<std::shared_ptr<subscriber>>* list_ = nullptr;
     mutable std::size_t slot_ = 0;
 };
@@ -69,8 +79,6 @@ private:
 // client resumes on the hub it was on; on another, its cursor reads as lost). A
 // broker for several processes (Redis, a later issue) implements forward() with
 // PUBLISH and calls publish_from_broker() for what its SUBSCRIBE receives.
-class service;
-
 class broker {
 public:
     virtual ~broker() = default;
@@ -104,11 +112,13 @@ public:
     // the lost signal, also when that is more than `s` can queue); nullopt or "": live messages only, after ready(newest id).
     // Subscribing and polling never create a topic (publishing does): a topic not
     // published to yet reads as an empty one, so readers cannot use up max_topics.
-    // -> bad_topic_name.
+    // A subscriber is on one topic of one hub at a time: subscribing it again moves
+    // it. -> bad_topic_name; subscribed_elsewhere when another hub has it.
     std::error_code subscribe(std::string_view topic_name, std::optional<std::string_view> cursor,
                               const std::shared_ptr<subscriber>& s) {
         if (!valid_topic_name(topic_name)) return error::bad_topic_name;
         std::lock_guard lock(mutex_);
+        if (s->owner_ && s->owner_ != this) return error::subscribed_elsewhere;
         const topic& t = topic_or_empty(topic_name);
         auto r = t.resume(cursor);
         if (r.state == topic::outcome::resumed && !s->can_take(r.messages)) {
@@ -119,17 +129,18 @@ public:
         if (r.state == topic::outcome::fresh) s->ready(t.last_id());
         for (const auto& m : r.messages) count_delivery(s->deliver(m));
         if (s->ended()) return {};
-        detach(*s);  // a subscriber is on one topic at a time: subscribing again moves it
         auto found = subscribers_.find(topic_name);
         if (found == subscribers_.end()) found = subscribers_.emplace(std::string(topic_name), subscriber_list{}).first;
-        attach(found->second, s);
+        if (s->list_ == &found->second) return {};  // already here
+        remove(*s);  // from the topic it was on
+        attach(found, s);
         return {};
     }
 
-    // Takes `s` off its topic (O(1)); nothing when it is on none.
+    // Takes `s` off its topic (O(1)); nothing when it is on none of this hub's.
     void unsubscribe(const subscriber* s) {
         std::lock_guard lock(mutex_);
-        if (s) detach(*s);
+        if (s && s->owner_ == this) remove(*s);
     }
 
     // A poll: what a client at `cursor` gets now, without subscribing.
@@ -180,6 +191,7 @@ private:
         auto& list = found->second;
         for (const auto& s : list) count_delivery(s->deliver(m));
         forget_ended(list);
+        if (list.empty()) subscribers_.erase(found);  // a topic's list lives while someone is on it
         return m;
     }
 
@@ -197,21 +209,38 @@ private:
     }
 
     using subscriber_list = std::vector<std::shared_ptr<subscriber>>;
+    using subscriber_map = std::map<std::string, subscriber_list, std::less<>>;
 
-    void attach(subscriber_list& list, const std::shared_ptr<subscriber>& s) {
-        s->list_ = &list;  // std::map nodes stay put, and lists are never erased
+    void attach(subscriber_map::iterator at, const std::shared_ptr<subscriber>& s) {
+        auto& list = at->second;
+        s->owner_ = this;
+        s->topic_ = &at->first;  // std::map nodes stay put while they exist
+        s->list_ = &list;
         s->slot_ = list.size();
         list.push_back(s);
         ++core_.stats().subscribers[static_cast<std::size_t>(s->transport())];
     }
 
+    // detach(), then the topic's list goes too if `s` was the last on it (so that
+    // subscribers to ever new topic names cannot grow the map without bound).
+    void remove(const subscriber& s) {
+        const std::string* topic_name = s.topic_;
+        detach(s);  // may destroy `s`
+        if (!topic_name) return;
+        const auto found = subscribers_.find(*topic_name);
+        if (found != subscribers_.end() && found->second.empty()) subscribers_.erase(found);
+    }
+
     // Swaps the last subscriber into `s`'s place (the order of a topic's
-    // subscribers means nothing: each gets every message).
+    // subscribers means nothing: each gets every message). The list stays, even
+    // empty: publish_here may be walking it.
     void detach(const subscriber& s) {
         if (!s.list_) return;
         auto& list = *s.list_;
         const std::size_t slot = s.slot_;
         s.list_ = nullptr;
+        s.topic_ = nullptr;
+        s.owner_ = nullptr;
         --core_.stats().subscribers[static_cast<std::size_t>(s.transport())];
         if (slot + 1 != list.size()) {
             list[slot] = std::move(list.back());
@@ -231,7 +260,7 @@ private:
     core core_;
     std::optional<topic> empty_;  // topic_or_empty()'s stand-in
     std::atomic<std::uint64_t> drops_{0};
-    std::map<std::string, subscriber_list, std::less<>> subscribers_;
+    subscriber_map subscribers_;
     broker* broker_ = nullptr;
 };
 

@@ -292,6 +292,7 @@ private:
                 else st.end_locked(ec);
             }
             st.conn_->close();
+            st.write_deadline_.cancel();
             auto keep = std::move(s);  // the stream outlives the completion
             self.complete(ec);
         }

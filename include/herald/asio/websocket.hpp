@@ -296,6 +296,10 @@ private:
         });
     }
 
+    void stop_close_timer() {
+        if (close_timer_) close_timer_->cancel();
+    }
+
     void received() {
         if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
     }

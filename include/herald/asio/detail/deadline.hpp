@@ -78,6 +78,11 @@ public:
         if (!armed_ && timeout_ > clock::duration::zero()) arm(started_ + timeout_);
     }
     void stop() noexcept { writing_ = false; }
+    // No more writes: the timer goes now rather than holding the executor's work.
+    void cancel() {
+        writing_ = false;
+        timer_.cancel();
+    }
 
 private:
     void arm(clock::time_point at) {

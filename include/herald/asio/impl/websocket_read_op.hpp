@@ -110,6 +110,10 @@ private:
         // uncork is pending whenever the stream is corked); after an error, nothing waits.
         if (!ec && (!st.in_.empty() || st.corked_)) st.cork();
         if (ec) st.uncork();
+        // The read is over for good: the close handshake is done or the transport
+        // ended, and a close timer has nothing left to wait for (left pending, it
+        // would hold the executor's work for close_timeout).
+        if (ec) st.stop_close_timer();
         self.complete(ec, ec ? opcode::close : type);
     }
 };
