@@ -147,7 +147,7 @@ struct recorder final : hub::subscriber {
         return m->json.size();
     }
     void lost(const hub::topic&) override {}
-    void ready(const std::string&) override {}
+    void ready(const hub::topic&) override {}
     bool ended() const override { return gone; }
     std::vector<std::string> got;
     bool gone = false;

@@ -77,6 +77,7 @@ TEST_CASE("resume gives exactly what came after the cursor, or says lost", "[hub
         CHECK(t.resume(cursor).state == hub::topic::outcome::lost);
     }
     CHECK(t.lost_signal() == R"({"type":"lost","topic":"t","id":"e7-5"})");
+    CHECK(t.ready_signal() == R"({"type":"ready","id":"e7-5"})");
     CHECK(ids(t.kept()) == std::vector<std::string>{"e7-3", "e7-4", "e7-5"});
 }
 

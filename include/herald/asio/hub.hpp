@@ -46,10 +46,10 @@ public:
     virtual std::size_t deliver(const message_ptr& m) = 0;
     // Tells the client its cursor cannot be resumed (topic::lost_signal()).
     virtual void lost(const topic& t) = 0;
-    // Tells a client that came without a cursor where "now" is (the newest id), so
-    // that a drop before its first message resumes from there instead of starting
-    // fresh again and silently skipping what came in between.
-    virtual void ready(const std::string& cursor) = 0;
+    // Tells a client that came without a cursor where "now" is (topic::ready_signal(),
+    // the newest id), so that a drop before its first message resumes from there
+    // instead of starting fresh again and silently skipping what came in between.
+    virtual void ready(const topic& t) = 0;
     virtual bool ended() const = 0;
     // Whether a replay of `messages` fits this transport's queue. One that does not
     // is told its history is lost instead (and resynchronises): queued anyway, it
@@ -126,7 +126,7 @@ public:
             r.messages.clear();
         }
         if (r.state == topic::outcome::lost) s->lost(t);
-        if (r.state == topic::outcome::fresh) s->ready(t.last_id());
+        if (r.state == topic::outcome::fresh) s->ready(t);
         for (const auto& m : r.messages) count_delivery(s->deliver(m));
         if (s->ended()) return {};
         auto found = subscribers_.find(topic_name);

@@ -117,11 +117,7 @@ public:
     void lost(const topic& t) override { send_event(sse::history_lost_type, t.lost_signal(), t.last_id()); }
     // `event: ready` with the newest id: EventSource then carries it as its last
     // event id, and a client resumes from it.
-    void ready(const std::string& cursor) override {
-        std::string data = R"({"type":"ready","id":)";
-        append_json_string(cursor, data);
-        send_event("ready", data + "}", cursor);
-    }
+    void ready(const topic& t) override { send_event("ready", t.ready_signal(), t.last_id()); }
     bool ended() const override { return stream_->ended(); }
     bool can_take(const std::vector<message_ptr>& messages) const override {
         std::size_t bytes = 0;
@@ -162,11 +158,7 @@ public:
         return m->json.size();
     }
     void lost(const topic& t) override { send(std::make_shared<const std::string>(t.lost_signal())); }
-    void ready(const std::string& cursor) override {
-        std::string frame = R"({"type":"ready","id":)";
-        append_json_string(cursor, frame);
-        send(std::make_shared<const std::string>(frame + "}"));
-    }
+    void ready(const topic& t) override { send(std::make_shared<const std::string>(t.ready_signal())); }
     bool ended() const override { return ended_; }
     bool can_take(const std::vector<message_ptr>& messages) const override {
         std::size_t bytes = 0;
@@ -235,18 +227,24 @@ private:
     void read() {
         ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, websocket::opcode type) {
             if (ec) return self->end();
-            if (type == websocket::opcode::text) {
-                std::error_code refused;
-                if (self->may_publish_) self->hub_.publish(self->topic_, self->message_, refused);
-                const std::string reason = self->may_publish_ ? refused.message() : "publishing is not allowed";
-                if (refused || !self->may_publish_) {
-                    std::string frame = R"({"type":"error","text":)";
-                    append_json_string(reason, frame);
-                    self->send(std::make_shared<const std::string>(frame + "}"));
-                }
-            }
+            if (type == websocket::opcode::text) self->publish_text();  // binary is not a publish: the hub carries text
             self->read();
         });
+    }
+
+    // The client's text message, published; or {"type":"error","text":...} back
+    // when it may not publish or the hub refuses it.
+    void publish_text() {
+        std::error_code refused;
+        if (!may_publish_) send_error("publishing is not allowed");
+        else if (!hub_.publish(topic_, message_, refused)) send_error(refused.message());
+    }
+
+    // {"type":"error","text":...}
+    void send_error(std::string_view text) {
+        std::string frame = R"({"type":"error","text":)";
+        append_json_string(text, frame);
+        send(std::make_shared<const std::string>(frame + "}"));
     }
 
     // Closes with `code`; the stream cuts the transport if the client has not
@@ -300,7 +298,7 @@ public:
     void lost(const topic& t) override {
         if (!done_.exchange(true)) answer(poll_body(t.last_id(), true, {}));
     }
-    void ready(const std::string&) override {}  // a poll is never fresh: it always has a cursor
+    void ready(const topic&) override {}  // a poll is never fresh: it always has a cursor
     bool ended() const override { return done_; }
 
     void park(service& hub, std::chrono::seconds timeout) {

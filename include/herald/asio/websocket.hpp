@@ -218,7 +218,7 @@ public:
     std::error_code send(opcode type, std::string_view payload) {
         if (write_error_) return write_error_;
         if (conn_.state() != state::open) return error::closed;  // before "slow down": closed says more
-        if (conn_.output().size() >= options_.max_queued_bytes) return error::send_queue_full;
+        if (queue_full()) return error::send_queue_full;
         if (auto refused = conn_.write_message(type, payload)) return refused;
         flush();
         return {};
@@ -233,7 +233,7 @@ private:
                                                                                     std::size_t = 0) mutable {
                 if (!started) {
                     started = true;
-                    if (bounded && conn_.output().size() >= options_.max_queued_bytes)
+                    if (bounded && queue_full())
                         return asio_detail::post_complete(self, get_executor(), error::send_queue_full);
                     if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
                     // Where this frame ends in the stream of all bytes ever written.
@@ -248,6 +248,9 @@ private:
             },
             token, next_);
     }
+
+    // max_queued_bytes of output wait already (what is being written not counted).
+    bool queue_full() noexcept { return conn_.output().size() >= options_.max_queued_bytes; }
 
     // One gathered write of everything pending, again while more is pending.
     void flush() {

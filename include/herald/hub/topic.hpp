@@ -137,6 +137,16 @@ public:
         return out;
     }
 
+    // The signal a client that came without a cursor gets first, in JSON:
+    // {"type":"ready","id":newest}, where "now" is (SSE sends it as `event: ready`
+    // with that id, WebSocket as a text frame).
+    std::string ready_signal() const {
+        std::string out = R"({"type":"ready","id":)";
+        append_json_string(last_id(), out);
+        out += '}';
+        return out;
+    }
+
     // The cursor of the newest message; "<epoch>-0" before the first.
     std::string last_id() const { return make_id(history_.last_seq()); }
     std::uint64_t last_seq() const noexcept { return history_.last_seq(); }
