@@ -12,7 +12,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <functional>
 #include <optional>
+#include <string>
 
 using namespace herald;
 using testing::after;
@@ -220,4 +223,74 @@ TEST_CASE("serve: on_abandon registered after close() ended the wait is still ca
     after(io, 5, [&] { conn.close(); });  // a server stop, not the client leaving
     io.run();
     CHECK(abandoned == 1);
+}
+
+namespace {
+
+// A TCP socket whose write completions arrive `delay` late (the bytes leave at once):
+// it makes the order that threads serving a strand can produce — the client's FIN
+// read before the answer's write completion runs — happen every time.
+struct late_write_socket {
+    using executor_type = asio::ip::tcp::socket::executor_type;
+    asio::ip::tcp::socket socket;
+    std::chrono::milliseconds delay;
+
+    executor_type get_executor() noexcept { return socket.get_executor(); }
+    template <class Buffers, class Handler>
+    void async_read_some(const Buffers& b, Handler&& h) {
+        socket.async_read_some(b, std::forward<Handler>(h));
+    }
+    template <class Buffers, class Handler>
+    void async_write_some(const Buffers& b, Handler&& h) {
+        socket.async_write_some(b, [this, h = std::forward<Handler>(h)](std::error_code ec, std::size_t n) mutable {
+            auto timer = std::make_shared<asio::steady_timer>(socket.get_executor(), delay);
+            timer->async_wait([timer, h = std::move(h), ec, n](std::error_code) mutable { h(ec, n); });
+        });
+    }
+    void cancel(std::error_code& ec) { socket.cancel(ec); }
+    void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) { socket.shutdown(what, ec); }
+    void close(std::error_code& ec) { socket.close(ec); }
+};
+
+}  // namespace
+
+TEST_CASE("serve: a client that closes before the answer's write completes is closed at once, not left in CLOSE-WAIT",
+          "[asio][serve][loopback]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    asio::ip::tcp::socket client{io};
+    client.connect(acceptor.local_endpoint());
+    http::server_options options = quiet_options();
+    options.idle_timeout = std::chrono::seconds(30);  // what the connection would otherwise wait for
+    http::server_connection<late_write_socket> conn{late_write_socket{acceptor.accept(), std::chrono::milliseconds(100)},
+                                                    options};
+    std::error_code result = asio::error::would_block;
+    bool served = false;
+    // Answered through a responder, as http::server answers every request.
+    http::async_serve(conn, [](const http::request&, http::responder r) { r(http::response{200, "text/plain", "ok"}); },
+                      [&](std::error_code ec) {
+                          served = true;
+                          result = ec;
+                      });
+    asio::write(client, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\n\r\n"}));
+    // The client reads its whole answer, then hangs up while the server's write
+    // completion is still on its way.
+    std::string got;
+    std::array<char, 256> chunk{};
+    std::function<void()> read_answer = [&] {
+        client.async_read_some(asio::buffer(chunk), [&](std::error_code ec, std::size_t n) {
+            got.append(chunk.data(), n);
+            if (!ec && got.find("\r\n\r\nok") == std::string::npos) return read_answer();
+            client.close();
+        });
+    };
+    read_answer();
+    asio::steady_timer guard{io, std::chrono::seconds(5)};
+    guard.async_wait([&](std::error_code ec) {
+        if (!ec) io.stop();
+    });
+    while (!served && !io.stopped()) io.run_one();
+    REQUIRE(served);  // before the fix: only the 30 s idle timeout ended it
+    CHECK_FALSE(result);
+    CHECK_FALSE(conn.next_layer().socket.is_open());
 }

@@ -156,6 +156,11 @@ struct serve_op {
                 c.arm(server_connection<Stream>::phase::idle);
                 return drain(self, {});
             }
+            // The watching read ended while the answer was being written (its
+            // completion ran first, as it may when threads serve the strand): the
+            // peer is gone. Reading again would wait for ever, since Asio's
+            // edge-triggered reactor reports a FIN once and it was consumed.
+            if (slot && slot->gone) return end_gone(self);
             break;
         case step::drain:
             c.close_slot().clear();
@@ -166,7 +171,7 @@ struct serve_op {
             }
             c.deadline_.disarm();
             if (result || !c.keep_alive()) return self.complete(result);
-            if (slot->gone) return self.complete({});  // the client closed after its answer
+            if (slot->gone) return end_gone(self);  // the client closed after its answer
             break;
         }
         at = step::read;
@@ -260,6 +265,14 @@ private:
             return write(self, *slot->value);
         }
         asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
+        self.complete({});
+    }
+
+    // The client left after its answer was written: close now (the socket would
+    // otherwise sit in CLOSE-WAIT until its owner lets go); a normal end.
+    template <class Self>
+    void end_gone(Self& self) {
+        conn->close();
         self.complete({});
     }
 
