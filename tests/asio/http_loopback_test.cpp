@@ -4,12 +4,16 @@
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,4 +101,62 @@ TEST_CASE("loopback: stop closes open connections and the pool drains", "[asio][
     CHECK(ec == asio::error::eof);
     pool.join();  // returns only when no connection is left waiting
     CHECK(server.connection_count() == 0);
+}
+
+TEST_CASE("loopback: a client that never reads its answer is cut after write_timeout", "[asio][http][loopback]") {
+    asio::io_context io;
+    tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    tcp::socket client{io};
+    client.connect(acceptor.local_endpoint());
+    // Small buffers on both sides, so the 16 MiB answer cannot hide in the kernel.
+    client.set_option(asio::socket_base::receive_buffer_size(4096));
+    http::server_options options;
+    options.write_timeout = std::chrono::milliseconds(200);
+    http::server_connection<tcp::socket> conn{acceptor.accept(), options};
+    conn.next_layer().set_option(asio::socket_base::send_buffer_size(4096));
+    std::error_code result = asio::error::would_block;
+    http::async_serve(conn, [](const http::request&) { return http::response{200, "text/plain", std::string(16 << 20, 'x')}; },
+                      [&](std::error_code ec) { result = ec; });
+    asio::write(client, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\n\r\n"}));  // and never reads
+    asio::steady_timer guard{io, std::chrono::seconds(10)};
+    guard.async_wait([&](std::error_code ec) {
+        if (!ec) io.stop();
+    });
+    while (result == asio::error::would_block && !io.stopped()) io.run_one();
+    CHECK(result == asio::error::timed_out);  // before write_timeout existed: never
+    CHECK_FALSE(conn.next_layer().is_open());
+}
+
+TEST_CASE("loopback: a slow reader that keeps taking bytes outlives write_timeout", "[asio][http][loopback]") {
+    // The deadline is for a client that stops reading, not for a long answer.
+    asio::io_context io;
+    tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    tcp::socket client{io};
+    client.connect(acceptor.local_endpoint());
+    http::server_options options;
+    options.write_timeout = std::chrono::milliseconds(200);
+    http::server_connection<tcp::socket> conn{acceptor.accept(), options};
+    conn.next_layer().set_option(asio::socket_base::send_buffer_size(4096));
+    const std::size_t size = 4 << 20;
+    std::error_code result = asio::error::would_block;
+    http::async_serve(conn, [&](const http::request&) { return http::response{200, "text/plain", std::string(size, 'x')}; },
+                      [&](std::error_code ec) { result = ec; });
+    asio::write(client, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}));
+    // At most 64 KiB every 10 ms: the answer takes several write_timeouts to go out.
+    std::size_t got = 0;
+    std::array<char, 64 * 1024> chunk{};
+    asio::steady_timer pace{io};
+    std::function<void()> take = [&] {
+        pace.expires_after(std::chrono::milliseconds(10));
+        pace.async_wait([&](std::error_code) {
+            client.async_read_some(asio::buffer(chunk), [&](std::error_code ec, std::size_t n) {
+                got += n;
+                if (!ec) take();
+            });
+        });
+    };
+    take();
+    io.run_for(std::chrono::seconds(60));
+    CHECK_FALSE(result);
+    CHECK(got > size);
 }

@@ -11,7 +11,7 @@
 //   conn.async_write_response(res, token);  // -> (error_code)
 //
 // All protocol decisions live in the sans-I/O core (request_parser, serializer);
-// this layer moves bytes, arms the idle, header and body deadlines, sends
+// this layer moves bytes, arms the idle, header, body and write deadlines, sends
 // `100 Continue` when a client waits for it, and answers a parse error with the
 // status the core names (400, 413, 414, 431, 501, 505) before closing.
 //
@@ -49,6 +49,10 @@ struct server_options {
     std::chrono::steady_clock::duration header_timeout = std::chrono::seconds(10);
     // From the end of the head to the end of the body.
     std::chrono::steady_clock::duration body_timeout = std::chrono::seconds(60);
+    // Writing an answer: the longest the client may take no bytes of it (nginx's
+    // send_timeout). A client that never reads would otherwise hold the connection
+    // and the whole answer for ever; when it passes the connection is closed.
+    std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
     std::size_t read_size = 16 * 1024;  // bytes asked of each read_some
     bool send_date = true;
 };
@@ -127,13 +131,14 @@ private:
     void commit_watched(std::size_t n) noexcept { buffer_.commit(n); }
     void end_after_response() noexcept { keep_alive_ = false; }
 
-    enum class phase { idle, head, body };
+    enum class phase { idle, head, body, write };
 
     void arm(phase p) {
         phase_ = p;
         const auto after = p == phase::idle   ? options_.idle_timeout
                            : p == phase::head ? options_.header_timeout
-                                              : options_.body_timeout;
+                           : p == phase::body ? options_.body_timeout
+                                              : options_.write_timeout;
         deadline_.arm(after, [this] { asio_detail::cancel_stream(stream_); });
     }
 

@@ -115,6 +115,7 @@ private:
         c.error_response_ = response{status, "text/plain; charset=utf-8", ec.message() + "\n"};
         if (c.prepare_head(c.error_response_)) return finish(self, ec);
         at = step::wrote_answer;
+        c.arm(phase::write);  // a client that sent garbage and reads nothing is cut too
         const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(c.error_response_.body)};
         asio::async_write(c.stream_, buffers, std::move(self));
     }

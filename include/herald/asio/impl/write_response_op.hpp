@@ -7,10 +7,15 @@
 #include <herald/asio/http.hpp>
 
 // How it works: the head is serialized into the connection's reused string, and
-// head and body go out in one gathered write (no copy of the body). After a
-// response that ends the connection, the stream is shut down and closed.
+// head and body go out in one gathered write (no copy of the body). The write
+// deadline (server_options::write_timeout) is armed when the write starts and again
+// whenever the client takes more bytes, so only a client that stops reading is cut
+// (the stream is cancelled, the operation completes with timed_out). After a
+// response that ends the connection, or a failed write, the stream is shut down and
+// closed.
 
 #include <array>
+#include <cstddef>
 
 namespace herald::http {
 
@@ -30,12 +35,29 @@ struct write_response_op {
             const bool send_body = c.request_.method != "HEAD" && !status_has_no_body(res->status);
             const std::array<asio::const_buffer, 2> buffers{
                 asio::buffer(c.head_), send_body ? asio::buffer(res->body) : asio::const_buffer{}};
-            asio::async_write(c.stream_, buffers, std::move(self));
+            asio::async_write(c.stream_, buffers, progress{&c}, std::move(self));
             return;
         }
+        const bool late = ec && c.deadline_.expired();
+        c.deadline_.disarm();
         if (ec || !c.keep_alive_) c.close();
-        self.complete(ec);
+        self.complete(late ? std::error_code{asio::error::timed_out} : ec);
     }
+
+    // asio::async_write's completion condition (transfer_all's answers), which also
+    // re-arms the write deadline each time the client has taken more bytes.
+    struct progress {
+        server_connection<Stream>* conn;
+        std::size_t armed_at = ~std::size_t{0};
+        std::size_t operator()(std::error_code ec, std::size_t written) {
+            if (ec) return 0;
+            if (written != armed_at) {
+                armed_at = written;
+                conn->arm(server_connection<Stream>::phase::write);
+            }
+            return 64 * 1024;
+        }
+    };
 };
 
 template <class Stream>
