@@ -61,7 +61,7 @@ run_result run(ws::role role, const ws::limits& limits, const std::uint8_t* data
         HERALD_FUZZ_CHECK(input.empty());
         at = end;
     }
-    r.output = c.output();
+    r.output.assign(c.output());
     return r;
 }
 

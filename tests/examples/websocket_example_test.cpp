@@ -4,10 +4,14 @@
 #include <herald/asio/websocket.hpp>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -121,4 +125,47 @@ TEST_CASE("websocket_client: gives up after --attempts failures in a row", "[exa
     const auto [bad, bad_status] = run_shell(HERALD_WEBSOCKET_CLIENT " --url http://nope --attempts 1 </dev/null 2>&1");
     CHECK(bad_status == 1);
     CHECK(bad.find("not a ws:// or wss:// URI") != std::string::npos);
+}
+
+TEST_CASE("websocket_echo_server: a client that sends pings and never reads cannot grow the server's memory",
+          "[examples][websocket][hostile]") {
+    child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}};
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    const std::string upgrade =
+        "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    asio::write(socket, asio::buffer(upgrade));
+    std::string answer(12, '\0');
+    asio::read(socket, asio::buffer(answer));
+    REQUIRE(answer == "HTTP/1.1 101");
+    // 1 MiB of masked 125-byte pings, sent 48 times: each would be answered by a
+    // 127-byte pong.
+    ws::connection pinger{ws::role::client, {}, [gen = std::mt19937(7)]() mutable { return static_cast<std::uint32_t>(gen()); }};
+    std::string batch;
+    while (batch.size() < (1u << 20)) {
+        REQUIRE_FALSE(pinger.write_ping(std::string(125, 'p')));
+        batch.append(pinger.output());
+        pinger.consume_output(pinger.output().size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const long before = server.resident_kib();
+    long peak = before;
+    // Sent asynchronously with an end in sight: a stalled transfer must not hang the test.
+    int sent = 0;
+    std::function<void()> send = [&] {
+        peak = std::max(peak, server.resident_kib());
+        if (sent++ == 48) return;
+        asio::async_write(socket, asio::buffer(batch), [&](std::error_code ec, std::size_t) {
+            if (!ec) send();
+        });
+    };
+    send();
+    io.run_for(std::chrono::seconds(20));
+    CHECK(sent > 48);  // everything went: the server kept reading
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it read what is in flight
+    peak = std::max(peak, server.resident_kib());
+    INFO("server VmRSS before " << before << " KiB, peak " << peak << " KiB");
+    CHECK(peak - before < 8 * 1024);  // before pongs were coalesced: about 47 MiB of them
 }

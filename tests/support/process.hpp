@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -56,6 +57,17 @@ public:
     child_server& operator=(const child_server&) = delete;
 
     unsigned short port() const noexcept { return port_; }
+    pid_t pid() const noexcept { return pid_; }
+
+    // The server's resident memory (VmRSS), in KiB: for tests that show a hostile
+    // client cannot grow it without bound.
+    long resident_kib() const {
+        std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+        std::string line;
+        while (std::getline(status, line))
+            if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+        return -1;
+    }
 
     void stop() {
         if (pid_ <= 0) return;

@@ -38,8 +38,8 @@ std::function<std::uint32_t()> rng(unsigned seed) {
 }
 
 std::string take(ws::connection& c) {
-    std::string out = c.output();
-    c.output().clear();
+    std::string out{c.output()};
+    c.consume_output(out.size());
     return out;
 }
 
@@ -255,6 +255,53 @@ TEST_CASE("pings of up to 125 bytes are answered in kind; unsolicited pongs are 
     const auto events = feed(server, frame(0x89, std::string(126, '*')));
     CHECK(server.error() == ws::error::control_too_long);
     CHECK(events.back().type == ws::event_type::error);
+}
+
+TEST_CASE("pings from a peer that never reads leave one pong queued, for the latest ping (RFC 6455 5.5.3)", "[websocket][connection]") {
+    for (const ws::role role : {ws::role::server, ws::role::client}) {
+        INFO((role == ws::role::server ? "server" : "client"));
+        ws::connection c(role, {}, rng(3));
+        const auto ping = [&](std::string_view payload) {
+            // A server receives masked frames, a client unmasked ones.
+            return role == ws::role::server ? frame(0x89, payload) : frame(0x89, payload, false);
+        };
+        std::string flood;
+        for (int i = 0; i < 10000; ++i) flood += ping(std::to_string(i) + std::string(100, '.'));
+        const auto events = feed(c, flood, 7);
+        CHECK(events.size() == 10000);
+        ws::connection peer(role == ws::role::server ? ws::role::client : ws::role::server, {}, rng(4));
+        const auto answered = feed(peer, std::string(c.output()));
+        REQUIRE(answered.size() == 1);  // before: 10,000 pongs, about the bytes received
+        CHECK(answered[0].data == "9999" + std::string(100, '.'));
+    }
+}
+
+TEST_CASE("a coalesced pong keeps its place among queued frames; a taken one is not touched", "[websocket][connection]") {
+    ws::connection server(ws::role::server);
+    feed(server, frame(0x89, "aaaa"));
+    REQUIRE_FALSE(server.write_message(ws::opcode::text, "after the first pong"));
+    feed(server, frame(0x89, "bbbb"));  // same size: written over the first pong
+    feed(server, frame(0x89, "cc"));    // another size, not the last frame: queued after
+    feed(server, frame(0x89, "dd"));    // the last frame now: replaced
+    ws::connection client(ws::role::client, {}, rng(6));
+    auto events = feed(client, std::string(server.output()));
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].data == "bbbb");
+    CHECK(events[1].data == "after the first pong");
+    CHECK(events[2].data == "dd");
+    // Once the I/O layer took the bytes, the next ping gets a pong of its own.
+    server.consume_output(3);  // part of the first frame is on its way
+    feed(server, frame(0x89, "eeee"));
+    std::string rest{server.output()};
+    server.consume_output(rest.size());
+    CHECK(rest.size() > 6);
+    CHECK(rest.substr(rest.size() - 6) == std::string("\x8a\x04") + "eeee");
+    std::string taken;
+    feed(server, frame(0x89, "ffff"));
+    server.take_output(taken);
+    feed(server, frame(0x89, "gggg"));
+    CHECK(taken == std::string("\x8a\x04") + "ffff");
+    CHECK(server.output() == std::string("\x8a\x04") + "gggg");
 }
 
 // Autobahn 7.7.x and 7.9.x in spirit: every close code on the wire, valid or not.

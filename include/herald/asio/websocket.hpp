@@ -256,8 +256,7 @@ private:
     void flush() {
         if (corked_ || flushing_ || conn_.output().empty() || write_error_) return;
         flushing_ = true;
-        in_flight_.swap(conn_.output());
-        conn_.output().clear();
+        conn_.take_output(in_flight_);
         // The flush is not a caller's operation, so nothing else keeps the stream
         // alive for it: a stream destroyed meanwhile must not be touched.
         asio::async_write(next_, asio::buffer(in_flight_), [this, life = std::weak_ptr<char>(life_)](std::error_code ec, std::size_t n) {

@@ -11,7 +11,10 @@
 //   need_more  everything in `input` is used; read more and call again
 //   message    a whole message (text or binary), assembled from its fragments;
 //              data() is valid until the next call
-//   ping/pong  a control frame; a ping is answered with a pong at once (§5.5.2)
+//   ping/pong  a control frame; a ping is answered with a pong at once (§5.5.2),
+//              or, while an earlier pong still waits in output(), that pong is
+//              replaced: §5.5.3 lets an endpoint answer only the most recent ping,
+//              and a peer that sends pings and never reads must not grow output()
 //   close      the peer's close frame (code, reason); unless this side closed
 //              first, the reply echoing its code is queued (§5.5.1); the
 //              connection is closed, and the transport may be closed once the
@@ -25,8 +28,8 @@
 // Control frames may come between the fragments of a message (§5.4).
 //
 // Bytes to send — frames from the write_* calls and the automatic pongs and
-// close replies — are appended to output(); the caller writes them out and
-// consumes them. A client masks every frame with a key from the random source it
+// close replies — are appended to output(); the caller writes them out and says
+// so with consume_output() or take_output(). A client masks every frame with a key from the random source it
 // was given (§5.3: "unpredictable"); a server masks nothing.
 
 #include <herald/websocket/error.hpp>
@@ -132,8 +135,23 @@ public:
     // the I/O layer read a large frame in one go instead of in small pieces.
     std::uint64_t frame_bytes_left() const noexcept { return in_frame_ ? remaining_ : 0; }
 
-    // Bytes to send, in order; consume what was written.
-    std::string& output() noexcept { return output_; }
+    // Bytes to send, in order; consume_output() what was written.
+    std::string_view output() const noexcept { return output_; }
+    void consume_output(std::size_t n) noexcept {
+        n = std::min(n, output_.size());
+        output_.erase(0, n);
+        if (pong_pending_) {
+            if (n > pong_at_) pong_pending_ = false;  // (part of) it is on its way
+            else pong_at_ -= n;
+        }
+    }
+    // Moves all of output() into `out` (its old contents dropped), keeping both
+    // buffers' capacity: for an I/O layer that writes from a buffer of its own.
+    void take_output(std::string& out) noexcept {
+        out.clear();
+        out.swap(output_);
+        pong_pending_ = false;
+    }
 
     // Appends a whole message as one frame.
     std::error_code write_message(opcode type, std::string_view payload) {
@@ -212,7 +230,7 @@ private:
         switch (header_.op) {
         case opcode::ping:
             data_ = control_;
-            if (state_ == state::open) append_frame(opcode::pong, control_, true);  // §5.5.2
+            if (state_ == state::open) answer_ping();  // §5.5.2
             return event_type::ping;
         case opcode::pong: data_ = control_; return event_type::pong;
         case opcode::close: return on_close();
@@ -257,6 +275,39 @@ private:
         if (state_ == state::open) append_close(close_code_for(ec), {});
         state_ = state::closed;
         return event_type::error;
+    }
+
+    // §5.5.3: "If an endpoint receives a Ping frame and has not yet sent Pong
+    // frame(s) in response to previous Ping frame(s), the endpoint MAY elect to send
+    // a Pong frame for only the most recently processed Ping frame." The unsent pong
+    // is rewritten in place when it is the last frame queued or has the same size
+    // (the usual heartbeat); otherwise the new one is queued and the old one stays,
+    // which happens at most once per frame of ours queued after it.
+    void answer_ping() {
+        if (pong_pending_) {
+            if (pong_at_ + pong_size_ == output_.size()) {  // the last frame: replace it
+                output_.resize(pong_at_);
+                append_frame(opcode::pong, control_, true);
+                pong_size_ = output_.size() - pong_at_;
+                return;
+            }
+            if (frame_size(control_.size()) == pong_size_) {  // same size: overwrite it
+                const std::size_t at = output_.size();
+                append_frame(opcode::pong, control_, true);
+                std::memcpy(output_.data() + pong_at_, output_.data() + at, pong_size_);
+                output_.resize(at);
+                return;
+            }
+        }
+        pong_at_ = output_.size();
+        append_frame(opcode::pong, control_, true);
+        pong_size_ = output_.size() - pong_at_;
+        pong_pending_ = true;
+    }
+
+    std::size_t frame_size(std::size_t payload) const noexcept {
+        const std::size_t length_bytes = payload < 126 ? 0 : payload < 65536 ? 2 : 8;
+        return 2 + length_bytes + (role_ == role::client ? 4 : 0) + payload;
     }
 
     void append_close(std::uint16_t code, std::string_view reason) {
@@ -305,6 +356,9 @@ private:
     bool failed_ = false;
     bool peer_closed_ = false;
     std::string output_;
+    bool pong_pending_ = false;  // a pong waits unsent in output_ at pong_at_
+    std::size_t pong_at_ = 0;
+    std::size_t pong_size_ = 0;
 };
 
 }  // namespace herald::websocket
