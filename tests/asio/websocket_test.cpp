@@ -592,3 +592,59 @@ TEST_CASE("websocket stream: a close the peer never answers ends the transport a
     CHECK(read_result);         // the read ended with the transport
     CHECK_FALSE(server.next_layer().is_open());
 }
+
+namespace {
+
+// A stream whose writes stay pending: like the kernel under io_uring, or a reactor
+// running on another thread, it may read a write's bytes until the write's handler
+// is called — after its owner destroyed it, when destruction comes first. Asio's
+// rule is that the bytes live until then.
+class held_write_stream {
+public:
+    using executor_type = asio::io_context::executor_type;
+    held_write_stream(executor_type ex, std::shared_ptr<std::string> wire) : ex_(ex), wire_(std::move(wire)) {}
+    held_write_stream(held_write_stream&&) = default;
+    ~held_write_stream() {
+        if (!pending_) return;
+        // Destroyed with a write out: the bytes are read, and the handler told, later.
+        asio::post(ex_, [wire = wire_, pending = std::move(pending_)] {
+            for (const auto& b : pending->buffers) wire->append(static_cast<const char*>(b.data()), b.size());
+            pending->handler(asio::error::operation_aborted, 0);
+        });
+    }
+
+    executor_type get_executor() const noexcept { return ex_; }
+
+    template <class Buffers, class Handler>
+    void async_write_some(const Buffers& buffers, Handler&& handler) {
+        pending_ = std::make_shared<pending>();
+        for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
+            pending_->buffers.emplace_back(*it);
+        pending_->handler = [h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler))](
+                                std::error_code ec, std::size_t n) { (*h)(ec, n); };
+    }
+
+private:
+    struct pending {
+        std::vector<asio::const_buffer> buffers;
+        std::function<void(std::error_code, std::size_t)> handler;
+    };
+    executor_type ex_;
+    std::shared_ptr<std::string> wire_;
+    std::shared_ptr<pending> pending_;
+};
+
+}  // namespace
+
+TEST_CASE("websocket stream: a stream destroyed while its flush is being written leaves the bytes alive for the write",
+          "[asio][websocket]") {
+    asio::io_context io;
+    auto wire = std::make_shared<std::string>();
+    {
+        ws::stream<held_write_stream> server{held_write_stream{io.get_executor(), wire}};
+        REQUIRE_FALSE(server.send(ws::opcode::text, std::string(1000, 'x')));
+    }  // destroyed with the frame's write out
+    io.run();  // the write reads its bytes now: freed memory before the flush owned them
+    REQUIRE(wire->size() == 1004);
+    CHECK(*wire == std::string("\x81\x7e\x03\xe8", 4) + std::string(1000, 'x'));
+}

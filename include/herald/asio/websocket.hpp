@@ -237,7 +237,7 @@ private:
                         return asio_detail::post_complete(self, get_executor(), error::send_queue_full);
                     if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
                     // Where this frame ends in the stream of all bytes ever written.
-                    target = written_ + in_flight_.size() + conn_.output().size();
+                    target = written_ + in_flight_->size() + conn_.output().size();
                     flush();
                 } else if (ec && ec != asio::error::operation_aborted) {
                     return self.complete(ec);
@@ -256,15 +256,19 @@ private:
     void flush() {
         if (corked_ || flushing_ || conn_.output().empty() || write_error_) return;
         flushing_ = true;
-        conn_.take_output(in_flight_);
+        conn_.take_output(*in_flight_);
         // The flush is not a caller's operation, so nothing else keeps the stream
-        // alive for it: a stream destroyed meanwhile must not be touched.
-        asio::async_write(next_, asio::buffer(in_flight_), [this, life = std::weak_ptr<char>(life_)](std::error_code ec, std::size_t n) {
+        // alive for it: a stream destroyed meanwhile must not be touched. The bytes
+        // must live until the handler runs (Asio's rule for every write), which may
+        // be after the stream is gone, so the handler shares their buffer.
+        asio::async_write(next_, asio::buffer(*in_flight_),
+                          [this, life = std::weak_ptr<char>(life_), bytes = in_flight_](std::error_code ec, std::size_t n) mutable {
+            bytes.reset();  // the stream's own reference is enough from here on
             if (life.expired()) return;
             flushing_ = false;
             written_ += n;
             if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
-            in_flight_.clear();
+            in_flight_->clear();
             if (ec) write_error_ = ec;
             flushed_.cancel();  // wakes every operation waiting for its frame
             flush();
@@ -370,7 +374,7 @@ private:
     asio::steady_timer flushed_;
     accepted accepted_;
     std::string handshake_;
-    std::string in_flight_;
+    std::shared_ptr<std::string> in_flight_ = std::make_shared<std::string>();  // being written (flush)
     std::uint64_t written_ = 0;
     bool flushing_ = false;
     bool corked_ = false;   // see cork()
