@@ -14,9 +14,12 @@ if(NOT TARGET herald::asio_standalone)
                         "(or set HERALD_ASIO_INCLUDE_DIR)")
   endif()
   find_package(Threads REQUIRED)
+  # No compile definitions are passed on: Asio's own configuration is standalone under
+  # C++11 and later (ASIO_STANDALONE is its default there), and herald compiles with or
+  # without ASIO_NO_DEPRECATED. A definition forced on consumers would make their other
+  # Asio code in the same program see different declarations (an ODR violation).
   add_library(herald::asio_standalone INTERFACE IMPORTED)
   set_target_properties(herald::asio_standalone PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${HERALD_ASIO_INCLUDE_DIR}"
-    INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED"
     INTERFACE_LINK_LIBRARIES Threads::Threads)
 endif()

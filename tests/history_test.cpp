@@ -19,7 +19,7 @@ TEST_CASE("history numbers entries and answers what a cursor missed", "[history]
     CHECK(h.after(0).state == history::status::ok);
     CHECK(h.after(0).first == 0);
     CHECK(h.after(1).state == history::status::ahead);
-    for (int i = 1; i <= 3; ++i) CHECK(h.append(text("e" + std::to_string(i))) == static_cast<std::uint64_t>(i));
+    for (int i = 1; i <= 3; ++i) CHECK(h.append(text(std::string("e").append(std::to_string(i)))) == static_cast<std::uint64_t>(i));
     auto found = h.after(1);
     REQUIRE(found.state == history::status::ok);
     REQUIRE(h.size() - found.first == 2);

@@ -122,10 +122,17 @@ inline std::error_code parse_uri(std::string_view text, uri& out) {
     }
 
     u.host.assign(host);
-    u.target = rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about "/" + string
+    // at -O2, and a user's -Werror build must not break on herald's headers.
+    u.target.clear();
+    if (rest.empty() || rest.front() == '?') u.target.push_back('/');
+    u.target.append(rest);
     const bool bracketed = host.find(':') != std::string_view::npos;
-    u.host_field = bracketed ? "[" + u.host + "]" : u.host;
-    if (u.port != (u.secure ? 443 : 80)) u.host_field += ":" + std::to_string(u.port);
+    u.host_field.clear();
+    if (bracketed) u.host_field.push_back('[');
+    u.host_field.append(u.host);
+    if (bracketed) u.host_field.push_back(']');
+    if (u.port != (u.secure ? 443 : 80)) u.host_field.append(":").append(std::to_string(u.port));
     out = std::move(u);
     return {};
 }
