@@ -13,7 +13,7 @@ using namespace herald;
 
 TEST_CASE("every http error has a distinct message and a condition", "[error]") {
     std::set<std::string> messages;
-    const int last = static_cast<int>(http::error::invalid_target);
+    const int last = static_cast<int>(http::error::invalid_target);  // the last enumerator
     for (int value = 1; value <= last; ++value) {
         const std::error_code ec = static_cast<http::error>(value);
         INFO("value " << value);

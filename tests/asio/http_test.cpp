@@ -82,8 +82,8 @@ TEST_CASE("serve: one request - one response - normal end on EOF", "[asio][http]
 
 TEST_CASE("serve: pipelined requests are answered in order - with short reads and writes", "[asio][http]") {
     const std::string input =
-        "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-        "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n";
+        "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+        "POST /3 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n";
     for (std::size_t piece : {0u, 1u, 7u}) {
         auto [ec, wire] = serve_bytes(input, quiet_options(), piece, piece);
         INFO("read and write size " << piece);
@@ -97,7 +97,7 @@ TEST_CASE("serve: pipelined requests are answered in order - with short reads an
 }
 
 TEST_CASE("serve: Connection: close ends the connection after the answer", "[asio][http]") {
-    auto [ec, wire] = serve_bytes("GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    auto [ec, wire] = serve_bytes("GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK_FALSE(ec);
     const auto responses = parse_responses(wire);
     REQUIRE(responses.size() == 1);
@@ -111,7 +111,7 @@ TEST_CASE("serve: HTTP/1.0 without keep-alive is answered and closed", "[asio][h
 }
 
 TEST_CASE("serve: HEAD gets the fields of GET and no body", "[asio][http]") {
-    auto [ec, wire] = serve_bytes("HEAD /x HTTP/1.1\r\n\r\n");
+    auto [ec, wire] = serve_bytes("HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK_FALSE(ec);
     CHECK(wire == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\n");
 }
@@ -127,16 +127,26 @@ TEST_CASE("serve: parse errors are answered with their status and the connection
     options.limits.max_body = 8;
     options.limits.max_target = 100;
     const std::vector<case_t> cases{
-        {"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, http::error::bad_field},
-        {"BREW / HTTP/1.1\r\n\r\n", 501, http::error::unknown_method},
+        {"GET / HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n", 400, http::error::bad_field},
+        {"BREW / HTTP/1.1\r\nHost: t\r\n\r\n", 501, http::error::unknown_method},
         {"GET / HTTP/2.0\r\n\r\n", 505, http::error::version_not_supported},
         {"GET /" + std::string(150, 'a') + " HTTP/1.1\r\n\r\n", 414, http::error::target_too_long},
-        {"GET / HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n", 431, http::error::header_too_large},
-        {"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n123456789", 413, http::error::body_too_large},
+        {"GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(300, 'a') + "\r\n\r\n", 431, http::error::header_too_large},
+        {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\n123456789", 413, http::error::body_too_large},
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host, any with two, a bad value.
+        {"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400, http::error::bad_host},
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, http::error::bad_host},
+        {"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", 400, http::error::bad_host},
+        {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, http::error::bad_host},
+        {"GET / HTTP/1.1\r\nHost: a/b@c\r\n\r\n", 400, http::error::bad_host},
+        // RFC 9112 §7.1: chunk data ends with CRLF; a chunk larger than the body limit
+        // is refused at its size line.
+        {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxyZZ0\r\n\r\n", 400, http::error::bad_chunk},
+        {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\n", 413, http::error::body_too_large},
     };
     for (const auto& c : cases) {
         // The bad request comes after a good one, which must still be answered.
-        auto [ec, wire] = serve_bytes("GET /ok HTTP/1.1\r\n\r\n" + c.input + "GET /never HTTP/1.1\r\n\r\n", options);
+        auto [ec, wire] = serve_bytes("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n" + c.input + "GET /never HTTP/1.1\r\nHost: t\r\n\r\n", options);
         INFO(c.input.substr(0, 40));
         CHECK(ec == c.error);
         const auto responses = parse_responses(wire);
@@ -149,13 +159,13 @@ TEST_CASE("serve: parse errors are answered with their status and the connection
 }
 
 TEST_CASE("serve: a request cut short by EOF is not answered", "[asio][http]") {
-    auto [ec, wire] = serve_bytes("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    auto [ec, wire] = serve_bytes("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
     CHECK(ec == http::error::partial_message);
     CHECK(wire.empty());
 }
 
 TEST_CASE("serve: a failure at every operation ends the connection with that error", "[asio][http]") {
-    const std::string input = "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    const std::string input = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc";
     for (std::size_t n = 0; n < 12; ++n) {
         asio::io_context io;
         test::fail_count fc{n};
@@ -182,7 +192,7 @@ TEST_CASE("serve: Expect 100-continue gets the interim answer before the body is
     connection conn{std::move(server_side), quiet_options()};
     std::error_code result = asio::error::would_block;
     http::async_serve(conn, echo, [&](std::error_code ec) { result = ec; });
-    asio::write(client, asio::buffer(std::string_view{"PUT /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"}));
+    asio::write(client, asio::buffer(std::string_view{"PUT /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"}));
     std::string received;
     std::array<char, 512> chunk;
     // The client waits for 100 Continue before sending the body, as curl does.
@@ -247,7 +257,7 @@ TEST_CASE("serve: slow-loris - an unfinished head gets 408 after the header time
 TEST_CASE("serve: an idle keep-alive connection is closed silently after the idle timeout", "[asio][http][timeout]") {
     http::server_options options = quiet_options();
     options.idle_timeout = std::chrono::milliseconds(30);
-    const auto run = run_until_closed(options, "GET /1 HTTP/1.1\r\n\r\n");
+    const auto run = run_until_closed(options, "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(run.server_result == asio::error::timed_out);
     CHECK(run.client_end == asio::error::eof);
     const auto responses = parse_responses(run.received);
@@ -257,7 +267,7 @@ TEST_CASE("serve: an idle keep-alive connection is closed silently after the idl
 
 TEST_CASE("serve: an asynchronous handler answers later - from another thread", "[asio][http]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /later HTTP/1.1\r\n\r\nGET /dropped HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /later HTTP/1.1\r\nHost: t\r\n\r\nGET /dropped HTTP/1.1\r\nHost: t\r\n\r\n"};
     stream.close_remote();
     connection conn{std::move(stream), quiet_options()};
     std::vector<std::thread> threads;
@@ -282,7 +292,7 @@ TEST_CASE("serve: an asynchronous handler answers later - from another thread", 
 
 TEST_CASE("serve: a handler's unsafe field is not sent - the client gets 500", "[asio][http]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET / HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n"};
     stream.close_remote();
     connection conn{std::move(stream), quiet_options()};
     std::error_code read_ec, write_ec;
@@ -301,7 +311,7 @@ TEST_CASE("serve: a handler's unsafe field is not sent - the client gets 500", "
 TEST_CASE("completion tokens: use_future and use_awaitable", "[asio][http]") {
     SECTION("use_future") {
         asio::io_context io;
-        test::stream stream{io.get_executor(), "GET /f HTTP/1.1\r\n\r\n"};
+        test::stream stream{io.get_executor(), "GET /f HTTP/1.1\r\nHost: t\r\n\r\n"};
         stream.close_remote();
         connection conn{std::move(stream), quiet_options()};
         auto guard = asio::make_work_guard(io);
@@ -316,7 +326,7 @@ TEST_CASE("completion tokens: use_future and use_awaitable", "[asio][http]") {
     }
     SECTION("use_awaitable") {
         asio::io_context io;
-        test::stream stream{io.get_executor(), "GET /c HTTP/1.1\r\n\r\n"};
+        test::stream stream{io.get_executor(), "GET /c HTTP/1.1\r\nHost: t\r\n\r\n"};
         stream.close_remote();
         connection conn{std::move(stream), quiet_options()};
         std::string target;
@@ -337,7 +347,7 @@ TEST_CASE("completion tokens: use_future and use_awaitable", "[asio][http]") {
 
 TEST_CASE("serve: close() ends a wait for an answer that never comes - a late answer is ignored", "[asio][http]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /parked HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /parked HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     std::optional<http::responder> parked;
     std::error_code result = asio::error::would_block;
@@ -360,7 +370,7 @@ TEST_CASE("serve: close() after the loop ended touches nothing the loop owned", 
     // the hook must be gone once the wait is, or close() reaches a freed timer
     // (found by the ASan build: http::server::stop() after a client left).
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n"};
     stream.close_remote();
     connection conn{std::move(stream), quiet_options()};
     std::error_code result = asio::error::would_block;
@@ -371,4 +381,17 @@ TEST_CASE("serve: close() after the loop ended touches nothing the loop owned", 
     CHECK(parse_responses(conn.next_layer().str()).size() == 2);
     conn.close();  // under ASan, a stale hook here is a heap-use-after-free
     CHECK_FALSE(conn.keep_alive());
+}
+
+TEST_CASE("server: Host is optional in HTTP/1.0, any valid form is taken in HTTP/1.1", "[asio][http]") {
+    for (const std::string request : {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+                                      "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+                                      "GET / HTTP/1.1\r\nHost: xn--bcher-kva.example:80\r\n\r\n"}) {
+        INFO(request);
+        auto [ec, wire] = serve_bytes(request + "GET /then HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK_FALSE(ec);
+        const auto responses = parse_responses(wire);
+        REQUIRE(responses.size() == 2);
+        CHECK(responses[0].status == 200);
+    }
 }

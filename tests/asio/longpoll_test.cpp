@@ -99,7 +99,7 @@ TEST_CASE("longpoll: a client that hangs up while parked is unparked", "[asio][l
         asio::io_context io;
         asio::ip::tcp::socket socket{io};
         socket.connect(f.ep);
-        asio::write(socket, asio::buffer(std::string_view{"GET /poll?key=k&timeout=60 HTTP/1.1\r\n\r\n"}));
+        asio::write(socket, asio::buffer(std::string_view{"GET /poll?key=k&timeout=60 HTTP/1.1\r\nHost: t\r\n\r\n"}));
         REQUIRE(f.parked(1));
     }  // closed
     CHECK(f.parked(0));

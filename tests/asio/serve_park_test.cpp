@@ -25,7 +25,7 @@ using connection = http::server_connection<test::stream>;
 
 TEST_CASE("serve: a client that leaves while its request is parked is noticed and the handler told", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     std::optional<http::responder> parked;
     int abandoned = 0;
@@ -52,7 +52,7 @@ TEST_CASE("serve: a client that leaves while its request is parked is noticed an
 
 TEST_CASE("serve: on_abandon set after the client left is still called", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     std::optional<http::responder> parked;
     int abandoned = 0;
@@ -67,7 +67,7 @@ TEST_CASE("serve: on_abandon set after the client left is still called", "[asio]
 
 TEST_CASE("serve: an answered request does not call on_abandon", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     int abandoned = 0;
     std::optional<http::responder> parked;
@@ -87,7 +87,7 @@ TEST_CASE("serve: an answered request does not call on_abandon", "[asio][serve]"
 
 TEST_CASE("serve: bytes pipelined while a request is parked are answered after it in order", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /slow HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     std::optional<http::responder> parked;
     std::vector<std::string> seen;
@@ -100,7 +100,7 @@ TEST_CASE("serve: bytes pipelined while a request is parked are answered after i
             else r(http::response{200, "text/plain", req.target});
         },
         [&](std::error_code ec) { result = ec; });
-    after(io, 5, [&] { conn.next_layer().append("GET /next HTTP/1.1\r\n\r\n"); });
+    after(io, 5, [&] { conn.next_layer().append("GET /next HTTP/1.1\r\nHost: t\r\n\r\n"); });
     after(io, 15, [&] {
         (*parked)(http::response{200, "text/plain", "/slow"});
         parked.reset();
@@ -119,7 +119,7 @@ TEST_CASE("serve: bytes pipelined while a request is parked are answered after i
 
 TEST_CASE("serve: a hand-off gives the handler the connection and ends the loop", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\nX-A: 1\r\n\r\nGET /never HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n\r\nGET /never HTTP/1.1\r\nHost: t\r\n\r\n"};
     auto conn = std::make_shared<connection>(std::move(stream), quiet_options());
     std::shared_ptr<connection> taken;
     int handler_calls = 0;
@@ -146,7 +146,7 @@ TEST_CASE("serve: a hand-off gives the handler the connection and ends the loop"
 
 TEST_CASE("serve: a hand-off to the wrong connection type answers 500", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     bool called = false;
     http::async_serve(
@@ -163,7 +163,7 @@ TEST_CASE("serve: a hand-off to the wrong connection type answers 500", "[asio][
 
 TEST_CASE("serve: after a late answer the idle timeout still closes a silent keep-alive connection", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\nHost: t\r\n\r\n"};
     http::server_options options = quiet_options();
     options.idle_timeout = std::chrono::milliseconds(20);
     connection conn{std::move(stream), options};
@@ -180,14 +180,14 @@ TEST_CASE("serve: after a late answer the idle timeout still closes a silent kee
 
 TEST_CASE("serve: the next request after a late answer is read by the watching read", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /1 HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     std::vector<http::responder> parked;
     std::error_code result = asio::error::would_block;
     http::async_serve(conn, [&](const http::request&, http::responder r) { parked.push_back(std::move(r)); },
                       [&](std::error_code ec) { result = ec; });
     after(io, 5, [&] { parked.at(0)(http::response{200, "text/plain", "one"}); });
-    after(io, 10, [&] { conn.next_layer().append("GET /2 HTTP/1.1\r\n\r\n"); });
+    after(io, 10, [&] { conn.next_layer().append("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n"); });
     after(io, 15, [&] { parked.at(1)(http::response{200, "text/plain", "two"}); });
     after(io, 20, [&] { conn.next_layer().close_remote(); });
     io.run();
@@ -200,7 +200,7 @@ TEST_CASE("serve: the next request after a late answer is read by the watching r
 TEST_CASE("serve: a hand-off under async_serve(conn&) is refused with 500", "[asio][serve]") {
     // Nothing would keep the connection alive for its new owner.
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     bool called = false;
     http::async_serve(
@@ -214,7 +214,7 @@ TEST_CASE("serve: a hand-off under async_serve(conn&) is refused with 500", "[as
 
 TEST_CASE("serve: on_abandon registered after close() ended the wait is still called", "[asio][serve]") {
     asio::io_context io;
-    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\n\r\n"};
+    test::stream stream{io.get_executor(), "GET /poll HTTP/1.1\r\nHost: t\r\n\r\n"};
     connection conn{std::move(stream), quiet_options()};
     std::optional<http::responder> parked;
     int abandoned = 0;

@@ -19,7 +19,7 @@ using testing::split_response;
 
 namespace {
 
-std::shared_ptr<connection> make_connection(asio::io_context& io, std::string request = "GET /events HTTP/1.1\r\n\r\n") {
+std::shared_ptr<connection> make_connection(asio::io_context& io, std::string request = "GET /events HTTP/1.1\r\nHost: t\r\n\r\n") {
     auto conn = std::make_shared<connection>(test::stream{io.get_executor(), request}, testing::quiet_options());
     bool read = false;
     conn->async_read_request([&](std::error_code ec) { read = !ec; });
@@ -84,7 +84,7 @@ TEST_CASE("sse stream: a client that leaves ends the run with eof", "[asio][sse]
 
 TEST_CASE("sse stream: a HEAD request gets the head and no stream", "[asio][sse]") {
     asio::io_context io;
-    auto conn = make_connection(io, "HEAD /events HTTP/1.1\r\n\r\n");
+    auto conn = make_connection(io, "HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n");
     auto stream = std::make_shared<stream_type>(conn);
     stream->send(make_event("x"));
     std::error_code result = asio::error::would_block;
@@ -217,7 +217,7 @@ TEST_CASE("sse stream: one event larger than the byte budget still goes under th
 
 TEST_CASE("sse stream: HEAD gets no retry line either", "[asio][sse]") {
     asio::io_context io;
-    auto conn = make_connection(io, "HEAD /events HTTP/1.1\r\n\r\n");
+    auto conn = make_connection(io, "HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n");
     sse::stream_options options;
     options.retry = 500;
     auto stream = std::make_shared<stream_type>(conn, options);
@@ -285,7 +285,7 @@ TEST_CASE("sse stream: a write the client does not take in write_timeout ends th
     asio::ip::tcp::socket client{io, asio::ip::tcp::v4()};
     client.set_option(asio::socket_base::receive_buffer_size(4096));
     client.connect(acceptor.local_endpoint());
-    asio::write(client, asio::buffer(std::string_view("GET /events HTTP/1.1\r\n\r\n")));
+    asio::write(client, asio::buffer(std::string_view("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")));
     auto socket = acceptor.accept();
     socket.set_option(asio::socket_base::send_buffer_size(4096));
     using tcp_connection = http::server_connection<asio::ip::tcp::socket>;

@@ -96,3 +96,23 @@ TEST_CASE("request helpers: keep-alive by version, expect, upgrade, query", "[ht
     CHECK_FALSE(query_parameter("/messages", "since").has_value());
     CHECK(target_path("/a/b?c=d") == "/a/b");
 }
+
+TEST_CASE("check_host: RFC 9112 3.2's Host rules", "[http][fields]") {
+    const auto with = [](std::initializer_list<std::pair<std::string, std::string>> list) {
+        fields f;
+        for (const auto& [name, value] : list) f.append(name, value);
+        return f;
+    };
+    CHECK(check_host(11, with({})) == error::bad_host);
+    CHECK_FALSE(check_host(10, with({})));
+    CHECK_FALSE(check_host(11, with({{"Host", "example.com"}})));
+    CHECK_FALSE(check_host(11, with({{"host", "example.com:8080"}})));
+    CHECK_FALSE(check_host(11, with({{"Host", "[2001:db8::1]:443"}})));
+    CHECK_FALSE(check_host(11, with({{"Host", ""}})));  // RFC 9110 7.2: no authority
+    CHECK_FALSE(check_host(11, with({{"Host", "a%20b.example"}})));
+    CHECK(check_host(11, with({{"Host", "a"}, {"HOST", "a"}})) == error::bad_host);
+    CHECK(check_host(10, with({{"Host", "a"}, {"Host", "b"}})) == error::bad_host);
+    for (const char* bad : {"a b", "a/b", "user@host", "a\tb", "\x7f", "a\"b"})
+        CHECK(check_host(11, with({{"Host", bad}})) == error::bad_host);
+    CHECK(status_for(error::bad_host) == 400);
+}

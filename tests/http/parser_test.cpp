@@ -182,6 +182,27 @@ TEST_CASE("body limit: a chunked body is stopped when it passes the limit", "[ht
     });
 }
 
+TEST_CASE("chunk data must be followed by CRLF (RFC 9112 7.1), however the input is split", "[http][parser]") {
+    // llhttp 8.1, built non-strict, takes any two bytes there.
+    for (const std::string tail : {"XY", "\rX", "X\n", "\n\r", "\r\r"}) {
+        const std::string input = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello" + tail + "0\r\n\r\n";
+        test_support::for_each_split(input, [&](const std::string& how, const std::vector<std::string_view>& pieces) {
+            http::request_parser p;
+            INFO("after the data: " << tail << ", fed " << how);
+            const auto lines = run_transcript(p, pieces, false).lines;
+            CHECK(lines.find("end") == std::string::npos);
+            CHECK(lines.find("error malformed chunked encoding / 400") != std::string::npos);
+        });
+    }
+    // A chunk of 1 byte whose CRLF is right: the check does not misplace itself.
+    const std::string good = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n\r\r\n2\r\n\r\n\r\n0\r\n\r\n";
+    test_support::for_each_split(good, [&](const std::string& how, const std::vector<std::string_view>& pieces) {
+        http::request_parser p;
+        INFO("fed " << how);
+        CHECK(run_transcript(p, pieces, false).lines.find("end") != std::string::npos);
+    });
+}
+
 TEST_CASE("trailers count against the head limit", "[http][parser][limits]") {
     http::limits l;
     l.max_header_bytes = 256;

@@ -36,6 +36,7 @@ enum class error {
     malformed,              // 400: any other syntax error (a missing CR or LF, ...)
     partial_message,        // the stream ended in the middle of a message
     data_after_close,       // bytes after a message that said `Connection: close`
+    bad_host,               // 400: an HTTP/1.1 request without Host, two Host fields, or a bad value
     // Local.
     invalid_state,          // the parser or serializer was used out of order
     invalid_field_name,     // a field name to serialize is not a token
@@ -65,6 +66,7 @@ inline const char* describe(error e) noexcept {
     case error::malformed: return "malformed HTTP message";
     case error::partial_message: return "stream ended inside a message";
     case error::data_after_close: return "data after Connection: close";
+    case error::bad_host: return "missing, repeated or invalid Host field";
     case error::invalid_state: return "operation not valid in this parser or serializer state";
     case error::invalid_field_name: return "field name is not a token";
     case error::invalid_field_value: return "field value contains CR, LF or NUL";

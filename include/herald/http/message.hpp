@@ -8,12 +8,14 @@
 // reuses it, so assigning into their strings reuses capacity and the steady state
 // allocates nothing.
 
+#include <herald/http/error.hpp>
 #include <herald/http/fields.hpp>
 #include <herald/http/status.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace herald::http {
 
@@ -53,6 +55,26 @@ inline bool expects_100_continue(unsigned version, const fields& f) noexcept {
     return version >= 11 && iequals(f.value_or("Expect", ""), "100-continue");
 }
 
+// RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+// HTTP/1.1 request message that lacks a Host header field and to any request
+// message that contains more than one Host header field line or a Host header field
+// with an invalid field value." A valid value is uri-host [ ":" port ] (RFC 3986
+// §3.2.2: a reg-name of unreserved, pct-encoded and sub-delims characters, or a
+// bracketed IP literal), or empty (RFC 9110 §7.2, a target without an authority).
+// -> {} or http::error::bad_host.
+inline std::error_code check_host(unsigned version, const http::fields& fields) noexcept {
+    const std::size_t count = fields.count("Host");
+    if (count > 1 || (count == 0 && version >= 11)) return http::error::bad_host;
+    if (count == 0) return {};
+    for (const char c : *fields.find("Host")) {
+        const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                                c == '.' || c == '_' || c == '~';
+        const bool other = std::string_view{"!$&'()*+,;=%:[]"}.find(c) != std::string_view::npos;
+        if (!unreserved && !other) return http::error::bad_host;
+    }
+    return {};
+}
+
 struct request {
     std::string method = "GET";
     std::string target = "/";
@@ -65,6 +87,9 @@ struct request {
     bool keep_alive() const noexcept { return keeps_alive(version, fields); }
 
     bool expects_continue() const noexcept { return expects_100_continue(version, fields); }
+
+    // {} or http::error::bad_host (check_host above).
+    std::error_code check_host() const noexcept { return http::check_host(version, fields); }
 
     // True when the client asks to switch to `protocol` (RFC 9110 §7.8).
     bool wants_upgrade(std::string_view protocol) const noexcept {

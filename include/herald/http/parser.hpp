@@ -37,6 +37,7 @@
 
 #include <herald/config.hpp>
 #include <herald/http/error.hpp>
+#include <herald/http/detail/llhttp_errors.hpp>
 #include <herald/http/fields.hpp>
 #include <herald/http/message.hpp>
 #include <herald/http/status.hpp>
@@ -93,7 +94,9 @@ public:
                 if (feed == 0 && !input.empty()) return fail(http::error::header_too_large);
             }
             const char* data = input.empty() ? no_bytes_ : input.data();
+            if (!chunk_crlf_.check(data, feed, fed_)) return fail(http::error::bad_chunk);
             run_data_ = data;
+            run_size_ = feed;
             run_base_ = static_cast<std::uint32_t>(fields_.bytes());
             const llhttp_errno_t err = llhttp_execute(&llhttp_, data, feed);
             std::size_t consumed = feed;
@@ -104,8 +107,9 @@ public:
                 if (err == HPE_PAUSED_UPGRADE) upgrade_delivered_ = true;  // already reported at end_of_message
             } else if (err != HPE_OK) {
                 if (recording_) fields_.clear();  // its offsets reach past the bytes kept
-                return fail(error_ ? error_ : translate(err, llhttp_get_error_pos(&llhttp_)));
+                return fail(error_ ? error_ : translate_llhttp_error(err, llhttp_get_error_pos(&llhttp_)));
             }
+            fed_ += consumed;
             // Bytes consumed while the head was open belong to it, up to and including
             // the pause at its last byte. A head that fills the room without ending
             // fails on the next turn, when the room is zero.
@@ -155,6 +159,8 @@ public:
         head_bytes_ = 0;
         error_ = {};
         paused_ = paused_at_end_ = upgrade_delivered_ = upgrade_taken_ = closed_ = recording_ = false;
+        fed_ = 0;
+        chunk_crlf_.reset();
         body_count_ = body_taken_ = 0;
         pending_head_ = pending_end_ = pending_upgrade_ = false;
     }
@@ -201,6 +207,7 @@ private:
             s.on_header_field_complete = [](llhttp_t* p) { return self(p).on_field_name_complete(); };
             s.on_header_value = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_field_value(at, n); };
             s.on_headers_complete = [](llhttp_t* p) { return self(p).on_headers_complete(); };
+            s.on_chunk_header = [](llhttp_t* p) { return self(p).on_chunk_header(); };
             s.on_body = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).on_body(at, n); };
             s.on_message_complete = [](llhttp_t* p) { return self(p).on_message_complete(); };
             return s;
@@ -312,12 +319,25 @@ private:
         return bodyless_request ? 0 : HPE_PAUSED;
     }
 
+    // A chunk too large for the body limit is refused when its size line is read,
+    // not after max_body bytes of it have come (llhttp stores the size in
+    // content_length here).
+    int on_chunk_header() noexcept {
+        if (llhttp_.content_length > limits_.max_body - body_bytes_) return stop(http::error::body_too_large);
+        return 0;
+    }
+
     int on_body(const char* at, std::size_t n) noexcept {
         // llhttp flushes an open body span at the end of every run, even an empty
         // one; pausing on nothing would spin.
         if (n == 0) return 0;
         body_bytes_ += n;
         if (body_bytes_ > limits_.max_body) return stop(http::error::body_too_large);
+        if ((llhttp_.flags & F_CHUNKED) && llhttp_.content_length == 0) {
+            // This piece ends a chunk's data: its CRLF comes next (detail::chunk_crlf_check).
+            chunk_crlf_.expect_at(fed_ + static_cast<std::uint64_t>(at + n - run_data_));
+            if (!chunk_crlf_.check(run_data_, run_size_, fed_)) return stop(http::error::bad_chunk);
+        }
         body_queue_[body_count_++] = {at, n};
         return body_count_ == body_queue_.size() ? HPE_PAUSED : 0;
     }
@@ -381,28 +401,6 @@ private:
         return {event_type::error, {}};
     }
 
-    static std::error_code translate(llhttp_errno_t err, const char* where) noexcept {
-        switch (err) {
-        case HPE_INVALID_METHOD:
-            // A token llhttp does not know is a method herald does not implement (501,
-            // RFC 9110 §9.1); anything else is not a method at all (400).
-            return (where && (*where == ' ' || is_tchar(static_cast<unsigned char>(*where))))
-                       ? http::error::unknown_method
-                       : http::error::bad_method;
-        case HPE_INVALID_URL: return http::error::bad_target;
-        case HPE_INVALID_VERSION: return http::error::bad_version;
-        case HPE_INVALID_HEADER_TOKEN: return http::error::bad_field;
-        case HPE_INVALID_CONTENT_LENGTH:
-        case HPE_UNEXPECTED_CONTENT_LENGTH: return http::error::bad_content_length;
-        case HPE_INVALID_TRANSFER_ENCODING: return http::error::bad_transfer_encoding;
-        case HPE_INVALID_CHUNK_SIZE: return http::error::bad_chunk;
-        case HPE_INVALID_STATUS: return http::error::bad_status;
-        case HPE_INVALID_EOF_STATE: return http::error::partial_message;
-        case HPE_CLOSED_CONNECTION: return http::error::data_after_close;
-        default: return http::error::malformed;
-        }
-    }
-
     // What llhttp_execute is given when there are no bytes: it needs a valid pointer
     // to let a paused parser settle (run the steps that consume nothing).
     static constexpr char no_bytes_[1] = {};
@@ -417,6 +415,9 @@ private:
     std::size_t body_taken_ = 0;
     std::optional<std::uint64_t> content_length_;
     const char* run_data_ = nullptr;  // where the current llhttp_execute started
+    std::size_t run_size_ = 0;         // and how many bytes it was given
+    std::uint64_t fed_ = 0;            // bytes llhttp consumed before this run
+    detail::chunk_crlf_check chunk_crlf_;
     std::uint32_t run_base_ = 0;       // offset of run_data_ in the head bytes kept
     bool recording_ = false;           // a head is open: keep each run's bytes
     std::size_t head_bytes_ = 0;

@@ -35,7 +35,7 @@ enum class error {
     // Remote, handshake (§4.2.1 server side, §4.1 client side).
     not_get,                 // the upgrade request's method is not GET (405)
     bad_http_version,        // the upgrade request is older than HTTP/1.1 (400)
-    no_host,                 // the upgrade request has no Host (400)
+    no_host,                 // the upgrade request has no Host, or two (400)
     no_upgrade,              // no `Upgrade: websocket` or no `Connection: Upgrade` (426)
     bad_key,                 // Sec-WebSocket-Key is not 16 bytes in base64 (400)
     bad_version,             // Sec-WebSocket-Version is not 13 (426 + Sec-WebSocket-Version: 13)
@@ -90,7 +90,7 @@ inline const char* describe(error e) noexcept {
     case error::message_too_big: return "message too big";
     case error::not_get: return "upgrade request method is not GET";
     case error::bad_http_version: return "upgrade request is older than HTTP/1.1";
-    case error::no_host: return "upgrade request has no Host";
+    case error::no_host: return "upgrade request has no Host field, or more than one";
     case error::no_upgrade: return "request does not ask for a websocket upgrade";
     case error::bad_key: return "Sec-WebSocket-Key is not 16 bytes in base64";
     case error::bad_version: return "Sec-WebSocket-Version is not 13";

@@ -67,10 +67,12 @@ inline std::error_code check_request(const http::request& req, const server_opti
     // §4.2.1 items 1-6, in the order a refusal is most useful to the client.
     if (req.method != "GET") return error::not_get;
     if (req.version < 11) return error::bad_http_version;
-    if (!req.fields.contains("Host")) return error::no_host;
+    if (req.fields.count("Host") != 1) return error::no_host;  // and RFC 9112 §3.2: one Host
     if (!req.fields.has_token("Upgrade", "websocket") || !req.fields.has_token("Connection", "upgrade"))
         return error::no_upgrade;
-    if (req.fields.find("Sec-WebSocket-Version").value_or("") != "13") return error::bad_version;
+    // §4.2.1 item 6: the version is 13, said once (13 then 8 is not version 13).
+    if (req.fields.find("Sec-WebSocket-Version").value_or("") != "13" || req.fields.count("Sec-WebSocket-Version") != 1)
+        return error::bad_version;
     const auto key = req.fields.find("Sec-WebSocket-Key");
     if (!key || req.fields.count("Sec-WebSocket-Key") != 1) return error::bad_key;
     const auto nonce = detail::base64_decode(*key);

@@ -59,6 +59,7 @@ private:
             switch (ev.type) {
             case event_type::head:
                 c.parser_.head_into(c.request_);
+                if (auto bad = c.request_.check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
                 c.arm(phase::body);
                 // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
                 // for this interim answer before it sends the body.
