@@ -66,6 +66,13 @@ public:
 
     bool is_open() const noexcept { return socket_.is_open(); }
 
+    // Closes, and connects to `host`:`port` at the next request (a redirect elsewhere).
+    void retarget(std::string host, std::string port) {
+        close();
+        host_ = std::move(host);
+        port_ = std::move(port);
+    }
+
 private:
     // Pulls the next parser event from the buffered bytes.
     event pull() {

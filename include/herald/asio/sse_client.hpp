@@ -19,6 +19,17 @@
 // text/event-stream fails the connection for good: async_next completes with
 // error::bad_status or error::bad_content_type and the client does not retry. So
 // does a backoff whose max_attempts are used up, with the last network error.
+//
+// As a browser's: redirects (301, 302, 303, 307, 308) are followed to an http://
+// URL or a path, at most 20 in a row (the Fetch standard's limit), and each
+// reconnection starts again from the configured target (§9.2.3 fetches the event
+// source's request again); a redirect loop or a Location it cannot follow fails
+// for good (error::too_many_redirects, error::bad_redirect), since retrying would
+// end the same way. The last event ID is the parser's (§9.2.6): an `id:` line with
+// no value clears it, so no Last-Event-ID is sent, and an `id:` in a block with no
+// data still counts for the reconnection. A line or an event over sse::limits fails
+// the stream for good with line_too_long or event_too_large: reconnecting would
+// download the same oversize event again and again.
 
 #include <herald/asio/http_client.hpp>
 #include <herald/sse/error.hpp>
@@ -58,8 +69,8 @@ public:
     client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}())
         : options_(std::move(options)), conn_(ex, options_.host, options_.port, unlimited_body()), timer_(ex),
           parser_(options_.limits),
-          backoff_(options_.backoff), rng_(seed) {
-        last_event_id_ = options_.last_event_id;
+          backoff_(options_.backoff), rng_(seed), host_(options_.host), port_(options_.port), target_(options_.target) {
+        parser_.set_last_event_id(options_.last_event_id);
     }
 
     executor_type get_executor() noexcept { return timer_.get_executor(); }
@@ -77,8 +88,8 @@ public:
         timer_.cancel();
     }
 
-    // The last event id string, sent as Last-Event-ID on reconnection.
-    const std::string& last_event_id() const noexcept { return last_event_id_; }
+    // The last event id string, sent as Last-Event-ID on reconnection when not empty.
+    std::string_view last_event_id() const noexcept { return parser_.last_event_id(); }
     // How many times a stream opened (1 + the successful reconnections).
     std::size_t connections() const noexcept { return connections_; }
 
@@ -112,12 +123,14 @@ private:
                 return open(self);
             case step::open:
                 if (ec) return retry(self, ec);
+                if (is_redirect(c->conn_.head().status)) return redirect(self);
                 if (auto refused = check(c->conn_.head())) {
                     c->close();
                     return self.complete(refused, {});
                 }
                 c->streaming_ = true;
                 ++c->connections_;
+                c->redirects_ = 0;
                 c->backoff_.reset();
                 c->parser_.restart();
                 c->pending_.clear();
@@ -142,6 +155,23 @@ private:
             return {};
         }
 
+        static bool is_redirect(unsigned status) noexcept {
+            return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+        }
+
+        // Follows the answer's Location: a path on the same server, or an http:// URL.
+        template <class Self>
+        void redirect(Self& self) {
+            const auto location = c->conn_.head().fields.find("Location");
+            std::error_code refused = error::too_many_redirects;
+            if (++c->redirects_ <= max_redirects) refused = location ? c->follow(*location) : error::bad_redirect;
+            if (refused) {
+                c->close();
+                return self.complete(refused, {});
+            }
+            open(self);
+        }
+
         template <class Self>
         void deliver(Self& self) {
             std::string_view input = c->pending_;
@@ -153,14 +183,16 @@ private:
                     continue;
                 }
                 if (r == parse_result::event) {
-                    // The parser starts without the seeded id: until the stream names
-                    // one, the seed stays (an `id:` that clears it is not told apart).
-                    if (!c->parser_.last_event_id().empty()) c->last_event_id_ = c->parser_.last_event_id();
-                    received_event ev{std::string(c->parser_.type()), std::string(c->parser_.data()), c->last_event_id_};
+                    received_event ev{std::string(c->parser_.type()), std::string(c->parser_.data()),
+                                      std::string(c->parser_.last_event_id())};
                     c->pending_.erase(0, c->pending_.size() - input.size());
                     return self.complete({}, std::move(ev));
                 }
-                if (r == parse_result::error) return retry(self, c->parser_.error());
+                if (r == parse_result::error) {  // over a limit: for good (see the top)
+                    const auto failure = c->parser_.error();
+                    c->close();
+                    return self.complete(failure, {});
+                }
                 break;  // need_more: the parser keeps a partial line itself
             }
             c->pending_.clear();
@@ -171,10 +203,10 @@ private:
         template <class Self>
         void open(Self& self) {
             auto& r = c->request_;
-            r = "GET " + c->options_.target + " HTTP/1.1\r\nHost: " + c->options_.host + ":" + c->options_.port +
+            r = "GET " + c->target_ + " HTTP/1.1\r\nHost: " + c->host_ + ":" + c->port_ +
                 "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n";
             // §9.2.4: a non-empty last event ID string goes back as Last-Event-ID.
-            if (!c->last_event_id_.empty()) r += "Last-Event-ID: " + c->last_event_id_ + "\r\n";
+            if (!c->last_event_id().empty()) r.append("Last-Event-ID: ").append(c->last_event_id()).append("\r\n");
             r += "\r\n";
             at = step::open;
             c->conn_.async_request(r, std::move(self));
@@ -183,7 +215,8 @@ private:
         template <class Self>
         void retry(Self& self, std::error_code ec) {
             c->streaming_ = false;
-            c->conn_.close();
+            c->redirects_ = 0;
+            c->restart_location();
             const auto jitter = c->backoff_.next(c->rng_);
             if (!jitter) return self.complete(ec, {});  // max_attempts used up
             c->timer_.expires_after(c->retry_time_.value_or(c->options_.reconnection_time) + *jitter);
@@ -198,6 +231,45 @@ private:
         }
     };
 
+    static constexpr unsigned max_redirects = 20;
+
+    // Where the next request goes after a redirect to `location`; {} or bad_redirect.
+    std::error_code follow(std::string_view location) {
+        if (!location.empty() && location.front() == '/') {
+            conn_.close();  // the redirect's own body is not read: start afresh
+            target_.assign(location);
+            return {};
+        }
+        constexpr std::string_view scheme = "http://";
+        if (location.size() <= scheme.size() || !http::iequals(location.substr(0, scheme.size()), scheme))
+            return error::bad_redirect;
+        location.remove_prefix(scheme.size());
+        const auto slash = location.find_first_of("/?");
+        const std::string_view authority = location.substr(0, slash);
+        const std::string_view rest = slash == std::string_view::npos ? std::string_view{} : location.substr(slash);
+        const auto colon = authority.rfind(':');
+        const bool has_port = colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
+        std::string host{has_port ? authority.substr(0, colon) : authority};
+        std::string port{has_port ? authority.substr(colon + 1) : std::string_view{"80"}};
+        if (host.empty() || port.empty() || host.find('@') != std::string::npos) return error::bad_redirect;
+        host_ = host;
+        port_ = port;
+        conn_.retarget(std::move(host), std::move(port));
+        target_.clear();
+        if (rest.empty() || rest.front() != '/') target_.push_back('/');
+        target_.append(rest);
+        return {};
+    }
+
+    // A reconnection fetches the configured URL again, not where it was redirected.
+    void restart_location() {
+        if (host_ != options_.host || port_ != options_.port) conn_.retarget(options_.host, options_.port);
+        else conn_.close();
+        host_ = options_.host;
+        port_ = options_.port;
+        target_ = options_.target;
+    }
+
     client_options options_;
     http::client_connection conn_;
     asio::steady_timer timer_;
@@ -205,7 +277,10 @@ private:
     timing::backoff backoff_;
     std::mt19937_64 rng_;
     std::optional<std::chrono::milliseconds> retry_time_;
-    std::string last_event_id_;
+    std::string host_;    // where the next request goes: the options', or a redirect's
+    std::string port_;
+    std::string target_;
+    unsigned redirects_ = 0;  // in a row, since the last stream opened
     std::string request_;
     std::string pending_;
     std::size_t connections_ = 0;

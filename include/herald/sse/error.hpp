@@ -32,6 +32,8 @@ enum class error {
     // the connection", no reconnect).
     bad_status,        // the answer is not 200 OK
     bad_content_type,  // the answer is not text/event-stream
+    bad_redirect,        // a redirect without a Location the client can follow (http:// or a path)
+    too_many_redirects,  // more than 20 redirects in a row (the Fetch standard's limit)
 };
 
 // The message of each error, for error_category() (herald/error.hpp enum_category).
@@ -45,6 +47,8 @@ inline const char* describe(error e) noexcept {
     case error::send_queue_full: return "send queue full: the client reads too slowly";
     case error::bad_status: return "event stream answered with a status other than 200";
     case error::bad_content_type: return "event stream answered with a type other than text/event-stream";
+    case error::bad_redirect: return "event stream redirected to a location the client cannot follow";
+    case error::too_many_redirects: return "event stream redirected more than 20 times";
     }
     return nullptr;
 }
@@ -60,7 +64,9 @@ inline condition condition_of(error e) noexcept {
     case error::invalid_event_type:
     case error::invalid_utf8: return condition::invalid_state;
     case error::bad_status:
-    case error::bad_content_type: return condition::protocol_violation;
+    case error::bad_content_type:
+    case error::bad_redirect:
+    case error::too_many_redirects: return condition::protocol_violation;
     }
     return condition::protocol_violation;
 }

@@ -111,6 +111,10 @@ public:
     // Last-Event-ID when it reconnects. Valid at any time, not only after an event.
     std::string_view last_event_id() const noexcept { return last_event_id_; }
 
+    // Seeds the last event ID string, as a client resuming from a stored id does
+    // (before the first stream; an `id:` line then replaces it, an empty one clears it).
+    void set_last_event_id(std::string_view id) { last_event_id_.assign(id); }
+
     // The last reconnection time the stream set, in milliseconds; nullopt if none.
     // Values too large for 64 bits saturate rather than being ignored: they were
     // "only ASCII digits", and the server meant a very long time.
