@@ -83,6 +83,10 @@ int run(asio::io_context& io, Server& server, const options& opts, std::string_v
         std::fprintf(stderr, "cannot listen on %s:%u: %s\n", host.c_str(), port, ec.message().c_str());
         return 1;
     }
+    // One line per episode at the descriptor limit (the server refuses and backs off).
+    server.on_accept_limit([](std::error_code limit) {
+        std::fprintf(stderr, "accept: %s; refusing new clients until descriptors free up\n", limit.message().c_str());
+    });
     server.start();
     std::printf("%.*s on http://%s:%u/\n", static_cast<int>(what.size()), what.data(), host.c_str(),
                 server.local_endpoint().port());

@@ -10,8 +10,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <array>
 #include <atomic>
+#include <filesystem>
+#include <mutex>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -159,4 +165,85 @@ TEST_CASE("loopback: a slow reader that keeps taking bytes outlives write_timeou
     io.run_for(std::chrono::seconds(60));
     CHECK_FALSE(result);
     CHECK(got > size);
+}
+
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("loopback: at the descriptor limit the server refuses waiting clients at once, says so once, and recovers",
+          "[asio][http][loopback]") {
+    asio::io_context io;
+    http::server server{io.get_executor(), [](const http::request&) { return http::response{200, "text/plain", "ok"}; }};
+    REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    std::mutex reported_mutex;
+    std::vector<std::error_code> reported;
+    server.on_accept_limit([&](std::error_code ec) {
+        std::lock_guard lock(reported_mutex);
+        reported.push_back(ec);
+    });
+    // Thirty clients are connected (the kernel completes the handshakes) before the
+    // server accepts any; then the process may open only a few more descriptors.
+    asio::io_context client_io;
+    std::vector<tcp::socket> clients;
+    for (int i = 0; i < 30; ++i) {
+        clients.emplace_back(client_io);
+        clients.back().connect(server.local_endpoint());
+    }
+    rlimit before{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &before) == 0);
+    rlimit low = before;
+    low.rlim_cur = open_descriptors() + 4;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    struct restore_limit {
+        rlimit limit;
+        ~restore_limit() { setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{before};
+    server.start();
+    std::thread runner([&] { io.run_for(std::chrono::seconds(3)); });
+    // Each client asks; the few accepted are answered, the others find their
+    // connection closed at once instead of waiting for ever.
+    int answered = 0, refused = 0, hung = 0;
+    for (auto& client : clients) {
+        const timeval two_seconds{2, 0};  // a client left hanging is counted, not waited for
+        setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+        std::error_code ec;
+        asio::write(client, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\n\r\n"}), ec);
+        std::array<char, 256> chunk{};
+        std::size_t n = 0;
+        if (!ec) n = client.read_some(asio::buffer(chunk), ec);
+        if (!ec && std::string_view(chunk.data(), n).rfind("HTTP/1.1 200", 0) == 0) ++answered;
+        else if (ec == asio::error::would_block || ec == asio::error::try_again) ++hung;
+        else ++refused;  // eof or a reset, at once
+    }
+    CHECK(hung == 0);  // before: every client past the limit
+    CHECK(answered + refused == 30);
+    CHECK(refused >= 20);
+    const auto reports = [&] {
+        std::lock_guard lock(reported_mutex);
+        return reported;
+    }();
+    REQUIRE(reports.size() == 1);  // one report for the episode, not one per failed accept
+    CHECK(reports[0] == asio::error::no_descriptors);  // EMFILE
+    // Descriptors free up: the server takes new clients again, the limit unchanged.
+    for (auto& client : clients) client.close();
+    clients.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    tcp::socket late{client_io};
+    late.connect(server.local_endpoint());
+    asio::write(late, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\n\r\n"}));
+    std::array<char, 256> chunk{};
+    std::error_code ec;
+    const std::size_t n = late.read_some(asio::buffer(chunk), ec);
+    CHECK_FALSE(ec);
+    CHECK(std::string_view(chunk.data(), n).rfind("HTTP/1.1 200", 0) == 0);
+    late.close();
+    server.stop();
+    runner.join();
 }

@@ -20,13 +20,17 @@
 // the copying of a type-erased executor (a measurable share of a busy server's
 // time: docs/benchmarks.md).
 
+#include <herald/asio/detail/descriptor_reserve.hpp>
 #include <herald/asio/serve.hpp>
 
 #include <asio/bind_executor.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -48,7 +52,7 @@ public:
     // connection's strand, possibly from several threads for different connections.
     template <class Handler>
     basic_server(Executor ex, Handler handler, server_options options = {})
-        : executor_(std::move(ex)), acceptor_(executor_), options_(std::move(options)),
+        : executor_(std::move(ex)), acceptor_(executor_), accept_delay_(executor_), options_(std::move(options)),
           handler_(wrap(std::move(handler))) {}
 
     basic_server(const basic_server&) = delete;
@@ -59,6 +63,7 @@ public:
         *alive_ = false;
         std::error_code ignored;
         acceptor_.close(ignored);
+        accept_delay_.cancel();
         close_connections();
     }
 
@@ -69,6 +74,7 @@ public:
         if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
         if (!ec) acceptor_.bind(endpoint, ec);
         if (!ec) acceptor_.listen(backlog, ec);
+        if (!ec) acceptor_.non_blocking(true, ec);  // refusing at the limit must never block
         if (ec) acceptor_.close();
         return ec;
     }
@@ -86,6 +92,7 @@ public:
             if (!*alive) return;
             std::error_code ignored;
             acceptor_.close(ignored);
+            accept_delay_.cancel();
         });
         close_connections();
     }
@@ -102,6 +109,13 @@ public:
     // Called with each connection's final error ({} for a normal end or a hand-off);
     // for logging.
     void on_connection_end(std::function<void(std::error_code)> fn) { on_end_ = std::move(fn); }
+
+    // Called once each time accepting runs into the process's descriptor limit
+    // (EMFILE, ENFILE) or out of memory for a socket, with that error; for one log
+    // line. Until descriptors free up, clients waiting in the backlog are refused
+    // (accepted and closed at once) and accepting is retried after a backoff from
+    // 10 ms to 1 s, never in a spin.
+    void on_accept_limit(std::function<void(std::error_code)> fn) { on_limit_ = std::move(fn); }
 
 private:
     void close_connections() {
@@ -128,8 +142,28 @@ private:
     void accept() {
         acceptor_.async_accept(asio::make_strand(executor_), [this, alive = alive_](std::error_code ec, socket_type socket) {
             if (!*alive || ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-            if (!ec) serve(std::move(socket));
-            accept();  // a failed accept (EMFILE, a reset) must not stop the server
+            if (asio_detail::out_of_descriptors(ec)) return at_limit(ec);
+            if (!ec) {
+                limit_delay_ = {};
+                serve(std::move(socket));
+            }
+            accept();  // another failed accept (a client that reset first) must not stop the server
+        });
+    }
+
+    // See on_accept_limit() and asio_detail::descriptor_reserve.
+    void at_limit(std::error_code ec) {
+        if (limit_delay_ == std::chrono::milliseconds{}) {
+            if (on_limit_) on_limit_(ec);  // once per episode
+            limit_delay_ = std::chrono::milliseconds(10);
+        } else {
+            limit_delay_ = std::min<std::chrono::milliseconds>(limit_delay_ * 2, std::chrono::seconds(1));
+        }
+        reserve_.refuse_waiting(acceptor_.native_handle());
+        accept_delay_.expires_after(limit_delay_);
+        accept_delay_.async_wait([this, alive = alive_](std::error_code wait_ec) {
+            if (wait_ec || !*alive || !acceptor_.is_open()) return;
+            accept();
         });
     }
 
@@ -162,9 +196,13 @@ private:
 
     Executor executor_;
     asio::ip::tcp::acceptor acceptor_;
+    asio::steady_timer accept_delay_;  // the backoff at the descriptor limit
+    std::chrono::milliseconds limit_delay_{};  // zero: not at the limit
+    asio_detail::descriptor_reserve reserve_;
     server_options options_;
     async_handler handler_;
     std::function<void(std::error_code)> on_end_;
+    std::function<void(std::error_code)> on_limit_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::shared_ptr<std::mutex> connections_mutex_ = std::make_shared<std::mutex>();
     std::shared_ptr<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>> connections_ =
