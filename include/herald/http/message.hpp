@@ -66,7 +66,8 @@ inline std::error_code check_host(unsigned version, const http::fields& fields) 
     const std::size_t count = fields.count("Host");
     if (count > 1 || (count == 0 && version >= 11)) return http::error::bad_host;
     if (count == 0) return {};
-    for (const char c : *fields.find("Host")) {
+    const std::string_view value = *fields.find("Host");  // not ranged over the optional: it is a temporary
+    for (const char c : value) {
         const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                                 c == '.' || c == '_' || c == '~';
         const bool other = std::string_view{"!$&'()*+,;=%:[]"}.find(c) != std::string_view::npos;
