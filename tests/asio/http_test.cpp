@@ -5,11 +5,13 @@
 #include <herald/asio/serve.hpp>
 #include <herald/test/stream.hpp>
 
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 #include <asio/write.hpp>
@@ -394,4 +396,28 @@ TEST_CASE("server: Host is optional in HTTP/1.0, any valid form is taken in HTTP
         REQUIRE(responses.size() == 2);
         CHECK(responses[0].status == 200);
     }
+}
+
+TEST_CASE("server connection: a read refused at once (the connection is not kept alive) completes on the handler's strand",
+          "[asio][http]") {
+    asio::io_context io;
+    auto strand = asio::make_strand(io);
+    http::server_connection<test::stream> conn{test::stream{io.get_executor(), "GET / HTTP/1.0\r\n\r\n"}, quiet_options()};
+    std::error_code first = asio::error::would_block, second = asio::error::would_block;
+    bool on_strand = false;
+    http::response res{200, "text/plain", "bye"};
+    conn.async_read_request([&](std::error_code ec) {
+        first = ec;
+        conn.async_write_response(res, [&](std::error_code) {
+            // HTTP/1.0 without keep-alive: the connection ended, the next read is eof at once.
+            conn.async_read_request(asio::bind_executor(strand, [&](std::error_code ec2) {
+                second = ec2;
+                on_strand = strand.running_in_this_thread();
+            }));
+        });
+    });
+    io.run();
+    CHECK_FALSE(first);
+    CHECK(second == asio::error::eof);
+    CHECK(on_strand);  // before: run straight from the connection's executor
 }

@@ -7,6 +7,7 @@
 #include <herald/http/serializer.hpp>
 #include <herald/test/stream.hpp>
 
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/detached.hpp>
@@ -14,6 +15,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_future.hpp>
 
 #include <catch2/catch.hpp>
@@ -647,4 +649,22 @@ TEST_CASE("websocket stream: a stream destroyed while its flush is being written
     io.run();  // the write reads its bytes now: freed memory before the flush owned them
     REQUIRE(wire->size() == 1004);
     CHECK(*wire == std::string("\x81\x7e\x03\xe8", 4) + std::string(1000, 'x'));
+}
+
+TEST_CASE("websocket stream: a write refused at once completes on the handler's strand, not the stream's executor",
+          "[asio][websocket]") {
+    asio::io_context io;
+    auto strand = asio::make_strand(io);
+    ws::stream_options options;
+    options.max_queued_bytes = 0;  // every write is refused: send_queue_full, completed at once
+    ws::stream<test::stream> server{test::stream{io.get_executor()}, options};
+    std::error_code result;
+    bool on_strand = false;
+    server.async_write(ws::opcode::text, "x", asio::bind_executor(strand, [&](std::error_code ec) {
+                           result = ec;
+                           on_strand = strand.running_in_this_thread();
+                       }));
+    io.run();
+    CHECK(result == ws::error::send_queue_full);
+    CHECK(on_strand);  // before: run straight from the stream's executor
 }
