@@ -7,6 +7,8 @@
 // with a category; this header holds what they share, the `condition` that groups
 // them so callers can ask "was this a limit?" without knowing the module.
 
+#include <herald/config.hpp>
+
 #include <string>
 #include <system_error>
 
@@ -37,7 +39,7 @@ public:
 
 }  // namespace detail
 
-inline const std::error_category& condition_category() noexcept {
+HERALD_VISIBLE inline const std::error_category& condition_category() noexcept {
     static const detail::condition_category_impl instance;
     return instance;
 }

@@ -45,7 +45,7 @@ inline condition condition_of(error e) noexcept {
     return condition::protocol_violation;
 }
 
-inline const std::error_category& error_category() noexcept {
+HERALD_VISIBLE inline const std::error_category& error_category() noexcept {
     static const herald::detail::enum_category<error> instance{"herald.hub"};
     return instance;
 }

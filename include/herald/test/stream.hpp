@@ -78,7 +78,7 @@ public:
 
 }  // namespace detail
 
-inline const std::error_category& error_category() noexcept {
+HERALD_VISIBLE inline const std::error_category& error_category() noexcept {
     static const detail::error_category_impl instance;
     return instance;
 }
