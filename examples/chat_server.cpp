@@ -22,9 +22,13 @@
 // Limits: a message is at most 4 KiB (a longer one is closed with 1009); a member
 // whose send queue passes 256 KiB cannot keep up and is closed with 1008; a peer
 // silent for 30 s is pinged and dropped 10 s later without an answer. Browsers
-// must come from this server's own origin (RFC 6455 §10.2).
+// must come from an allowed origin (RFC 6455 §10.2): --allow-origin, a comma-separated
+// list, by default this server's own (http://HOST:PORT, and http://localhost:PORT when
+// HOST is 127.0.0.1). The list is configured, never derived from the request's Host:
+// a DNS-rebinding page (evil.example resolved to 127.0.0.1) sends Host and Origin
+// that agree with each other, and would pass such a check.
 //
-//   chat_server [--host 127.0.0.1] [--port 8080]
+//   chat_server [--host 127.0.0.1] [--port 8080] [--allow-origin http://a.example,https://b.example]
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
@@ -221,21 +225,39 @@ void chat::broadcast(room& r, std::string json) {
     for (const auto& m : members) m->send(shared);
 }
 
-ws::stream_options member_options(const http::request& req) {
+using origin_list = std::shared_ptr<const std::set<std::string, std::less<>>>;
+
+ws::stream_options member_options(const origin_list& allowed) {
     ws::stream_options o;
     o.limits.max_message = 4096;
     o.max_queued_bytes = 256 * 1024;
     // A browser page from elsewhere may not use its visitor's session here (RFC 6455
     // §10.2); clients that are not browsers send no Origin.
-    const std::string host{req.fields.find("Host").value_or("")};
-    o.handshake.check_origin = [host](std::string_view origin) { return origin.empty() || origin == "http://" + host; };
+    o.handshake.check_origin = [allowed](std::string_view origin) { return origin.empty() || allowed->contains(origin); };
     return o;
+}
+
+// --allow-origin's comma-separated list, or this server's own origins.
+origin_list allowed_origins(const example::options& opts) {
+    const std::string host = opts.get("host", "127.0.0.1");
+    const std::string port = std::to_string(opts.number("port", 8080));
+    std::set<std::string, std::less<>> out;
+    std::string list = opts.get("allow-origin", "http://" + host + ":" + port);
+    if (host == "127.0.0.1" && !opts.has("allow-origin")) list += ",http://localhost:" + port;
+    for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        if (comma > at) out.insert(list.substr(at, comma - at));
+        at = comma + 1;
+    }
+    return std::make_shared<const std::set<std::string, std::less<>>>(std::move(out));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const example::options opts(argc, argv, "chat_server [--host 127.0.0.1] [--port 8080]", {"host", "port"});
+    const example::options opts(argc, argv, "chat_server [--host 127.0.0.1] [--port 8080] [--allow-origin LIST]",
+                                {"host", "port", "allow-origin"});
+    const origin_list origins = allowed_origins(opts);
     example::raise_descriptor_limit();
     asio::io_context io{1};
     chat rooms;
@@ -251,9 +273,9 @@ int main(int argc, char** argv) {
                             if (name.empty()) name = "guest-" + std::to_string(++guests);
                             if (!valid_word(room) || !valid_word(name))
                                 return respond({400, "text/plain; charset=utf-8", "room and name are 1-32 of A-Z a-z 0-9 _ -\n"});
-                            respond.hand_off<http::server::connection_type>([&rooms, room, name](std::shared_ptr<http::server::connection_type> conn) {
+                            respond.hand_off<http::server::connection_type>([&rooms, &origins, room, name](std::shared_ptr<http::server::connection_type> conn) {
                                 auto m = std::make_shared<member>(rooms, name, room, std::move(conn->next_layer()),
-                                                                  conn->take_buffered(), member_options(conn->request()));
+                                                                  conn->take_buffered(), member_options(origins));
                                 m->start(conn->request());
                             });
                         }};

@@ -23,10 +23,17 @@ namespace {
 // One chat member on its own io_context, stepped synchronously by the test.
 class member {
 public:
-    member(unsigned short port, const std::string& query, const ws::stream_options& options = {})
+    // `host_field`: the Host the upgrade names, when not 127.0.0.1:port (a page whose
+    // domain resolves to this machine names its own).
+    member(unsigned short port, const std::string& query, const ws::stream_options& options = {}, const std::string& host_field = {})
         : ws_(asio::ip::tcp::socket{io_}, [gen = std::mt19937(std::random_device{}())]() mutable { return static_cast<std::uint32_t>(gen()); },
               options) {
-        ws::async_connect(ws_, "ws://127.0.0.1:" + std::to_string(port) + "/ws" + query, [this](std::error_code ec) { connected_ = ec; });
+        if (host_field.empty()) {
+            ws::async_connect(ws_, "ws://127.0.0.1:" + std::to_string(port) + "/ws" + query, [this](std::error_code ec) { connected_ = ec; });
+        } else {
+            ws_.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+            ws_.async_handshake(host_field, "/ws" + query, [this](std::error_code ec) { connected_ = ec; });
+        }
         io_.run_for(std::chrono::seconds(5));
         io_.restart();
     }
@@ -196,10 +203,33 @@ TEST_CASE("chat_server: bad names, oversize messages and foreign origins are ref
     foreign.client.origin = "http://evil.example";
     member stranger{server.port(), "?room=r&name=s", foreign};
     CHECK(stranger.connected() == ws::error::not_switching);  // 403 (RFC 6455 §10.2)
+    // DNS rebinding: evil.example now resolves to 127.0.0.1, so its page's Origin and
+    // the Host its browser sends agree; only a configured list tells them apart.
+    const std::string rebound = "evil.example:" + std::to_string(server.port());
+    ws::stream_options rebinding;
+    rebinding.client.origin = "http://" + rebound;
+    member rebinder{server.port(), "?room=r&name=rb", rebinding, rebound};
+    CHECK(rebinder.connected() == ws::error::not_switching);  // before: accepted, Origin matched Host
     ws::stream_options same;
     same.client.origin = "http://127.0.0.1:" + std::to_string(server.port());
     member local{server.port(), "?room=r&name=local", same};
     CHECK_FALSE(local.connected());
+    ws::stream_options by_name;
+    by_name.client.origin = "http://localhost:" + std::to_string(server.port());
+    member named{server.port(), "?room=r&name=named", by_name};
+    CHECK_FALSE(named.connected());
+}
+
+TEST_CASE("chat_server: --allow-origin replaces the default list", "[examples][chat]") {
+    child_server server{HERALD_CHAT_SERVER, {"--allow-origin", "https://chat.example,https://www.chat.example"}};
+    ws::stream_options allowed;
+    allowed.client.origin = "https://www.chat.example";
+    member in{server.port(), "?room=r&name=in", allowed};
+    CHECK_FALSE(in.connected());
+    ws::stream_options own;
+    own.client.origin = "http://127.0.0.1:" + std::to_string(server.port());
+    member out{server.port(), "?room=r&name=out", own};
+    CHECK(out.connected() == ws::error::not_switching);
 }
 
 TEST_CASE("chat_server: a member who never reads is dropped with 1008 and then cut off", "[examples][chat]") {
