@@ -286,12 +286,14 @@ TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never cre
     CHECK(http_get(server.endpoint(), "/api/messages?topic=nope&since=ep-0").body == R"({"cursor":"ep-0","reset":false,"messages":[]})");
     CHECK(http_get(server.endpoint(), "/api/messages?topic=nope2").status == 200);
     CHECK(server.publish("two", "a") == R"(200 {"id":"ep-2"})");
-    CHECK(server.publish("x", "b").rfind("503 ", 0) == 0);  // only publishing makes topics
 
     ws_client fresh{port, "?topic=a"};
     fresh.send("three");
     CHECK(ids_in(fresh.next()) == expected(3, 3));
     CHECK(fresh.ready == R"({"type":"ready","id":"ep-2"})");  // where "now" was when it came
+    // The one topic is followed, so a new one cannot reclaim it (only publishing
+    // makes topics; an unfollowed one would have been reclaimed).
+    CHECK(server.publish("x", "b").rfind("503 ", 0) == 0);
 
     // The server's disconnect_all closes handed-off WebSockets too.
     asio::post(server.io, [&] { server.server.disconnect_all(); });
@@ -524,4 +526,18 @@ TEST_CASE("hub routes: a replay larger than the subscriber's queue is told histo
     server.publish("live");
     CHECK(ids_in(far.next()) == expected(11, 11));
     CHECK(far_events.next().id == "ep-11");
+}
+
+TEST_CASE("hub service: at max_topics a followed topic is kept and unused ones are reclaimed", "[asio][hub]") {
+    hub::service hub{"e", {4, {}}};
+    std::error_code ec;
+    REQUIRE(hub.publish("kept", "1", ec));
+    auto follower = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("kept", "e-1", follower));
+    for (int i = 0; i < 50; ++i) REQUIRE(hub.publish("new" + std::to_string(i), "x", ec));  // before: refused from the 4th
+    const auto m = hub.publish("kept", "2", ec);
+    REQUIRE(m);
+    CHECK(m->id == "e-2");  // the followed topic kept its life and its ids
+    REQUIRE(follower->got.size() == 1);
+    CHECK(follower->got[0] == "e-2=2");
 }

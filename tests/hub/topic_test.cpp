@@ -99,7 +99,7 @@ TEST_CASE("the hub core creates topics on first use within limits and counts", "
     CHECK(hub.publish("a", "1", ec));
     CHECK(hub.publish("b.c:d-e_f", "2", ec));
     CHECK(hub.publish("a", "3", ec)->id == "ep-2");  // ids are per topic
-    CHECK_FALSE(hub.publish("third", "x", ec));
+    CHECK_FALSE(hub.publish("third", "x", ec, [](std::string_view) { return true; }));  // every topic followed
     CHECK(ec == hub::error::too_many_topics);
     for (std::string_view bad : {std::string_view(""), std::string_view("has space"), std::string_view("slash/"),
                                  std::string_view("caf\xc3\xa9"), std::string_view("x\0y", 3)}) {
@@ -116,4 +116,36 @@ TEST_CASE("the hub core creates topics on first use within limits and counts", "
     CHECK(hub.stats().json() ==
           R"({"subscribers":{"websocket":0,"sse":4,"long_poll":0,"short_poll":0},"published":3,"refused":2,)"
           R"("messages_out":0,"bytes_out":0,"queue_drops":0})");
+}
+
+TEST_CASE("at max_topics the least recently used topic nobody follows is reclaimed; its old cursors read as lost", "[hub]") {
+    hub::core hub{"ep", {3, {}}};
+    std::error_code ec;
+    REQUIRE(hub.publish("a", "1", ec));
+    REQUIRE(hub.publish("b", "1", ec));
+    REQUIRE(hub.publish("c", "1", ec));
+    REQUIRE(hub.publish("a", "2", ec));  // a is used again: b is now the least recent
+    const auto followed = [](std::string_view name) { return name == "b"; };
+    REQUIRE(hub.publish("d", "1", ec, followed));  // b is followed: c goes
+    CHECK(hub.find("c") == nullptr);
+    CHECK(hub.find("b") != nullptr);
+    CHECK(hub.reclaimed() == 1);
+    CHECK(hub.topic_count() == 3);
+    // c comes back under a new epoch: its old cursor ep-1 must not resume at seq 1.
+    const auto again = hub.publish("c", "new life", ec, followed);
+    REQUIRE(again);
+    CHECK(again->id == "ep.2-1");  // the publish of c reclaimed one more (a)
+    CHECK(hub.find("c")->resume("ep-1").state == hub::topic::outcome::lost);
+    CHECK(hub.find("c")->resume("ep.2-0").messages.size() == 1);
+    // Topics that were never reclaimed keep their ids.
+    CHECK(hub.publish("b", "2", ec, followed)->id == "ep-2");
+}
+
+TEST_CASE("new topic names published once each cannot lock new topics out (reclaimed, not refused)", "[hub]") {
+    hub::core hub{"ep", {1024, {}}};
+    std::error_code ec;
+    for (int i = 0; i < 5000; ++i) REQUIRE(hub.publish("t" + std::to_string(i), "x", ec));  // before: refused from 1,024 on
+    CHECK(hub.topic_count() == 1024);
+    CHECK(hub.reclaimed() == 5000 - 1024);
+    CHECK(hub.stats().refused == 0);
 }

@@ -184,7 +184,8 @@ public:
 private:
     message_ptr publish_here(std::string_view topic_name, std::string_view data, std::error_code& ec) {
         std::lock_guard lock(mutex_);
-        message_ptr m = core_.publish(topic_name, data, ec);
+        // A topic someone follows is never reclaimed at max_topics (hub/hub.hpp).
+        message_ptr m = core_.publish(topic_name, data, ec, [this](std::string_view name) { return subscribers_.contains(name); });
         if (!m) return m;
         auto found = subscribers_.find(topic_name);
         if (found == subscribers_.end()) return m;
@@ -198,7 +199,7 @@ private:
     // The topic, or an empty stand-in with the same name and epoch (not kept).
     const topic& topic_or_empty(std::string_view name) {
         if (const topic* t = core_.find(name)) return *t;
-        empty_.emplace(std::string(name), core_.epoch());
+        empty_.emplace(std::string(name), core_.creation_epoch());  // the epoch it will be created with
         return *empty_;
     }
 
