@@ -2,10 +2,18 @@
 // the server answers at once.
 //
 //   GET  /messages?since=N   -> 200 {"messages":[{"id":..,"text":".."}],"last_id":M}
-//   POST /messages           -> 201 {"id":M}   (the body is the message text)
+//                               or, when more is waiting than one answer carries,
+//                               {"messages":[...],"last_id":K,"more":true}: ask again since K
+//   POST /messages           -> 201 {"id":M}   (the body is the message text; 413 over --max-message)
 //   GET  /                   -> a page that polls every second
 //
+// Each message is written as JSON once, when posted, and an answer carries at most
+// --answer-messages of them and about --answer-bytes: a poll costs a copy of what it
+// carries, however large the history or however many control bytes (6 bytes of JSON
+// escape each) a client posted.
+//
 //   short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]
+//                     [--max-message 65536] [--answer-messages 100] [--answer-bytes 262144]
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
@@ -13,6 +21,7 @@
 
 #include <asio/io_context.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +52,7 @@ async function poll() {
       document.getElementById('log').append(li);
     }
     since = j.last_id;
+    if (j.more) return poll();  // more is waiting: ask again at once
   } catch (e) { /* the server is away: try again at the next tick */ }
   setTimeout(poll, 1000);
 }
@@ -56,49 +66,55 @@ poll();
 </script>
 )html";
 
-std::string json_string(std::string_view text) {
-    std::string out;
-    herald::append_json_string(text, out);
-    return out;
-}
-
-// The message list: ids grow from 1; only the newest `capacity` are kept.
+// The message list: ids grow from 1; only the newest `capacity` are kept, each as
+// its JSON element, built once.
 class message_store {
 public:
-    explicit message_store(std::size_t capacity) : capacity_(capacity) {}
+    struct limits {
+        std::size_t capacity = 1000;
+        std::size_t answer_messages = 100;
+        std::size_t answer_bytes = 256 * 1024;
+    };
+    explicit message_store(limits l) : limits_(l) {}
 
-    std::uint64_t add(std::string text) {
+    std::uint64_t add(std::string_view text) {
+        std::string json;
         std::lock_guard lock(mutex_);
-        messages_.push_back({++last_id_, std::move(text)});
-        if (messages_.size() > capacity_) messages_.pop_front();
-        return last_id_;
+        json = "{\"id\":" + std::to_string(last_id_ + 1) + ",\"text\":";
+        herald::append_json_string(text, json);
+        json += '}';
+        messages_.push_back(std::move(json));
+        if (messages_.size() > limits_.capacity) messages_.pop_front();
+        return ++last_id_;
     }
 
+    // What came after `since`, as much as one answer carries (at least one message).
     std::string newer_than(std::uint64_t since) const {
         std::lock_guard lock(mutex_);
+        const std::uint64_t first_kept = last_id_ - messages_.size() + 1;  // ids are contiguous
+        std::size_t at = since < first_kept ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(since - first_kept + 1, messages_.size()));
         std::string json = "{\"messages\":[";
-        bool first = true;
-        for (const auto& m : messages_) {
-            if (m.id <= since) continue;
-            json += first ? "" : ",";
-            json += "{\"id\":" + std::to_string(m.id) + ",\"text\":" + json_string(m.text) + "}";
-            first = false;
+        std::uint64_t last = 0;
+        std::size_t count = 0;
+        for (; at < messages_.size(); ++at, ++count) {
+            const std::string& m = messages_[at];
+            if (count > 0 && (count == limits_.answer_messages || json.size() + m.size() > limits_.answer_bytes)) break;
+            if (count > 0) json += ',';
+            json += m;
+            last = first_kept + at;
         }
-        return json + "],\"last_id\":" + std::to_string(last_id_) + "}";
+        const bool more = at < messages_.size();
+        return json + "],\"last_id\":" + std::to_string(more ? last : last_id_) + (more ? ",\"more\":true}" : "}");
     }
 
 private:
-    struct message {
-        std::uint64_t id;
-        std::string text;
-    };
+    limits limits_;
     mutable std::mutex mutex_;
-    std::deque<message> messages_;
+    std::deque<std::string> messages_;
     std::uint64_t last_id_ = 0;
-    std::size_t capacity_;
 };
 
-http::response route(message_store& store, const http::request& req) {
+http::response route(message_store& store, std::size_t max_message, const http::request& req) {
     const auto path = req.path();
     if (path == "/" && req.method == "GET") return {200, "text/html; charset=utf-8", std::string(page)};
     if (path != "/messages") return {404, "text/plain", "not found\n"};
@@ -114,6 +130,7 @@ http::response route(message_store& store, const http::request& req) {
         return res;
     }
     if (req.method == "POST") {
+        if (req.body.size() > max_message) return {413, "text/plain", "the message is longer than --max-message\n"};
         const auto id = store.add(req.body);
         return {201, "application/json", "{\"id\":" + std::to_string(id) + "}"};
     }
@@ -126,10 +143,16 @@ http::response route(message_store& store, const http::request& req) {
 
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
-                                "short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]",
-                                {"host", "port", "threads", "history"});
+                                "short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]\n"
+                                "                  [--max-message 65536] [--answer-messages 100] [--answer-bytes 262144]",
+                                {"host", "port", "threads", "history", "max-message", "answer-messages", "answer-bytes"});
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
-    message_store store{static_cast<std::size_t>(opts.number("history", 1000))};
-    http::server server{io.get_executor(), [&store](const http::request& req) { return route(store, req); }};
+    message_store::limits limits;
+    limits.capacity = static_cast<std::size_t>(opts.number("history", 1000));
+    limits.answer_messages = static_cast<std::size_t>(std::max(1L, opts.number("answer-messages", 100)));
+    limits.answer_bytes = static_cast<std::size_t>(opts.number("answer-bytes", 256 * 1024));
+    const auto max_message = static_cast<std::size_t>(opts.number("max-message", 64 * 1024));
+    message_store store{limits};
+    http::server server{io.get_executor(), [&store, max_message](const http::request& req) { return route(store, max_message, req); }};
     return example::run(io, server, opts, "short polling", [] {});
 }

@@ -71,3 +71,52 @@ TEST_CASE("short polling example: publish then poll with a cursor", "[example][l
     CHECK(page.status == 200);
     CHECK(page.body.find("fetch('/messages?since='") != std::string::npos);
 }
+
+TEST_CASE("short polling example: an answer carries a bounded part of the history, with the cursor to go on from",
+          "[example][loopback]") {
+    test_support::child_server server{HERALD_SHORT_POLL_SERVER, {"--answer-messages", "7", "--answer-bytes", "4096"}};
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    for (int i = 1; i <= 40; ++i) REQUIRE(call(socket, "POST", "/messages", "m" + std::to_string(i) + std::string(200, '.')).status == 201);
+    // Following last_id while "more" is said collects every message once, in order.
+    std::uint64_t since = 0;
+    int next = 1, answers = 0;
+    while (true) {
+        const reply r = call(socket, "GET", "/messages?since=" + std::to_string(since));
+        REQUIRE(r.status == 200);
+        CHECK(r.body.size() <= 4096 + 300);  // the byte budget, give or take one message
+        ++answers;
+        std::size_t at = 0;
+        int in_answer = 0;
+        while ((at = r.body.find("\"text\":\"m", at)) != std::string::npos) {
+            at += 9;
+            CHECK(std::stoi(r.body.substr(at)) == next);
+            ++next;
+            ++in_answer;
+        }
+        CHECK(in_answer <= 7);
+        const auto last = r.body.find("\"last_id\":");
+        REQUIRE(last != std::string::npos);
+        since = std::stoull(r.body.substr(last + 10));
+        if (r.body.find("\"more\":true") == std::string::npos) break;
+        REQUIRE(answers < 40);
+    }
+    CHECK(next == 41);
+    CHECK(since == 40);
+    CHECK(answers > 5);  // before: one answer of everything
+}
+
+TEST_CASE("short polling example: control bytes posted cannot amplify an answer past its budget", "[example][loopback]") {
+    test_support::child_server server{HERALD_SHORT_POLL_SERVER, {}};
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    CHECK(call(socket, "POST", "/messages", std::string(64 * 1024 + 1, '\x01')).status == 413);  // over --max-message
+    for (int i = 0; i < 20; ++i) REQUIRE(call(socket, "POST", "/messages", std::string(64 * 1024, '\x01')).status == 201);
+    // Each is 384 KiB of \u0001 escapes: one fits in an answer (at least one always
+    // goes), so the answer is about that, not 7.5 MiB of the twenty.
+    const reply r = call(socket, "GET", "/messages?since=0");
+    CHECK(r.body.size() < 400 * 1024);
+    CHECK(r.body.find("\"more\":true") != std::string::npos);
+}
