@@ -247,3 +247,46 @@ TEST_CASE("loopback: at the descriptor limit the server refuses waiting clients 
     server.stop();
     runner.join();
 }
+
+TEST_CASE("loopback: past max_connections a new client is answered 503 with Retry-After at once", "[asio][http][loopback]") {
+    asio::io_context io;
+    http::server_options options;
+    options.max_connections = 2;
+    http::server server{io.get_executor(), [](const http::request&) { return http::response{200, "text/plain", "ok"}; },
+                        options};
+    REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    server.start();
+    std::thread runner([&] { io.run_for(std::chrono::seconds(10)); });
+    asio::io_context client_io;
+    const auto ask = [&](tcp::socket& s) {
+        const timeval two_seconds{2, 0};
+        setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+        std::error_code ec;
+        asio::write(s, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\n\r\n"}), ec);
+        std::array<char, 512> chunk{};
+        const std::size_t n = ec ? 0 : s.read_some(asio::buffer(chunk), ec);
+        return std::string(chunk.data(), n);
+    };
+    tcp::socket first{client_io}, second{client_io}, third{client_io};
+    first.connect(server.local_endpoint());
+    CHECK(ask(first).rfind("HTTP/1.1 200", 0) == 0);
+    second.connect(server.local_endpoint());
+    CHECK(ask(second).rfind("HTTP/1.1 200", 0) == 0);
+    third.connect(server.local_endpoint());  // both others are still open (kept alive)
+    const std::string refused = ask(third);
+    CHECK(refused.rfind("HTTP/1.1 503", 0) == 0);
+    CHECK(refused.find("Retry-After: 1\r\n") != std::string::npos);
+    // One leaves: the next is served again.
+    first.close();
+    std::string answer;
+    for (int i = 0; i < 100 && answer.rfind("HTTP/1.1 200", 0) != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        tcp::socket again{client_io};
+        again.connect(server.local_endpoint());
+        answer = ask(again);
+    }
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    second.close();
+    server.stop();
+    runner.join();
+}

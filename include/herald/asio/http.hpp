@@ -55,6 +55,10 @@ struct server_options {
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
     std::size_t read_size = 16 * 1024;  // bytes asked of each read_some
     bool send_date = true;
+    // http::basic_server only: open connections (handed-off streams included) past
+    // which a new one is answered 503 with Retry-After and closed; 0: no cap but the
+    // process's descriptor limit (see basic_server::on_accept_limit).
+    std::size_t max_connections = 0;
 };
 
 template <class Stream>

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -169,6 +170,7 @@ private:
 
     void serve(socket_type socket) {
         std::error_code ignored;
+        if (options_.max_connections && connection_count() >= options_.max_connections) return refuse(socket);
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
         const auto id = next_id_++;
         // The connection leaves the table when it is destroyed, not when serving
@@ -192,6 +194,20 @@ private:
                 if (*alive && on_end_) on_end_(ec);
             }));
         });
+    }
+
+    // Past max_connections: 503 (RFC 9110 §15.6.4) with Retry-After, written at once
+    // without waiting (a client that does not read it loses nothing it was promised),
+    // and the connection closed. Nothing of the request is read.
+    static void refuse(socket_type& socket) {
+        static constexpr std::string_view busy =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+            "Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
+        std::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(busy), ignored);
+        socket.shutdown(asio::socket_base::shutdown_send, ignored);
+        socket.close(ignored);
     }
 
     Executor executor_;
