@@ -225,31 +225,40 @@ void chat::broadcast(room& r, std::string json) {
     for (const auto& m : members) m->send(shared);
 }
 
-using origin_list = std::shared_ptr<const std::set<std::string, std::less<>>>;
+// Who may open a WebSocket from a browser: --allow-origin's comma-separated list,
+// or, without it, this server's own origins (known once it listens: --port 0 picks
+// the port then).
+struct origin_policy {
+    std::set<std::string, std::less<>> listed;
+    std::string host;
 
-ws::stream_options member_options(const origin_list& allowed) {
+    bool allows(std::string_view origin, unsigned short port) const {
+        if (!listed.empty()) return listed.contains(origin);
+        const std::string p = std::to_string(port);
+        return origin == "http://" + host + ":" + p || (host == "127.0.0.1" && origin == "http://localhost:" + p);
+    }
+};
+
+ws::stream_options member_options(const std::shared_ptr<const origin_policy>& origins, unsigned short port) {
     ws::stream_options o;
     o.limits.max_message = 4096;
     o.max_queued_bytes = 256 * 1024;
     // A browser page from elsewhere may not use its visitor's session here (RFC 6455
     // §10.2); clients that are not browsers send no Origin.
-    o.handshake.check_origin = [allowed](std::string_view origin) { return origin.empty() || allowed->contains(origin); };
+    o.handshake.check_origin = [origins, port](std::string_view origin) { return origin.empty() || origins->allows(origin, port); };
     return o;
 }
 
-// --allow-origin's comma-separated list, or this server's own origins.
-origin_list allowed_origins(const example::options& opts) {
-    const std::string host = opts.get("host", "127.0.0.1");
-    const std::string port = std::to_string(opts.number("port", 8080));
-    std::set<std::string, std::less<>> out;
-    std::string list = opts.get("allow-origin", "http://" + host + ":" + port);
-    if (host == "127.0.0.1" && !opts.has("allow-origin")) list += ",http://localhost:" + port;
+std::shared_ptr<const origin_policy> allowed_origins(const example::options& opts) {
+    auto policy = std::make_shared<origin_policy>();
+    policy->host = opts.get("host", "127.0.0.1");
+    const std::string list = opts.get("allow-origin", "");
     for (std::size_t at = 0; at <= list.size();) {
         const std::size_t comma = std::min(list.find(',', at), list.size());
-        if (comma > at) out.insert(list.substr(at, comma - at));
+        if (comma > at) policy->listed.insert(list.substr(at, comma - at));
         at = comma + 1;
     }
-    return std::make_shared<const std::set<std::string, std::less<>>>(std::move(out));
+    return policy;
 }
 
 }  // namespace
@@ -257,7 +266,7 @@ origin_list allowed_origins(const example::options& opts) {
 int main(int argc, char** argv) {
     const example::options opts(argc, argv, "chat_server [--host 127.0.0.1] [--port 8080] [--allow-origin LIST]",
                                 {"host", "port", "allow-origin"});
-    const origin_list origins = allowed_origins(opts);
+    const auto origins = allowed_origins(opts);
     example::raise_descriptor_limit();
     asio::io_context io{1};
     chat rooms;
@@ -274,8 +283,10 @@ int main(int argc, char** argv) {
                             if (!valid_word(room) || !valid_word(name))
                                 return respond({400, "text/plain; charset=utf-8", "room and name are 1-32 of A-Z a-z 0-9 _ -\n"});
                             respond.hand_off<http::server::connection_type>([&rooms, &origins, room, name](std::shared_ptr<http::server::connection_type> conn) {
+                                std::error_code ignored;
+                                const unsigned short port = conn->next_layer().local_endpoint(ignored).port();
                                 auto m = std::make_shared<member>(rooms, name, room, std::move(conn->next_layer()),
-                                                                  conn->take_buffered(), member_options(origins));
+                                                                  conn->take_buffered(), member_options(origins, port));
                                 m->start(conn->request());
                             });
                         }};

@@ -50,8 +50,6 @@ public:
         return found == values_.end() ? fallback : found->second;
     }
 
-    bool has(const std::string& name) const { return values_.count(name) != 0; }
-
     long number(const std::string& name, long fallback) const {
         const auto found = values_.find(name);
         return found == values_.end() ? fallback : std::strtol(found->second.c_str(), nullptr, 10);
