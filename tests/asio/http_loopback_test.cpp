@@ -140,15 +140,15 @@ TEST_CASE("loopback: a slow reader that keeps taking bytes outlives write_timeou
     tcp::socket client{io};
     client.connect(acceptor.local_endpoint());
     http::server_options options;
-    options.write_timeout = std::chrono::milliseconds(200);
+    options.write_timeout = std::chrono::seconds(1);  // a hundred times the pace below: stalls do not matter
     http::server_connection<tcp::socket> conn{acceptor.accept(), options};
     conn.next_layer().set_option(asio::socket_base::send_buffer_size(4096));
-    const std::size_t size = 4 << 20;
+    const std::size_t size = 12 << 20;
     std::error_code result = asio::error::would_block;
     http::async_serve(conn, [&](const http::request&) { return http::response{200, "text/plain", std::string(size, 'x')}; },
                       [&](std::error_code ec) { result = ec; });
     asio::write(client, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}));
-    // At most 64 KiB every 10 ms: the answer takes several write_timeouts to go out.
+    // At most 64 KiB every 10 ms: the answer takes about two write_timeouts to go out.
     std::size_t got = 0;
     std::array<char, 64 * 1024> chunk{};
     asio::steady_timer pace{io};
@@ -206,7 +206,7 @@ TEST_CASE("loopback: at the descriptor limit the server refuses waiting clients 
         ~restore_limit() { setrlimit(RLIMIT_NOFILE, &limit); }
     } restore{before};
     server.start();
-    std::thread runner([&] { io.run_for(std::chrono::seconds(3)); });
+    std::thread runner([&] { io.run_for(std::chrono::seconds(60)); });  // until stop() leaves it no work
     // Each client asks; the few accepted are answered, the others find their
     // connection closed at once instead of waiting for ever.
     int answered = 0, refused = 0, hung = 0;
@@ -234,9 +234,12 @@ TEST_CASE("loopback: at the descriptor limit the server refuses waiting clients 
     // Descriptors free up: the server takes new clients again, the limit unchanged.
     for (auto& client : clients) client.close();
     clients.clear();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 500 && server.connection_count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(server.connection_count() == 0);
     tcp::socket late{client_io};
     late.connect(server.local_endpoint());
+    const timeval two_seconds{2, 0};
+    setsockopt(late.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
     asio::write(late, asio::buffer(std::string_view{"GET / HTTP/1.1\r\nHost: t\r\n\r\n"}));
     std::array<char, 256> chunk{};
     std::error_code ec;

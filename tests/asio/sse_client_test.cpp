@@ -141,7 +141,7 @@ TEST_CASE("sse client: redirects are followed, to a path or an http URL, with ev
         INFO("status " << status);
         asio::io_context io;
         canned_server target{io, {stream("id: 9\ndata: there\n\n")}};
-        canned_server server{io, {redirect(status, "/second?x=1"),
+        canned_server server{io, {redirect(status, "/second?x=1#a-fragment"),
                                   redirect(status, "http://127.0.0.1:" + target.port() + "/third")}};
         auto options = options_for(server);
         options.last_event_id = "4";
@@ -169,7 +169,8 @@ TEST_CASE("sse client: a redirect loop fails for good after 20, and so does a Lo
         CHECK(got[0].first == sse::error::too_many_redirects);
         CHECK(server.requests().size() == 21);  // the first request and 20 redirects
     }
-    for (const std::string location : {"https://127.0.0.1/events", "ftp://x/", "relative/path"}) {
+    for (const std::string location : {"https://127.0.0.1/events", "ftp://x/", "relative/path", "//other.example/x",
+                                       "http://127.0.0.1:8x/", "http://user@127.0.0.1/"}) {
         INFO(location);
         asio::io_context io;
         canned_server server{io, {redirect(307, location)}};

@@ -53,7 +53,8 @@ public:
     // connection's strand, possibly from several threads for different connections.
     template <class Handler>
     basic_server(Executor ex, Handler handler, server_options options = {})
-        : executor_(std::move(ex)), acceptor_(executor_), accept_delay_(executor_), options_(std::move(options)),
+        : executor_(std::move(ex)), acceptor_(asio::make_strand(executor_)), accept_delay_(acceptor_.get_executor()),
+          options_(std::move(options)),
           handler_(wrap(std::move(handler))) {}
 
     basic_server(const basic_server&) = delete;
@@ -211,6 +212,8 @@ private:
     }
 
     Executor executor_;
+    // The acceptor, its backoff timer and stop() share a strand: on a thread pool
+    // stop() must not close the acceptor while an accept handler uses it.
     asio::ip::tcp::acceptor acceptor_;
     asio::steady_timer accept_delay_;  // the backoff at the descriptor limit
     std::chrono::milliseconds limit_delay_{};  // zero: not at the limit

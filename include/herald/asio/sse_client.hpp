@@ -235,6 +235,8 @@ private:
 
     // Where the next request goes after a redirect to `location`; {} or bad_redirect.
     std::error_code follow(std::string_view location) {
+        location = location.substr(0, location.find('#'));  // a fragment is never sent (RFC 9110 §7.1)
+        if (location.size() >= 2 && location[0] == '/' && location[1] == '/') return error::bad_redirect;
         if (!location.empty() && location.front() == '/') {
             conn_.close();  // the redirect's own body is not read: start afresh
             target_.assign(location);
@@ -242,7 +244,7 @@ private:
         }
         constexpr std::string_view scheme = "http://";
         if (location.size() <= scheme.size() || !http::iequals(location.substr(0, scheme.size()), scheme))
-            return error::bad_redirect;
+            return error::bad_redirect;  // "//host/x" (scheme-relative) lands here too: not followed
         location.remove_prefix(scheme.size());
         const auto slash = location.find_first_of("/?");
         const std::string_view authority = location.substr(0, slash);
@@ -251,9 +253,11 @@ private:
         const bool has_port = colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
         std::string host{has_port ? authority.substr(0, colon) : authority};
         std::string port{has_port ? authority.substr(colon + 1) : std::string_view{"80"}};
-        if (host.empty() || port.empty() || host.find('@') != std::string::npos) return error::bad_redirect;
-        host_ = host;
+        const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+        if (host.empty() || !digits || host.find('@') != std::string::npos) return error::bad_redirect;
+        host_ = host;  // the Host field keeps an IPv6 literal's brackets, the resolver takes none
         port_ = port;
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
         conn_.retarget(std::move(host), std::move(port));
         target_.clear();
         if (rest.empty() || rest.front() != '/') target_.push_back('/');

@@ -90,7 +90,9 @@ public:
 
     // Publishes `data` to `name`. -> the message, or null and the reason.
     message_ptr publish(std::string_view name, std::string_view data, std::error_code& ec, const in_use_fn& in_use = {}) {
-        topic* t = find_or_create(name, ec, in_use);
+        // Refused data creates no topic, and so reclaims none.
+        ec = topic::check(data, limits_.topic);
+        topic* t = ec ? nullptr : find_or_create(name, ec, in_use);
         message_ptr m = t ? t->publish(data, ec) : nullptr;
         ++(m ? stats_.published : stats_.refused);
         return m;

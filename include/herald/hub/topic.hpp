@@ -79,10 +79,15 @@ public:
         : name_(std::move(name)), epoch_(std::move(epoch)), limits_(limits), history_({limits.max_messages, limits.max_bytes}) {}
 
     // Publishes `data`. -> the message, or null and the reason (nothing kept).
+    // Why `data` cannot be published under `limits` ({} when it can).
+    static std::error_code check(std::string_view data, const topic_limits& limits) noexcept {
+        if (data.size() > limits.max_message_bytes) return error::message_too_big;
+        if (!is_utf8(data)) return error::not_utf8;
+        return {};
+    }
+
     message_ptr publish(std::string_view data, std::error_code& ec) {
-        ec = {};
-        if (data.size() > limits_.max_message_bytes) ec = error::message_too_big;
-        else if (!is_utf8(data)) ec = error::not_utf8;
+        ec = check(data, limits_);
         if (ec) return nullptr;
         auto m = std::make_shared<message>();
         m->seq = history_.last_seq() + 1;

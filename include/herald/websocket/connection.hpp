@@ -28,8 +28,11 @@
 // Control frames may come between the fragments of a message (§5.4).
 //
 // Bytes to send — frames from the write_* calls and the automatic pongs and
-// close replies — are appended to output(); the caller writes them out and says
-// so with consume_output() or take_output(). A client masks every frame with a key from the random source it
+// close replies — are appended to output(). The caller takes them before it writes
+// them: take_output() into a buffer of its own, or a copy then consume_output(n)
+// at once, before the next call of next(). Bytes left in output() while a write
+// of them is under way may change: an unsent pong is rewritten in place when the
+// next ping comes (see answer_ping). A client masks every frame with a key from the random source it
 // was given (§5.3: "unpredictable"); a server masks nothing.
 
 #include <herald/websocket/error.hpp>

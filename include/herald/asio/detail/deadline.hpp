@@ -5,8 +5,9 @@
 
 // One timer per connection that cancels the stream when it fires, so the pending
 // read completes with operation_aborted and the operation sees `expired()`. Armed
-// at phase changes only (idle, head, body): a slow-loris client that sends a byte
-// every few seconds does not push the deadline back.
+// at phase changes only while reading (idle, head, body): a slow-loris client that
+// sends a byte every few seconds does not push the deadline back. While an answer
+// is written it is armed again each time the client takes bytes (write).
 
 #include <asio/steady_timer.hpp>
 
@@ -43,6 +44,7 @@ public:
     void disarm() noexcept {
         ++*generation_;
         timer_.cancel();
+        expired_ = false;  // a deadline that fired as its operation succeeded is forgotten
     }
 
     bool expired() const noexcept { return expired_; }
