@@ -10,7 +10,7 @@
 // A ticker publishes {"tick":N,"t":<server time in ms>} to topic "live" every
 // --ticker-ms (0: off); the page measures delivery latency from `t`.
 //
-//   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000]
+//   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000] [--publish-rate 0]
 //               [--static DIR] [--epoch WORD] [--quiet 1]
 //
 // Logs a line to standard error per WebSocket or SSE client coming and going and
@@ -79,13 +79,16 @@ private:
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
                                 "live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000]\n"
-                                "            [--static DIR] [--epoch WORD] [--quiet 1]\n"
+                                "            [--static DIR] [--epoch WORD] [--quiet 1] [--publish-rate 0]\n"
                                 "  --ticker-ms  publish a tick to topic \"live\" this often (0: never)\n"
                                 "  --history    messages kept per topic for clients that reconnect\n"
                                 "  --static     where index.html and herald.js are\n"
                                 "  --epoch      the hub's epoch (default: random, so a restart loses history)\n"
-                                "  --quiet      1: no log lines (the start, WebSocket or SSE clients coming and going, errors)",
-                                {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet"});
+                                "  --quiet      1: no log lines (the start, WebSocket or SSE clients coming and going, errors)\n"
+                                "  --publish-rate  publishes a second one client may make, 5 at once (0: no limit); a\n"
+                                "               POST past it gets 429, a WebSocket 1008. Without accounts the demo keys\n"
+                                "               POSTs by their X-Forwarded-For (one bucket when absent)",
+                                {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
@@ -93,6 +96,11 @@ int main(int argc, char** argv) {
     hub::service hub{opts.get("epoch", sse::make_epoch(std::random_device{}() * 0x100000001ull)), limits};
     hub::route_options routes;
     const bool quiet = opts.number("quiet", 0) != 0;
+    if (const long rate = opts.number("publish-rate", 0); rate > 0) {
+        routes.publish_rate = {static_cast<double>(rate), 5};
+        // A real deployment keys by its authenticated user; behind a proxy, its address.
+        routes.client_key = [](const http::request& req) { return std::string(req.fields.value_or("X-Forwarded-For", "")); };
+    }
     if (!quiet)
         routes.on_connection = [](std::string_view event, hub::transport t, std::string_view topic) {
             const auto name = hub::transport_names[static_cast<std::size_t>(t)];

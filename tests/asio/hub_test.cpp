@@ -541,3 +541,40 @@ TEST_CASE("hub service: at max_topics a followed topic is kept and unused ones a
     REQUIRE(follower->got.size() == 1);
     CHECK(follower->got[0] == "e-2=2");
 }
+
+TEST_CASE("hub routes: publish_rate answers a POST publisher past it 429 with Retry-After, per client key", "[asio][hub][rate]") {
+    hub::route_options options;
+    options.publish_rate = {0.5, 2};  // two at once, then one every two seconds
+    options.client_key = [](const http::request& req) { return std::string(req.fields.value_or("X-User", "")); };
+    hub_server server{{}, options};
+    const auto post = [&](const std::string& user) {
+        return http_exchange(server.endpoint(), "POST /api/publish?topic=t HTTP/1.1\r\nHost: t\r\nX-User: " + user +
+                                                    "\r\nContent-Length: 1\r\n\r\nx");
+    };
+    CHECK(post("ann").status == 200);
+    CHECK(post("ann").status == 200);
+    const auto refused = post("ann");
+    CHECK(refused.status == 429);  // before: no limit at all
+    const auto retry_after = refused.fields.value_or("Retry-After", "");
+    CHECK((retry_after == "2" || retry_after == "1"));  // the next token, in whole seconds, rounded up
+    CHECK(post("bob").status == 200);  // another client has a bucket of its own
+}
+
+TEST_CASE("hub routes: a WebSocket that publishes past publish_rate is closed with 1008", "[asio][hub][rate]") {
+    hub::route_options options;
+    options.publish_rate = {1, 3};
+    hub_server server{{}, options};
+    ws_client client{server.endpoint().port(), "?topic=t"};
+    for (int i = 0; i < 10; ++i) client.ws.async_write(ws::opcode::text, "m" + std::to_string(i), [](std::error_code) {});
+    std::string out;
+    std::error_code ended;
+    for (int i = 0; i < 20 && !ended; ++i) {
+        client.ws.async_read(out, [&](std::error_code ec, ws::opcode) { ended = ec; });
+        client.io.run_for(std::chrono::seconds(5));
+        client.io.restart();
+    }
+    CHECK(ended == ws::error::closed);
+    CHECK(client.ws.protocol().close_code() == 1008);
+    CHECK(server.hub.stats().published >= 3);  // the burst (and a token regained if the machine is slow),
+    CHECK(server.hub.stats().published < 10);  // then the close
+}

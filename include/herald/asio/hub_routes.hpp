@@ -37,6 +37,7 @@
 #include <herald/asio/websocket.hpp>
 #include <herald/longpoll/answer.hpp>
 #include <herald/sse/replay.hpp>
+#include <herald/timing/token_bucket.hpp>
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -47,6 +48,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +82,14 @@ struct route_options {
     // once there too: a socket that may not publish gets an error frame for each
     // text frame it sends. Called on the connection's thread.
     std::function<unsigned(const http::request& req, hub::access, std::string_view topic)> authorize{};
+    // How fast one client may publish (timing/token_bucket.hpp; unset: no limit):
+    // POST /publish past it is answered 429 with Retry-After, per client_key(req);
+    // a WebSocket past it, counted per connection, is closed with 1008.
+    timing::rate_limit publish_rate{};
+    // Whose publishes count together: your authenticated identity (or a proxy's
+    // client address). Unset: every POST counts against one server-wide bucket.
+    std::function<std::string(const http::request& req)> client_key{};
+    std::size_t max_client_keys = 10000;  // buckets kept at once (keyed_limiter)
 };
 
 // A poll answer's body.
@@ -148,7 +158,7 @@ public:
                          const route_options& options, bool may_publish)
         : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.websocket, conn->take_buffered()),
           keep_(conn), max_pending_(options.websocket.max_queued_bytes), report_(options.on_connection),
-          may_publish_(may_publish) {}
+          may_publish_(may_publish), publish_rate_(options.publish_rate, timing::token_bucket::clock::now()) {}
 
     hub::transport transport() const noexcept override { return hub::transport::websocket; }
 
@@ -237,6 +247,7 @@ private:
     void publish_text() {
         std::error_code refused;
         if (!may_publish_) send_error("publishing is not allowed");
+        else if (publish_rate_.take(timing::token_bucket::clock::now())) close(1008, "publishing too fast");
         else if (!hub_.publish(topic_, message_, refused)) send_error(refused.message());
     }
 
@@ -277,6 +288,7 @@ private:
     std::function<void(std::string_view, hub::transport, std::string_view)> report_;
     bool opened_ = false;  // reported open, not yet closed (on the stream's executor)
     bool may_publish_;     // route_options::authorize's answer at the upgrade
+    timing::token_bucket publish_rate_;  // this connection's route_options::publish_rate
 };
 
 // A parked long poll: answered by the first message, or empty at its timeout, or
@@ -339,7 +351,8 @@ template <class Server>
 class routes {
 public:
     routes(service& hub, asio::any_io_executor ex, route_options options = {})
-        : hub_(hub), ex_(std::move(ex)), options_(std::move(options)) {}
+        : hub_(hub), ex_(std::move(ex)), options_(std::move(options)),
+          publishers_(options_.publish_rate, options_.max_client_keys) {}
 
     // Serves `req` when it is one of the hub's routes (and may take `respond`);
     // false when it is not, leaving `respond` to the caller.
@@ -350,7 +363,7 @@ public:
         const std::string_view route = path.substr(options_.prefix.size());
         const std::string topic_name = detail::query(req, "topic").value_or(options_.default_topic);
         if (route == "/publish" && req.method == "POST") {
-            if (refused(req, access::publish, topic_name, respond)) return true;
+            if (refused(req, access::publish, topic_name, respond) || too_fast(req, respond)) return true;
             publish(topic_name, req.body, respond);
         } else if (route == "/publish") {
             respond(not_allowed("POST"));
@@ -394,6 +407,22 @@ private:
         const unsigned status = options_.authorize ? options_.authorize(req, what, topic_name) : 0;
         if (status == 0) return false;
         respond({status, "text/plain; charset=utf-8", status == 401 ? "credentials required\n" : "not allowed\n"});
+        return true;
+    }
+
+    // route_options::publish_rate for POST /publish: 429 with Retry-After (RFC 6585 §4).
+    bool too_fast(const http::request& req, http::responder& respond) {
+        if (!options_.publish_rate.limited()) return false;
+        const std::string key = options_.client_key ? options_.client_key(req) : std::string();
+        std::optional<timing::token_bucket::clock::duration> wait;
+        {
+            std::lock_guard lock(publishers_mutex_);  // routes serve every connection's strand
+            wait = publishers_.take(key, timing::token_bucket::clock::now());
+        }
+        if (!wait) return false;
+        http::response res{429, "text/plain; charset=utf-8", "publishing too fast\n"};
+        res.fields.append("Retry-After", std::to_string(std::chrono::ceil<std::chrono::seconds>(*wait).count()));
+        respond(std::move(res));
         return true;
     }
 
@@ -469,6 +498,8 @@ private:
     service& hub_;
     asio::any_io_executor ex_;
     route_options options_;
+    std::mutex publishers_mutex_;
+    timing::keyed_limiter publishers_;
 };
 
 }  // namespace herald::hub
