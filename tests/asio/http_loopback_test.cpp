@@ -29,7 +29,8 @@ using asio::ip::tcp;
 
 namespace {
 
-// A blocking client: sends `requests` on one connection and reads `count` answers.
+// A blocking client: sends `requests` on one connection and reads `count` answers
+// (none when an answer is malformed). Runs on threads of its own, so it asserts nothing.
 std::vector<std::string> exchange(const tcp::endpoint& ep, const std::string& requests, std::size_t count) {
     asio::io_context io;
     tcp::socket socket{io};
@@ -46,7 +47,7 @@ std::vector<std::string> exchange(const tcp::endpoint& ep, const std::string& re
         pending.append(chunk.data(), n);
         std::string_view view{pending};
         for (http::event ev = p.next(view); ev.type != http::event_type::need_more; ev = p.next(view)) {
-            REQUIRE(ev.type != http::event_type::error);
+            if (ev.type == http::event_type::error) return {};  // no Catch assertion off the test's thread
             if (ev.type == http::event_type::head) bodies.emplace_back();
             if (ev.type == http::event_type::body) bodies.back().append(ev.data);
         }

@@ -92,6 +92,38 @@ inline http::response http_exchange(const asio::ip::tcp::endpoint& ep, const std
     }
 }
 
+// The bytes of one answer on a connection the server closes after it (`Connection:
+// close`): no Catch assertion, so it may run on a thread of its own (Catch is not
+// thread-safe); parse it on the test's thread with http_parse_whole.
+inline std::string http_get_on_thread(const asio::ip::tcp::endpoint& ep, const std::string& target) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    std::error_code ec;
+    socket.connect(ep, ec);
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    if (!ec) asio::write(socket, asio::buffer(request), ec);
+    std::string wire;
+    std::array<char, 4096> chunk;
+    while (!ec) {
+        const std::size_t n = socket.read_some(asio::buffer(chunk), ec);
+        wire.append(chunk.data(), n);
+    }
+    return wire;
+}
+
+inline http::response http_parse_whole(std::string_view wire) {
+    http::response res;
+    http::response_parser p;
+    for (http::event ev = p.next(wire); ev.type != http::event_type::need_more; ev = p.next(wire)) {
+        REQUIRE(ev.type != http::event_type::error);
+        if (ev.type == http::event_type::head) p.head_into(res);
+        if (ev.type == http::event_type::body) res.body.append(ev.data);
+        if (ev.type == http::event_type::end_of_message) return res;
+    }
+    FAIL("the answer ended early: " << wire);
+    return res;
+}
+
 inline http::response http_get(const asio::ip::tcp::endpoint& ep, const std::string& target) {
     return http_exchange(ep, "GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
 }

@@ -13,6 +13,7 @@
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/strand.hpp>
@@ -258,9 +259,13 @@ TEST_CASE("websocket stream: use_awaitable and use_future work as callbacks do",
         std::thread runner([&] { io.run(); });
         test::stream socket{io.get_executor()};
         ws::stream<test::stream> server{std::move(socket)};
-        auto accept = server.async_accept(upgrade(), asio::use_future);
+        // Operations start on the stream's executor (the io thread runs it): the
+        // futures are made there, and waited for here.
+        auto accept = asio::post(io, asio::use_future([&] { return server.async_accept(upgrade(), asio::use_future); })).get();
         CHECK_NOTHROW(accept.get());
-        auto write = server.async_write(ws::opcode::binary, "via a future", asio::use_future);
+        auto write = asio::post(io, asio::use_future([&] {
+                         return server.async_write(ws::opcode::binary, "via a future", asio::use_future);
+                     })).get();
         CHECK_NOTHROW(write.get());
         work.reset();
         io.stop();

@@ -71,7 +71,9 @@ public:
     }
     ~responder() { drop(); }
 
-    // Answers the request. Thread-safe; a second call does nothing.
+    // Answers the request, from any thread (the answer is posted to the
+    // connection's executor); a second call does nothing. Like any object, one
+    // responder is not called from two threads at once: give it to one owner.
     void operator()(response res) {
         settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::move(res); });
     }
@@ -81,7 +83,7 @@ public:
     // executor. `Connection` is the server_connection type being served
     // (http::server::connection_type under http::server); a mismatch answers 500.
     // This is how a streaming response (SSE) or an upgrade (WebSocket) leaves the
-    // request/response loop. Thread-safe; counts as the answer.
+    // request/response loop. From any thread, as operator(); counts as the answer.
     template <class Connection, class Fn>
     void hand_off(Fn fn) {
         settle([fn = std::move(fn)](detail::response_slot& slot) mutable {

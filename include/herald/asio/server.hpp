@@ -222,7 +222,8 @@ private:
     async_handler handler_;
     std::function<void(std::error_code)> on_end_;
     std::function<void(std::error_code)> on_limit_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    // Read by handlers on any thread, cleared by the destructor: atomic.
+    std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
     std::shared_ptr<std::mutex> connections_mutex_ = std::make_shared<std::mutex>();
     std::shared_ptr<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>> connections_ =
         std::make_shared<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>>();
