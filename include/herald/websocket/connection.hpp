@@ -32,8 +32,8 @@
 // them: take_output() into a buffer of its own, or a copy then consume_output(n)
 // at once, before the next call of next(). Bytes left in output() while a write
 // of them is under way may change: an unsent pong is rewritten in place when the
-// next ping comes (see answer_ping). A client masks every frame with a key from the random source it
-// was given (§5.3: "unpredictable"); a server masks nothing.
+// next ping comes (see answer_ping). A client masks every frame with a key from
+// the random source it was given (§5.3: "unpredictable"); a server masks nothing.
 
 #include <herald/websocket/error.hpp>
 #include <herald/websocket/frame.hpp>
@@ -138,7 +138,7 @@ public:
     // the I/O layer read a large frame in one go instead of in small pieces.
     std::uint64_t frame_bytes_left() const noexcept { return in_frame_ ? remaining_ : 0; }
 
-    // Bytes to send, in order; consume_output() what was written.
+    // Bytes to send, in order; take them before writing them (see the top).
     std::string_view output() const noexcept { return output_; }
     void consume_output(std::size_t n) noexcept {
         n = std::min(n, output_.size());
@@ -294,7 +294,8 @@ private:
                 pong_size_ = output_.size() - pong_at_;
                 return;
             }
-            if (frame_size(control_.size()) == pong_size_) {  // same size: overwrite it
+            const frame_header pong{true, 0, opcode::pong, role_ == role::client, control_.size(), {}};
+            if (header_size(pong) + control_.size() == pong_size_) {  // same size: overwrite it
                 const std::size_t at = output_.size();
                 append_frame(opcode::pong, control_, true);
                 std::memcpy(output_.data() + pong_at_, output_.data() + at, pong_size_);
@@ -306,11 +307,6 @@ private:
         append_frame(opcode::pong, control_, true);
         pong_size_ = output_.size() - pong_at_;
         pong_pending_ = true;
-    }
-
-    std::size_t frame_size(std::size_t payload) const noexcept {
-        const std::size_t length_bytes = payload < 126 ? 0 : payload < 65536 ? 2 : 8;
-        return 2 + length_bytes + (role_ == role::client ? 4 : 0) + payload;
     }
 
     void append_close(std::uint16_t code, std::string_view reason) {
