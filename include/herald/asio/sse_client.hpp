@@ -236,7 +236,7 @@ private:
     // Where the next request goes after a redirect to `location`; {} or bad_redirect.
     std::error_code follow(std::string_view location) {
         location = location.substr(0, location.find('#'));  // a fragment is never sent (RFC 9110 §7.1)
-        if (location.size() >= 2 && location[0] == '/' && location[1] == '/') return error::bad_redirect;
+        if (location.substr(0, 2) == "//") return error::bad_redirect;  // scheme-relative: not followed
         if (!location.empty() && location.front() == '/') {
             conn_.close();  // the redirect's own body is not read: start afresh
             target_.assign(location);
@@ -244,7 +244,7 @@ private:
         }
         constexpr std::string_view scheme = "http://";
         if (location.size() <= scheme.size() || !http::iequals(location.substr(0, scheme.size()), scheme))
-            return error::bad_redirect;  // "//host/x" (scheme-relative) lands here too: not followed
+            return error::bad_redirect;
         location.remove_prefix(scheme.size());
         const auto slash = location.find_first_of("/?");
         const std::string_view authority = location.substr(0, slash);

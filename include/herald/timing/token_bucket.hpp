@@ -41,7 +41,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     token_bucket(rate_limit limit, clock::time_point now) noexcept
-        : limit_(limit), tokens_(std::max(limit.burst, 1.0)), at_(now) {}
+        : limit_(limit), capacity_(std::max(limit.burst, 1.0)), tokens_(capacity_), at_(now) {}
 
     // Takes a token: nullopt when there was one (or there is no limit), else how long
     // until there is one (never zero).
@@ -59,18 +59,19 @@ public:
     // Back to `burst`: the bucket is indistinguishable from a new one.
     bool full(clock::time_point now) noexcept {
         refill(now);
-        return tokens_ >= std::max(limit_.burst, 1.0);
+        return tokens_ >= capacity_;
     }
 
 private:
     void refill(clock::time_point now) noexcept {
         if (now <= at_) return;
         const double gained = std::chrono::duration<double>(now - at_).count() * limit_.per_second;
-        tokens_ = std::min(std::max(limit_.burst, 1.0), tokens_ + gained);
+        tokens_ = std::min(capacity_, tokens_ + gained);
         at_ = now;
     }
 
     rate_limit limit_;
+    double capacity_;  // burst, at least one token
     double tokens_;
     clock::time_point at_;
 };

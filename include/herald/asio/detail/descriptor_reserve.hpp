@@ -40,18 +40,16 @@ public:
     descriptor_reserve& operator=(const descriptor_reserve&) = delete;
 
     // Refuses every client waiting on `listener` (a non-blocking listening socket)
-    // by accepting and closing it with the spare descriptor. -> how many.
+    // by accepting and closing it with the spare descriptor.
     template <class NativeHandle>
-    std::size_t refuse_waiting(NativeHandle listener) noexcept {
-        std::size_t refused = 0;
+    void refuse_waiting(NativeHandle listener) noexcept {
 #if defined(__unix__) || defined(__APPLE__)
         give_up();
-        for (int fd; (fd = ::accept(listener, nullptr, nullptr)) >= 0; ++refused) ::close(fd);
+        for (int fd; (fd = ::accept(listener, nullptr, nullptr)) >= 0;) ::close(fd);
         take();
 #else
         (void)listener;
 #endif
-        return refused;
     }
 
 private:
