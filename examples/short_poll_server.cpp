@@ -78,12 +78,12 @@ public:
     explicit message_store(limits l) : limits_(l) {}
 
     std::uint64_t add(std::string_view text) {
-        std::string json;
+        // The text is escaped before the lock is taken; only the id needs it.
+        std::string rest = ",\"text\":";
+        herald::append_json_string(text, rest);
+        rest += '}';
         std::lock_guard lock(mutex_);
-        json = "{\"id\":" + std::to_string(last_id_ + 1) + ",\"text\":";
-        herald::append_json_string(text, json);
-        json += '}';
-        messages_.push_back(std::move(json));
+        messages_.push_back("{\"id\":" + std::to_string(last_id_ + 1) + rest);
         if (messages_.size() > limits_.capacity) messages_.pop_front();
         return ++last_id_;
     }
