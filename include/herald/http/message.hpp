@@ -37,6 +37,39 @@ inline std::optional<std::string_view> query_parameter(std::string_view target, 
     return std::nullopt;
 }
 
+namespace detail {
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+}  // namespace detail
+
+// application/x-www-form-urlencoded value decoding (WHATWG URL §5.1): `+` is a
+// space, `%XX` a byte; a `%` not followed by two hex digits stays as it is.
+inline std::string form_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out.push_back(' ');
+        } else if (in[i] == '%' && i + 2 < in.size() && detail::hex_value(in[i + 1]) >= 0 && detail::hex_value(in[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(detail::hex_value(in[i + 1]) * 16 + detail::hex_value(in[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(in[i]);
+        }
+    }
+    return out;
+}
+
+// A query parameter, decoded (a topic "a:b" arrives as a%3Ab), or nullopt.
+inline std::optional<std::string> query_value(std::string_view target, std::string_view name) {
+    if (const auto raw = query_parameter(target, name)) return form_decode(*raw);
+    return std::nullopt;
+}
+
 // The path of a target, without its query.
 constexpr std::string_view target_path(std::string_view target) noexcept {
     return target.substr(0, target.find_first_of("?#"));

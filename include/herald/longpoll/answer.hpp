@@ -18,6 +18,7 @@
 // and the client resynchronises before relying on them. RFC 8259 JSON, UTF-8.
 
 #include <herald/json.hpp>
+#include <herald/http/message.hpp>
 #include <herald/longpoll/error.hpp>
 
 #include <charconv>
@@ -43,31 +44,6 @@ struct answer {
 };
 
 namespace detail {
-
-inline int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// application/x-www-form-urlencoded value decoding (WHATWG URL §5.1): `+` is a
-// space, `%XX` a byte; a `%` not followed by two hex digits stays as it is.
-inline std::string form_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '+') {
-            out.push_back(' ');
-        } else if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
-            i += 2;
-        } else {
-            out.push_back(in[i]);
-        }
-    }
-    return out;
-}
 
 template <class Number>
 bool parse_decimal(std::string_view text, Number& out) noexcept {
@@ -163,7 +139,7 @@ private:
         if (text_.size() - at_ < 4) return false;
         out = 0;
         for (int i = 0; i < 4; ++i) {
-            const int v = hex_value(text_[at_++]);
+            const int v = http::detail::hex_value(text_[at_++]);
             if (v < 0) return false;
             out = out * 16 + static_cast<std::uint32_t>(v);
         }
@@ -249,7 +225,7 @@ inline std::error_code parse_poll_query(std::string_view target, poll_query& out
             if (!detail::parse_decimal(value, seconds)) return error::invalid_timeout;
             out.timeout_seconds = seconds;
         } else if (name == "key") {
-            out.key = detail::form_decode(value);
+            out.key = http::form_decode(value);
         }
     }
     return {};
