@@ -72,10 +72,21 @@ public:
 
     lookup after(std::uint64_t seq) const noexcept {
         if (seq > last_) return {status::ahead, entries_.size()};
-        const std::uint64_t oldest = entries_.empty() ? last_ + 1 : entries_.front().seq;
+        const std::uint64_t oldest = first_seq();
         if (seq + 1 < oldest) return {status::lost, entries_.size()};
         return {status::ok, static_cast<std::size_t>(seq + 1 - oldest)};
     }
+
+    // Forgets every entry and continues numbering after `last`: for numbers
+    // assigned elsewhere, when the ones before `last` + 1 will never come here.
+    void restart(std::uint64_t last) noexcept {
+        entries_.clear();
+        bytes_ = 0;
+        last_ = last;
+    }
+
+    // The sequence number of the oldest entry kept; last_seq() + 1 when none is.
+    std::uint64_t first_seq() const noexcept { return entries_.empty() ? last_ + 1 : entries_.front().seq; }
 
     // The sequence number of the newest entry; 0 before the first append.
     std::uint64_t last_seq() const noexcept { return last_; }
@@ -100,6 +111,36 @@ inline std::string make_position(std::string_view epoch, std::uint64_t seq) {
     id.push_back('-');
     id += std::to_string(seq);
     return id;
+}
+
+// A short word from a random 64-bit value, for an epoch: base 36, up to 13 chars.
+inline std::string make_epoch(std::uint64_t random) {
+    constexpr std::string_view digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+    std::string word;
+    do {
+        word.push_back(digits[random % 36]);
+        random /= 36;
+    } while (random != 0);
+    return word;
+}
+
+// A position split into its epoch and sequence number, when `id` is
+// "<epoch>-<digits>" with a non-empty epoch of letters, digits and '.'.
+struct position {
+    std::string_view epoch;
+    std::uint64_t seq = 0;
+};
+
+inline std::optional<position> split_position(std::string_view id) noexcept {
+    const auto dash = id.rfind('-');
+    if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size()) return std::nullopt;
+    for (const char c : id.substr(0, dash))
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.')) return std::nullopt;
+    const std::string_view digits = id.substr(dash + 1);
+    std::uint64_t seq = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+    return position{id.substr(0, dash), seq};
 }
 
 // The sequence number in `id` when it is "<epoch>-<digits>" for this `epoch`.

@@ -38,16 +38,8 @@ namespace herald::sse {
 // The event type of the history-lost event.
 inline constexpr std::string_view history_lost_type = "history-lost";
 
-// A short word from a random 64-bit value, for an epoch: base 36, up to 13 chars.
-inline std::string make_epoch(std::uint64_t random) {
-    constexpr std::string_view digits = "0123456789abcdefghijklmnopqrstuvwxyz";
-    std::string word;
-    do {
-        word.push_back(digits[random % 36]);
-        random /= 36;
-    } while (random != 0);
-    return word;
-}
+// make_epoch() lives with the positions it names (herald/history.hpp).
+using herald::make_epoch;
 
 class replay {
 public:
