@@ -8,7 +8,7 @@
 //        [--size 64] [--seconds 10] [--warmup 2] [--repeat 3] [--poll-interval-ms 1000]
 //        [--headers browser|minimal] [--transports websocket,sse,long-poll,short-poll]
 //
-// The subscribers speak the hub's routes (include/herald/asio/hub_routes.hpp) as
+// The subscribers speak the hub's routes (include/herald/asio/hub/routes.hpp) as
 // examples/live/herald.js does: short polling asks /api/messages?since=C every
 // --poll-interval-ms after the previous answer (the page's default: 1 s), each
 // client at its own phase; long polling asks /api/poll?since=C again as soon as an

@@ -1,4 +1,4 @@
-// herald.js: a dependency-free browser client for a herald hub (hub_routes.hpp).
+// herald.js: a dependency-free browser client for a herald hub (herald/asio/hub/routes.hpp).
 // One stream of messages over the best transport the network allows, falling back
 // WebSocket → SSE → long polling → short polling when one fails, reconnecting with
 // exponential backoff and full jitter, and resuming from the last id it saw.

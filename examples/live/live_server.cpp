@@ -3,7 +3,7 @@
 //   GET  /                 the page: four panes (short polling, long polling, SSE,
 //                          WebSocket), each with its latency, requests and bytes
 //   GET  /herald.js        the browser client (fallback, backoff, resume)
-//   /api/...               the hub's routes (include/herald/asio/hub_routes.hpp)
+//   /api/...               the hub's routes (include/herald/asio/hub/routes.hpp)
 //   POST /admin/disconnect closes every client connection (they come back and resume)
 //   POST /admin/ticker?on=0|1  stops or starts the ticker
 //
@@ -21,7 +21,7 @@
 // client's cursor "lost", which the page shows).
 #include "../common.hpp"
 
-#include <herald/asio/hub_routes.hpp>
+#include <herald/asio/hub.hpp>
 
 #include <asio/steady_timer.hpp>
 
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     asio::io_context io{1};
     hub::hub_limits limits;
     limits.topic.max_messages = static_cast<std::size_t>(opts.number("history", 1000));
-    hub::service hub{opts.get("epoch", sse::make_epoch(std::random_device{}() * 0x100000001ull)), limits};
+    hub::service hub{opts.get("epoch", make_epoch(std::random_device{}() * 0x100000001ull)), limits};
     hub::route_options routes;
     const bool quiet = opts.number("quiet", 0) != 0;
     if (const long rate = opts.number("publish-rate", 0); rate > 0) {
@@ -102,8 +102,7 @@ int main(int argc, char** argv) {
         routes.client_key = [](const http::request& req) { return std::string(req.fields.value_or("X-Forwarded-For", "")); };
     }
     if (!quiet)
-        routes.on_connection = [](std::string_view event, hub::transport t, std::string_view topic) {
-            const auto name = hub::transport_names[static_cast<std::size_t>(t)];
+        routes.on_connection = [](std::string_view event, std::string_view name, std::string_view topic) {
             std::fprintf(stderr, "live_server: %.*s %.*s (topic %.*s)\n", static_cast<int>(name.size()), name.data(),
                          static_cast<int>(event.size()), event.data(), static_cast<int>(topic.size()), topic.data());
         };

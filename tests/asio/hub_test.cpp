@@ -2,7 +2,7 @@
 // short polling, each resumable, all carrying the same ids in the same order.
 #include "support.hpp"
 
-#include <herald/asio/hub_routes.hpp>
+#include <herald/asio/hub.hpp>
 #include <herald/asio/sse_client.hpp>
 #include <herald/asio/websocket_connect.hpp>
 
@@ -143,13 +143,13 @@ struct sse_client {
 
 // A subscriber that records what it is given, as "<id>=<data>".
 struct recorder final : hub::subscriber {
-    hub::transport transport() const noexcept override { return hub::transport::websocket; }
+    std::string_view transport() const noexcept override { return "websocket"; }
     std::size_t deliver(const hub::message_ptr& m) override {
         got.push_back(m->id + "=" + m->data);
         return m->json.size();
     }
-    void lost(const hub::topic&) override {}
-    void ready(const hub::topic&) override {}
+    void lost(std::string_view, std::string_view id) override { got.push_back("lost " + std::string(id)); }
+    void ready(std::string_view, std::string_view) override {}
     bool ended() const override { return gone; }
     std::vector<std::string> got;
     bool gone = false;
@@ -199,7 +199,7 @@ TEST_CASE("hub routes: every transport carries the same ids in the same order", 
     websocket.send("from a socket");
     CHECK(websocket.next().find(R"("id":"ep-7","topic":"t","data":"from a socket")") != std::string::npos);
     const auto stats = http_get(server.endpoint(), "/api/stats").body;
-    CHECK(stats.find(R"("websocket":1,"sse":1)") != std::string::npos);
+    CHECK(stats.find(R"("sse":1,"websocket":1)") != std::string::npos);
     CHECK(stats.find(R"("published":7)") != std::string::npos);
 }
 
@@ -275,7 +275,7 @@ TEST_CASE("hub routes: answered long polls leave the subscriber list without dis
     CHECK(ids_in(websocket.next()) == expected(2, 2));
     CHECK(server.publish("third") == R"(200 {"id":"ep-3"})");
     CHECK(ids_in(websocket.next()) == expected(3, 3));
-    CHECK(http_get(server.endpoint(), "/api/stats").body.find(R"("websocket":1,"sse":0,"long_poll":0)") != std::string::npos);
+    CHECK(http_get(server.endpoint(), "/api/stats").body.find(R"({"long_poll":0,"websocket":1})") != std::string::npos);
 }
 
 TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never creates topics; disconnect_all reaches WebSockets", "[asio][hub]") {
@@ -292,7 +292,7 @@ TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never cre
     ws_client fresh{port, "?topic=a"};
     fresh.send("three");
     CHECK(ids_in(fresh.next()) == expected(3, 3));
-    CHECK(fresh.ready == R"({"type":"ready","id":"ep-2"})");  // where "now" was when it came
+    CHECK(fresh.ready == R"({"type":"ready","topic":"a","id":"ep-2"})");  // where "now" was when it came
     // The one topic is followed, so a new one cannot reclaim it (only publishing
     // makes topics; an unfollowed one would have been reclaimed).
     CHECK(server.publish("x", "b").rfind("503 ", 0) == 0);
@@ -309,7 +309,7 @@ TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never cre
 
 TEST_CASE("hub service: an in-process broker carries each publish to the other hubs once", "[asio][hub]") {
     hub::service a{"a"}, b{"b"}, c{"c"};
-    hub::in_process_broker broker;
+    hub::in_process_broker broker{"x"};
     broker.join(a);
     broker.join(b);
     broker.join(c);
@@ -317,23 +317,26 @@ TEST_CASE("hub service: an in-process broker carries each publish to the other h
     REQUIRE_FALSE(b.subscribe("t", std::nullopt, on_b));
     REQUIRE_FALSE(c.subscribe("t", std::nullopt, on_c));
     std::error_code ec;
-    CHECK(a.publish("t", "from a", ec)->id == "a-1");
-    CHECK(b.publish("t", "from b", ec)->id == "b-2");  // b's own next id, after a's message reached it
-    CHECK(on_b->got == std::vector<std::string>{"b-1=from a", "b-2=from b"});
-    CHECK(on_c->got == std::vector<std::string>{"c-1=from a", "c-2=from b"});
+    CHECK(a.publish("t", "from a", ec)->id == "x-1");
+    CHECK(b.publish("t", "from b", ec)->id == "x-2");  // one numbering for every hub
+    CHECK(on_b->got == std::vector<std::string>{"x-1=from a", "x-2=from b"});
+    CHECK(on_c->got == std::vector<std::string>{"x-1=from a", "x-2=from b"});
     CHECK(a.stats().published == 2);
-    CHECK_FALSE(a.publish("t", "\xff", ec));  // refused at the origin: nothing forwarded
+    CHECK_FALSE(a.publish("t", "\xff", ec));  // refused by the broker: nothing applied
     CHECK(c.stats().published == 2);
+    // A cursor from one hub resumes exactly on another.
+    auto moved = std::make_shared<recorder>();
+    REQUIRE_FALSE(c.subscribe("t", "x-1", moved));
+    CHECK(moved->got == std::vector<std::string>{"x-2=from b"});
 }
 
 TEST_CASE("hub routes: streaming clients coming and going are reported for the log", "[asio][hub]") {
     std::mutex m;
     std::vector<std::string> events;
     hub::route_options options;
-    options.on_connection = [&](std::string_view event, hub::transport t, std::string_view topic) {
+    options.on_connection = [&](std::string_view event, std::string_view transport, std::string_view topic) {
         std::lock_guard lock(m);
-        events.push_back(std::string(event) + " " + std::string(hub::transport_names[static_cast<std::size_t>(t)]) + " " +
-                         std::string(topic));
+        events.push_back(std::string(event) + " " + std::string(transport) + " " + std::string(topic));
     };
     hub_server server{{}, options};
     const auto seen = [&](std::size_t n, int tries = 100) {
@@ -468,7 +471,7 @@ TEST_CASE("hub service: unsubscribing, ending and moving subscribers keep every 
         subs.push_back(std::make_shared<recorder>());
         REQUIRE_FALSE(hub.subscribe("t", std::nullopt, subs.back()));
     }
-    const auto websockets = [&] { return hub.stats().subscribers[static_cast<std::size_t>(hub::transport::websocket)]; };
+    const auto websockets = [&] { return hub.stats().subscribers["websocket"]; };
     CHECK(websockets() == 6);
     hub.unsubscribe(subs[1].get());
     hub.unsubscribe(subs[5].get());  // the last one
@@ -494,7 +497,7 @@ TEST_CASE("hub service: unsubscribing, ending and moving subscribers keep every 
     hub::service other{"o"};
     CHECK(other.subscribe("t", std::nullopt, subs[2]) == hub::error::subscribed_elsewhere);
     other.unsubscribe(subs[2].get());
-    CHECK(other.stats().subscribers[static_cast<std::size_t>(hub::transport::websocket)] == 0);
+    CHECK(other.stats().subscribers["websocket"] == 0);
     hub.publish("t", "four", ec);
     CHECK(subs[2]->got.back() == "e-3=four");
     hub.unsubscribe(subs[2].get());

@@ -20,6 +20,7 @@ enum class error {
     bad_topic_name,    // empty, over 64 bytes, or not [A-Za-z0-9_.:-]
     too_many_topics,   // over hub_limits::max_topics
     subscribed_elsewhere,  // the subscriber is attached to another hub (unsubscribe it there first)
+    bad_sequence,      // a broker numbered a message 0 (sequence numbers start at 1)
 };
 
 // The message of each error, for error_category() (herald/error.hpp enum_category).
@@ -30,6 +31,7 @@ inline const char* describe(error e) noexcept {
     case error::bad_topic_name: return "topic name is empty, too long or has characters other than A-Z a-z 0-9 _ . : -";
     case error::too_many_topics: return "too many topics";
     case error::subscribed_elsewhere: return "the subscriber is attached to another hub";
+    case error::bad_sequence: return "sequence numbers start at 1";
     }
     return nullptr;
 }
@@ -40,7 +42,8 @@ inline condition condition_of(error e) noexcept {
     case error::bad_topic_name: return condition::protocol_violation;
     case error::message_too_big:
     case error::too_many_topics: return condition::limit_exceeded;
-    case error::subscribed_elsewhere: return condition::invalid_state;
+    case error::subscribed_elsewhere:
+    case error::bad_sequence: return condition::invalid_state;
     }
     return condition::protocol_violation;
 }

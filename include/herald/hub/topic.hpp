@@ -6,31 +6,29 @@
 // A topic of the hub: one ordered stream of messages that every transport carries
 // with the same ids in the same order, and a bounded history to resume from.
 //
-// How it works: publish() gives a message the topic's next sequence number and
-// writes it, once, in each wire form the transports send:
+// How it works: a message gets the topic's next sequence number, is written once in
+// each wire form (hub/wire.hpp) and kept in a history bounded by count and bytes
+// (herald/history.hpp); the same shared message goes to every subscriber and every
+// replay. Numbers come from one of two places:
+//   publish(data)             this topic numbers it: <epoch>-<last + 1>;
+//   apply(epoch, seq, data)   a broker numbered it. In order -> appended; seq <= last
+//                             -> a duplicate, dropped; seq > last + 1 -> held, and the
+//                             missing range reported (fetch it and apply() it, or
+//                             skip_gap()); another epoch -> the history starts again
+//                             there and subscribers are owed the lost signal.
+// resume(cursor) says what a client that has seen up to `cursor` missed: nothing
+// (fresh: no cursor), exactly the messages after it (resumed), `behind` when the
+// history is backed by a source (topic_limits::backed) and the start of what it
+// missed must come from there, or `lost` when it cannot be exact — another epoch,
+// never issued here, or evicted. A lost client is told so (hub/wire.hpp's lost
+// signal, with the newest cursor), never left with a silent gap.
 //
-//   id      "<epoch>-<seq>"                              the cursor every transport carries
-//   sse     "id: <epoch>-<seq>\ndata: <data>\n\n"       SSE (Last-Event-ID resumes)
-//   json    {"id":"<epoch>-<seq>","topic":"t","data":"<data>"}
-//                                                       a WebSocket text frame's payload,
-//                                                       an element of a poll answer
-//
-// and keeps it in a history bounded by count and bytes (herald/history.hpp); the
-// same shared message goes to every subscriber and to every replay. resume(cursor)
-// says what a client that has seen up to `cursor` missed: nothing to resume
-// (fresh), exactly the messages after it (resumed), or `lost` when that cannot be
-// exact — the cursor is from another life of the server (another epoch), was never
-// issued here, or what followed it was evicted. A lost client is sent
-// lost_signal() (the newest cursor, so it continues from "now" once it has
-// resynchronised), never a silent gap. The epoch is drawn at start-up from a
-// random source the caller owns (sse::make_epoch), as in sse/replay.hpp.
-//
-// Not thread-safe: the hub that owns topics serializes access (hub/hub.hpp).
+// Not thread-safe: the hub that owns topics serializes access.
 
 #include <herald/history.hpp>
 #include <herald/hub/error.hpp>
-#include <herald/json.hpp>
-#include <herald/sse/serializer.hpp>
+#include <herald/hub/sequencer.hpp>
+#include <herald/hub/wire.hpp>
 #include <herald/utf8.hpp>
 
 #include <cstdint>
@@ -43,42 +41,43 @@
 
 namespace herald::hub {
 
-// One published message in every wire form; immutable once published.
-struct message {
-    std::uint64_t seq = 0;
-    std::string id;    // "<epoch>-<seq>"
-    std::string data;  // as published (UTF-8)
-    std::string sse;   // the whole SSE event
-    std::string json;  // {"id":...,"topic":...,"data":...}
-
-    // What keeping it costs, for the history's byte budget.
-    std::size_t size() const noexcept { return id.size() + data.size() + sse.size() + json.size(); }
-};
-using message_ptr = std::shared_ptr<const message>;
-
 struct topic_limits {
     std::size_t max_messages = 1000;        // kept for resuming
     std::size_t max_bytes = 4 * 1024 * 1024;  // kept for resuming, all wire forms counted
     std::size_t max_message_bytes = 64 * 1024;
+    // A source older messages can be fetched from stands behind the history
+    // (resume says `behind` instead of `lost` for a cursor evicted here).
+    bool backed = false;
+    std::size_t max_held = 4096;  // messages numbered from outside held while a gap is open
 };
 
 class topic {
 public:
     enum class outcome {
         fresh,    // no cursor: live messages from now on
-        resumed,  // messages() holds exactly what came after the cursor (maybe nothing)
-        lost,     // cannot resume exactly: send lost_signal(), then live messages
+        resumed,  // messages holds exactly what came after the cursor (maybe nothing)
+        behind,   // missing must come from the source first, then messages
+        lost,     // cannot resume exactly: send the lost signal, then live messages
     };
 
     struct resume_result {
         outcome state = outcome::fresh;
-        std::vector<message_ptr> messages;  // when resumed, oldest first
+        std::vector<message_ptr> messages;  // oldest first
+        seq_range missing{};                // when behind
+    };
+
+    // What apply() and skip_gap() did.
+    struct applied {
+        std::vector<message_ptr> messages;   // appended now, in order: deliver them
+        std::optional<std::string> lost_at;  // first tell subscribers lost, at this cursor
+        std::optional<seq_range> gap;        // still missing: fetch and apply(), or skip_gap()
+        bool duplicate = false;              // already had it: dropped
     };
 
     topic(std::string name, std::string epoch, topic_limits limits = {})
-        : name_(std::move(name)), epoch_(std::move(epoch)), limits_(limits), history_({limits.max_messages, limits.max_bytes}) {}
+        : name_(std::move(name)), epoch_(std::move(epoch)), limits_(limits),
+          history_({limits.max_messages, limits.max_bytes}), order_(0, limits.max_held) {}
 
-    // Publishes `data`. -> the message, or null and the reason (nothing kept).
     // Why `data` cannot be published under `limits` ({} when it can).
     static std::error_code check(std::string_view data, const topic_limits& limits) noexcept {
         if (data.size() > limits.max_message_bytes) return error::message_too_big;
@@ -86,26 +85,60 @@ public:
         return {};
     }
 
+    // Publishes `data` as this topic's next message. -> null and the reason when
+    // refused (nothing kept).
     message_ptr publish(std::string_view data, std::error_code& ec) {
         ec = check(data, limits_);
         if (ec) return nullptr;
-        auto m = std::make_shared<message>();
-        m->seq = history_.last_seq() + 1;
-        m->id = make_id(m->seq);
-        m->data.assign(data);
-        // Cannot fail: the id is letters, digits and '-', and any data serializes.
-        (void)sse::serialize({{}, data, std::string_view(m->id), std::nullopt}, m->sse);
-        m->json = R"({"id":)";
-        append_json_string(m->id, m->json);
-        m->json += R"(,"topic":)";
-        append_json_string(name_, m->json);
-        m->json += R"(,"data":)";
-        append_json_string(data, m->json);
-        m->json += '}';
-        message_ptr shared = std::move(m);
-        history_.append(shared);
-        return shared;
+        const auto seq = history_.last_seq() + 1;
+        order_.skip_to(seq + 1);  // keeps apply() numbering after it
+        return keep(make_message(name_, epoch_, seq, data));
     }
+
+    // Takes message `seq` of `epoch` as numbered by a broker (see the top).
+    applied apply(std::string_view epoch, std::uint64_t seq, std::string_view data, std::error_code& ec) {
+        applied out;
+        ec = check(data, limits_);
+        if (ec || seq == 0) {
+            if (!ec) ec = error::bad_sequence;
+            return out;
+        }
+        if (epoch != epoch_) {
+            // Nothing before seq in the new epoch is here: what subscribers had is void.
+            const bool had_any = history_.last_seq() != 0 || seq != 1;
+            epoch_.assign(epoch);
+            history_.restart(seq - 1);
+            order_ = sequencer<std::string>(seq - 1, limits_.max_held);
+            if (had_any) out.lost_at = last_id();
+        }
+        switch (order_.offer(seq, std::string(data))) {
+        case sequencer<std::string>::verdict::duplicate: out.duplicate = true; return out;
+        case sequencer<std::string>::verdict::overflow:
+            out = skip_gap();  // too much waits on the gap: give it up, then take this one
+            (void)order_.offer(seq, std::string(data));
+            break;
+        default: break;
+        }
+        release(out);
+        return out;
+    }
+
+    // Gives up on the gap apply() reported (the source no longer has it): the
+    // history starts again after it, subscribers are owed the lost signal, and
+    // the messages held behind the gap are released.
+    applied skip_gap() {
+        applied out;
+        const auto missing = order_.gap();
+        if (!missing) return out;
+        order_.skip_gap();
+        history_.restart(missing->last);
+        out.lost_at = last_id();
+        release(out);
+        return out;
+    }
+
+    // The range apply() is waiting for, if any.
+    std::optional<seq_range> gap() const noexcept { return order_.gap(); }
 
     // What a client that has seen everything up to `cursor` ("" or nullopt: a
     // first connection) should get before live messages.
@@ -114,46 +147,33 @@ public:
         if (!cursor || cursor->empty()) return r;
         const auto seq = parse_id(*cursor);
         const auto found = seq ? history_.after(*seq) : history_type::lookup{history_type::status::lost, 0};
-        if (found.state != history_type::status::ok) {
+        if (found.state == history_type::status::ahead || !seq) {
             r.state = outcome::lost;
-            return r;
+        } else if (found.state == history_type::status::lost) {
+            r.state = limits_.backed ? outcome::behind : outcome::lost;
+            r.missing = {*seq + 1, history_.first_seq() - 1};
+            if (r.state == outcome::behind) r.messages = kept();
+        } else {
+            r.state = outcome::resumed;
+            for (std::size_t i = found.first; i < history_.size(); ++i) r.messages.push_back(history_[i].bytes);
         }
-        r.state = outcome::resumed;
-        for (std::size_t i = found.first; i < history_.size(); ++i) r.messages.push_back(history_[i].bytes);
         return r;
     }
 
     // Everything still kept, oldest first: what a lost client may rebuild from.
     std::vector<message_ptr> kept() const {
         std::vector<message_ptr> out;
+        out.reserve(history_.size());
         for (std::size_t i = 0; i < history_.size(); ++i) out.push_back(history_[i].bytes);
         return out;
     }
 
-    // The signal a lost client gets, in JSON: {"type":"lost","topic":...,"id":newest}.
-    // Transports wrap it: SSE as `event: history-lost` with that id, WebSocket as a
-    // text frame, polling as `"reset":true` with the newest cursor.
-    std::string lost_signal() const {
-        std::string out = R"({"type":"lost","topic":)";
-        append_json_string(name_, out);
-        out += R"(,"id":)";
-        append_json_string(last_id(), out);
-        out += '}';
-        return out;
-    }
-
-    // The signal a client that came without a cursor gets first, in JSON:
-    // {"type":"ready","id":newest}, where "now" is (SSE sends it as `event: ready`
-    // with that id, WebSocket as a text frame).
-    std::string ready_signal() const {
-        std::string out = R"({"type":"ready","id":)";
-        append_json_string(last_id(), out);
-        out += '}';
-        return out;
-    }
+    // `data` as this topic's message `seq` in its epoch, without keeping it: for
+    // messages a source hands back.
+    message_ptr make(std::uint64_t seq, std::string_view data) const { return make_message(name_, epoch_, seq, data); }
 
     // The cursor of the newest message; "<epoch>-0" before the first.
-    std::string last_id() const { return make_id(history_.last_seq()); }
+    std::string last_id() const { return make_position(epoch_, history_.last_seq()); }
     std::uint64_t last_seq() const noexcept { return history_.last_seq(); }
     const std::string& name() const noexcept { return name_; }
     const std::string& epoch() const noexcept { return epoch_; }
@@ -166,12 +186,21 @@ public:
 private:
     using history_type = basic_history<message>;
 
-    std::string make_id(std::uint64_t seq) const { return make_position(epoch_, seq); }
+    message_ptr keep(message_ptr m) {
+        history_.append(m);
+        return m;
+    }
+
+    void release(applied& out) {
+        while (auto next = order_.next()) out.messages.push_back(keep(make_message(name_, epoch_, next->first, next->second)));
+        out.gap = order_.gap();
+    }
 
     std::string name_;
     std::string epoch_;
     topic_limits limits_;
     history_type history_;
+    sequencer<std::string> order_;  // messages numbered from outside, waiting for a gap to close
 };
 
 // Whether `name` may name a topic: 1-64 of A-Z a-z 0-9 _ . : - (safe in a URL

@@ -1,0 +1,51 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_BROKER_HPP
+#define HERALD_ASIO_HUB_BROKER_HPP
+
+// What a hub service may stand on besides itself: a broker that numbers messages
+// for several hubs (in one process: in_process_broker.hpp; across processes: Redis,
+// a later step), and a history source that older messages can be fetched from.
+// Both may answer from any thread; the service takes their answers in order by
+// sequence number (hub/sequencer.hpp).
+
+#include <herald/hub/sequencer.hpp>
+#include <herald/hub/wire.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace herald::hub {
+
+class service;
+
+// Where older messages of a topic can be fetched from (a Redis stream).
+class history_source {
+public:
+    struct entry {
+        std::uint64_t seq = 0;
+        std::string data;
+    };
+    virtual ~history_source() = default;
+    // Fetches the messages numbered `range` of `topic` in `epoch` and calls `done`
+    // once, from any thread, now or later, with those it still has, in order.
+    virtual void fetch(std::string_view topic, std::string_view epoch, seq_range range,
+                       std::function<void(std::vector<entry>)> done) = 0;
+};
+
+// Between hubs: numbers each message once for all of them.
+class broker {
+public:
+    virtual ~broker() = default;
+    // Numbers `data` for `topic` and has every hub joined apply() it, `origin`
+    // included. -> the message as `origin` has it, or null and why.
+    virtual message_ptr publish(service& origin, std::string_view topic, std::string_view data, std::error_code& ec) = 0;
+};
+
+}  // namespace herald::hub
+
+#endif

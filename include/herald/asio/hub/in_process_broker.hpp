@@ -1,0 +1,90 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_IN_PROCESS_BROKER_HPP
+#define HERALD_ASIO_HUB_IN_PROCESS_BROKER_HPP
+
+// Joins the hubs of one process (one per thread, or per shard of connections):
+// what any of them publishes, every one delivers, with the same ids, so a client
+// resumes on any hub from its cursor.
+//
+// How it works: the broker numbers messages in a hub core of its own (ids
+// "<broker epoch>-<seq>", one epoch for all hubs), under a short lock, and queues
+// them; whoever queued while nobody was applying applies the queue to every hub in
+// order, outside the lock (the pattern of service.hpp's drain), so a subscriber
+// that publishes from inside a delivery neither deadlocks nor reorders anything.
+
+#include <herald/asio/hub/service.hpp>
+
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace herald::hub {
+
+class in_process_broker final : public broker {
+public:
+    explicit in_process_broker(std::string epoch, hub_limits limits = {}) : numbering_(std::move(epoch), limits) {}
+
+    // Joins `hub`; before it publishes. The broker outlives the hubs' use of it.
+    void join(service& hub) {
+        std::lock_guard lock(mutex_);
+        hubs_.push_back(&hub);
+        hub.attach(this);
+    }
+
+    message_ptr publish(service& origin, std::string_view topic, std::string_view data, std::error_code& ec) override {
+        (void)origin;  // applied like every other hub's
+        message_ptr m;
+        bool mine = false;
+        {
+            std::lock_guard lock(mutex_);
+            m = numbering_.publish(topic, data, ec);
+            if (!m) return m;
+            queue_.push_back({std::string(topic), m});
+            mine = !std::exchange(applying_, true);
+        }
+        if (mine) apply_queued();
+        return m;
+    }
+
+private:
+    struct numbered {
+        std::string topic;
+        message_ptr m;
+    };
+
+    void apply_queued() {
+        std::vector<numbered> batch;
+        std::vector<service*> hubs;
+        for (;;) {
+            {
+                std::lock_guard lock(mutex_);
+                if (queue_.empty()) {
+                    applying_ = false;
+                    return;
+                }
+                batch.swap(queue_);
+                hubs = hubs_;
+            }
+            for (const auto& n : batch) {
+                const auto at = split_position(n.m->id);
+                for (service* hub : hubs) {
+                    std::error_code ignored;  // accepted once already: valid everywhere with the same limits
+                    hub->apply(n.topic, at->epoch, at->seq, n.m->data, ignored);
+                }
+            }
+            batch.clear();
+        }
+    }
+
+    std::mutex mutex_;
+    core numbering_;
+    std::vector<service*> hubs_;
+    std::vector<numbered> queue_;
+    bool applying_ = false;
+};
+
+}  // namespace herald::hub
+
+#endif

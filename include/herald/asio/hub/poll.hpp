@@ -1,0 +1,195 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_POLL_HPP
+#define HERALD_ASIO_HUB_POLL_HPP
+
+// The polling transports of the hub. A short poll is answered at once; a long poll
+// at once when there is something to say (hub/route.hpp decide_poll), else it is
+// parked: a hub subscriber answered by its first delivery or the lost signal, or
+// with no messages at its deadline, or forgotten when its client hangs up.
+//
+// How it works: parked polls are in a longpoll::registry, which bounds them (in
+// total and per topic: past either, 503 with Retry-After) and orders their
+// deadlines; one timer on a strand of its own serves every deadline, armed for the
+// registry's next one. A delivery answers from the hub's draining thread (a
+// responder posts to its own connection), and only one of delivery, deadline and
+// hang-up answers or drops a poll.
+
+#include <herald/asio/hub/service.hpp>
+#include <herald/asio/serve.hpp>
+#include <herald/hub/route.hpp>
+#include <herald/longpoll/registry.hpp>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::hub {
+
+class poll_parking : public std::enable_shared_from_this<poll_parking> {
+public:
+    using clock = longpoll::registry::clock;
+
+    // A poll whose cursor is older than the hub keeps waits this long for the
+    // history source, whatever its own timeout.
+    static constexpr std::chrono::seconds source_wait{5};
+
+    poll_parking(service& hub, const asio::any_io_executor& ex, const longpoll::limits& limits = {})
+        : hub_(hub), ex_(ex), registry_(limits), strand_(asio::make_strand(ex)), timer_(strand_) {}
+
+    // Answers the poll `r` now, or parks it until a message or r.timeout.
+    void poll(const route& r, http::responder respond) {
+        std::optional<std::string_view> cursor;
+        if (r.cursor) cursor = *r.cursor;
+        std::error_code ec;
+        const auto now = hub_.poll(r.topic, cursor, ec);
+        if (ec) return respond(detail::text_response(status_for(ec), ec.message()));
+        auto step = decide_poll(now.found, cursor, now.newest, r.timeout);
+        if (step.body) return respond(poll_response(std::move(*step.body)));
+        const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;
+        auto w = std::make_shared<waiter>(weak_from_this(), std::move(respond), std::move(step.cursor), ex_);
+        if (const auto refused = park(r.topic, clock::now() + wait, w)) {
+            auto res = detail::text_response(503, refused.message());
+            res.fields.append("Retry-After", "1");
+            return w->refuse(std::move(res));
+        }
+        w->watch();
+        // From the same cursor: what came since the look above is replayed to it.
+        (void)hub_.subscribe(r.topic, cursor, w);
+    }
+
+    std::size_t waiting() const {
+        std::lock_guard lock(mutex_);
+        return registry_.waiting();
+    }
+
+private:
+    class waiter final : public subscriber, public std::enable_shared_from_this<waiter> {
+    public:
+        waiter(std::weak_ptr<poll_parking> parking, http::responder respond, std::string cursor, asio::any_io_executor ex)
+            : parking_(std::move(parking)), respond_(std::move(respond)), cursor_(std::move(cursor)), ex_(std::move(ex)) {}
+
+        std::string_view transport() const noexcept override { return "long_poll"; }
+        std::size_t deliver(const message_ptr& m) override {
+            if (!finish()) return 0;
+            respond_(poll_response(poll_body(m->id, false, {m})));
+            return m->json.size();
+        }
+        void lost(std::string_view, std::string_view id) override {
+            if (finish()) respond_(poll_response(poll_body(id, true, {})));
+        }
+        void ready(std::string_view, std::string_view) override {}  // a parked poll always has a cursor
+        bool ended() const override { return done_; }
+        asio::any_io_executor executor() const override { return ex_; }
+
+        void refuse(http::response res) {
+            done_ = true;
+            respond_(std::move(res));
+        }
+        // A client that hangs up is forgotten at once.
+        void watch() {
+            respond_.on_abandon([weak = this->weak_from_this()] {
+                if (auto self = weak.lock(); self && self->finish()) self->leave();
+            });
+        }
+        // Its deadline passed (the registry let go of it already).
+        void time_out() {
+            if (done_.exchange(true)) return;
+            respond_(poll_response(poll_body(cursor_, false, {})));
+            leave();
+        }
+        longpoll::ticket ticket;
+
+    private:
+        // -> whether this call ends the poll (only one does).
+        bool finish() {
+            if (done_.exchange(true)) return false;
+            if (auto parking = parking_.lock()) parking->unpark(ticket);
+            return true;
+        }
+        void leave() {
+            if (auto parking = parking_.lock()) parking->hub_.unsubscribe(this);
+        }
+
+        std::weak_ptr<poll_parking> parking_;
+        http::responder respond_;
+        std::string cursor_;
+        asio::any_io_executor ex_;
+        std::atomic<bool> done_{false};
+    };
+
+    std::error_code park(const std::string& topic_name, clock::time_point deadline, const std::shared_ptr<waiter>& w) {
+        std::error_code ec;
+        {
+            std::lock_guard lock(mutex_);
+            const auto parked = registry_.wait(topic_name, registry_.cursor(topic_name), deadline, ec);
+            if (ec) return ec;
+            w->ticket = parked.ticket;
+            if (waiters_.size() <= parked.ticket.index) waiters_.resize(parked.ticket.index + 1);
+            waiters_[parked.ticket.index] = w;
+            if (deadline >= armed_) return ec;
+            armed_ = deadline;
+        }
+        asio::post(strand_, [self = shared_from_this()] { self->arm(); });
+        return ec;
+    }
+
+    void unpark(longpoll::ticket t) {
+        std::lock_guard lock(mutex_);
+        if (!registry_.cancel(t)) return;
+        waiters_[t.index].reset();
+        // The timer follows the earliest deadline, so it never holds the executor for a poll that is gone.
+        if (registry_.next_deadline() == armed_) return;
+        armed_ = registry_.next_deadline();
+        asio::post(strand_, [self = shared_from_this()] { self->arm(); });
+    }
+
+    // On strand_: sets the timer for the registry's next deadline.
+    void arm() {
+        clock::time_point next;
+        {
+            std::lock_guard lock(mutex_);
+            next = armed_ = registry_.next_deadline();
+        }
+        if (next == clock::time_point::max()) return (void)timer_.cancel();  // nothing parked: hold no work
+        timer_.expires_at(next);
+        timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+            if (ec) return;  // re-armed or cancelled
+            if (auto self = weak.lock()) self->expire();
+        });
+    }
+
+    void expire() {
+        std::vector<std::shared_ptr<waiter>> due;
+        {
+            std::lock_guard lock(mutex_);
+            std::vector<longpoll::ticket> tickets;
+            registry_.expire(clock::now(), tickets);
+            for (const auto& t : tickets) due.push_back(std::move(waiters_[t.index]));
+        }
+        for (const auto& w : due) w->time_out();
+        arm();
+    }
+
+    service& hub_;
+    asio::any_io_executor ex_;
+    mutable std::mutex mutex_;  // registry_, waiters_, armed_
+    longpoll::registry registry_;
+    std::vector<std::shared_ptr<waiter>> waiters_;  // by ticket index
+    clock::time_point armed_ = clock::time_point::max();
+    asio::strand<asio::any_io_executor> strand_;
+    asio::steady_timer timer_;
+};
+
+}  // namespace herald::hub
+
+#endif

@@ -1,0 +1,325 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_SERVICE_HPP
+#define HERALD_ASIO_HUB_SERVICE_HPP
+
+// The hub service: the sans-I/O stream core (hub/hub.hpp, hub/topic.hpp) made safe
+// for many threads, with the subscribers of every transport on its topics.
+//
+//   hub::service hub{make_epoch(random)};
+//   hub.subscribe("prices", cursor, subscriber);   // replay, then live, exactly once each
+//   hub.publish("prices", "42", ec);                // any thread
+//
+// How it works: no lock spans more than one topic or any delivery. A short
+// directory lock finds a topic's slot; the slot's own lock numbers a message,
+// keeps it and queues it as work, together with subscribes (their replay computed
+// under that lock) and unsubscribes. Whoever queues work while nobody drains the
+// slot drains it, outside every lock: the slot's work runs one item at a time, in
+// order, so each subscriber gets its replay, then every later message, in sequence
+// order, none twice and none missed. A subscriber may publish, subscribe or
+// unsubscribe from inside a delivery: that only queues more work, which the
+// running drain takes next. Subscribers the hub lets go of are destroyed on their
+// own executor (subscriber::executor()).
+//
+// Ids can come from outside: with a broker attached, publish() goes through it and
+// every hub, this one included, takes messages through apply() in the broker's
+// order; a gap is fetched from the history source (or given up: lost signal), a
+// duplicate dropped, an epoch change turned into the lost signal. With a history
+// source, a client whose cursor is older than what this hub keeps gets the missing
+// range fetched and spliced with what is kept and what arrives live, by sequence
+// number. The source and broker must outlive the service.
+
+#include <herald/asio/hub/broker.hpp>
+#include <herald/asio/hub/detail/slot.hpp>
+#include <herald/asio/hub/subscriber.hpp>
+#include <herald/hub/hub.hpp>
+#include <herald/hub/sequencer.hpp>
+
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace herald::hub {
+
+class service {
+    using slot = detail::slot;
+    using work = detail::slot_work;
+
+public:
+    explicit service(std::string epoch, hub_limits limits = {}, history_source* source = nullptr)
+        : core_(std::move(epoch), with_source(limits, source)), source_(source) {}
+
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    // Publishes `data` to `topic_name` (through the broker when one is attached).
+    message_ptr publish(std::string_view topic_name, std::string_view data, std::error_code& ec) {
+        return broker_ ? broker_->publish(*this, topic_name, data, ec) : publish_here(topic_name, data, ec);
+    }
+
+    // Publishes with this hub's own numbering: what a broker's numbering hub calls.
+    message_ptr publish_here(std::string_view topic_name, std::string_view data, std::error_code& ec) {
+        ec = topic::check(data, core_.limits().topic);
+        const auto s = ec ? nullptr : publishing_slot(topic_name, ec);
+        message_ptr m;
+        bool mine = false;
+        if (s) {
+            std::lock_guard lock(s->mutex);
+            m = s->publish(data, ec);
+            if (m) mine = queue(*s, work{work::kind::deliver, m});
+        }
+        (m ? published_ : refused_).fetch_add(1, std::memory_order_relaxed);
+        if (mine) drain(*s);
+        return m;
+    }
+
+    // A message a broker numbered `seq` in `epoch` (see hub/topic.hpp apply()).
+    void apply(std::string_view topic_name, std::string_view epoch, std::uint64_t seq, std::string_view data,
+               std::error_code& ec) {
+        const auto s = publishing_slot(topic_name, ec);
+        if (!s) return;
+        std::unique_lock lock(s->mutex);
+        auto applied = s->apply(epoch, seq, data, ec);
+        if (!applied.duplicate && !ec) published_.fetch_add(1, std::memory_order_relaxed);
+        settle(s, std::move(applied), lock);
+    }
+
+    // Connects this hub to others (nullptr: alone again). Set before publishing starts.
+    void attach(broker* b) noexcept { broker_ = b; }
+
+    // Attaches `s` to `topic_name` after sending it what came after `cursor` (or the
+    // lost signal, also when that is more than `s` can queue); nullopt or "": live
+    // messages only, after ready(newest id). A subscriber is on one topic of one hub
+    // at a time: subscribing it again moves it. Subscribing never counts as a topic
+    // (hub_limits::max_topics counts topics published to).
+    // -> bad_topic_name; subscribed_elsewhere when another hub has it.
+    std::error_code subscribe(std::string_view topic_name, std::optional<std::string_view> cursor,
+                              const std::shared_ptr<subscriber>& s) {
+        std::shared_ptr<slot> here, before;
+        {
+            std::lock_guard lock(mutex_);
+            if (s->owner_ && s->owner_ != this) return error::subscribed_elsewhere;
+            std::error_code ec;
+            here = core_.follow(topic_name, ec);
+            if (ec) return ec;
+            if (s->slot_ == here) return {};
+            before = std::static_pointer_cast<slot>(s->slot_);
+            if (before) --before->attached;
+            else ++subscribers_[std::string(s->transport())];
+            s->owner_ = this;
+            s->slot_ = here;
+            ++here->attached;
+        }
+        if (before) queue_and_drain(*before, work{work::kind::detach, nullptr, nullptr, s.get()});
+        work w{work::kind::attach, nullptr, s};
+        std::optional<seq_range> missing;
+        std::string epoch;
+        bool mine = false;
+        {
+            std::lock_guard lock(here->mutex);
+            w.found = here->resume(cursor);
+            w.id = here->last_id();
+            if (w.found.state == topic::outcome::behind) missing = w.found.missing, epoch = here->epoch();
+            mine = queue(*here, std::move(w));
+        }
+        if (mine) drain(*here);
+        if (missing) fetch_for(here, s, epoch, *missing);
+        return {};
+    }
+
+    // Takes `s` off its topic; nothing when it is on none of this hub's.
+    void unsubscribe(const subscriber* s) {
+        std::shared_ptr<slot> was;
+        {
+            std::lock_guard lock(mutex_);
+            if (!s || s->owner_ != this) return;
+            was = let_go(*s);
+        }
+        queue_and_drain(*was, work{work::kind::detach, nullptr, nullptr, s});
+    }
+
+    // A poll: what a client at `cursor` gets now, without subscribing, and the newest id.
+    struct poll_result {
+        topic::resume_result found;
+        std::string newest;
+    };
+
+    poll_result poll(std::string_view topic_name, std::optional<std::string_view> cursor, std::error_code& ec) {
+        poll_result r;
+        ec = valid_topic_name(topic_name) ? std::error_code() : error::bad_topic_name;
+        if (ec) return r;
+        std::shared_ptr<slot> s;
+        {
+            std::lock_guard lock(mutex_);
+            s = core_.find(topic_name);
+            if (!s) {  // nothing published yet: an empty topic, as it would be created now
+                const topic empty{std::string(topic_name), core_.creation_epoch(), core_.limits().topic};
+                r.found = empty.resume(cursor);
+                r.newest = empty.last_id();
+                return r;
+            }
+        }
+        std::lock_guard lock(s->mutex);
+        r.found = s->resume(cursor);
+        r.newest = s->last_id();
+        std::size_t bytes = 0;
+        for (const auto& m : r.found.messages) bytes += m->json.size();
+        count_out(r.found.messages.size(), bytes);
+        return r;
+    }
+
+    // A subscriber closed by its transport for being too slow (lock-free).
+    void count_drop() noexcept { drops_.fetch_add(1, std::memory_order_relaxed); }
+
+    hub::stats stats() const {
+        hub::stats out;
+        {
+            std::lock_guard lock(mutex_);
+            out.subscribers = subscribers_;
+        }
+        out.published = published_.load(std::memory_order_relaxed);
+        out.refused = refused_.load(std::memory_order_relaxed);
+        out.messages_out = messages_out_.load(std::memory_order_relaxed);
+        out.bytes_out = bytes_out_.load(std::memory_order_relaxed);
+        out.queue_drops = drops_.load(std::memory_order_relaxed);
+        return out;
+    }
+
+    const std::string& epoch() const noexcept { return core_.epoch(); }
+
+private:
+    // Under s.mutex: queues `w`. -> whether the caller drains (nobody else is).
+    static bool queue(slot& s, work w) { return s.push(std::move(w)); }
+
+    void queue_and_drain(slot& s, work w) {
+        bool mine = false;
+        {
+            std::lock_guard lock(s.mutex);
+            mine = queue(s, std::move(w));
+        }
+        if (mine) drain(s);
+    }
+
+    // Runs `s`'s work until none is left, outside every lock; then lets go of the
+    // subscribers it dropped (the ended ones leave the directory too).
+    void drain(slot& s) {
+        std::vector<work> batch;
+        detail::drained out;
+        while (s.take(batch)) {
+            out = {};
+            s.run(batch, out);
+            count_out(out.messages, out.bytes);
+            for (auto& sub : out.ended) forget(s, std::move(sub));
+            for (auto& sub : out.detached) release(std::move(sub));
+        }
+    }
+
+    // An ended subscriber leaves the directory too, if it is still on `s`.
+    void forget(slot& s, std::shared_ptr<subscriber> sub) {
+        {
+            std::lock_guard lock(mutex_);
+            if (sub->owner_ == this && sub->slot_.get() == &s) let_go(*sub);
+        }
+        release(std::move(sub));
+    }
+
+    // The hub's last reference goes to the subscriber's executor.
+    static void release(std::shared_ptr<subscriber> sub) {
+        if (!sub) return;
+        if (const auto ex = sub->executor()) asio::post(ex, [last = std::move(sub)] {});
+    }
+
+    void fetch_for(const std::shared_ptr<slot>& s, const std::shared_ptr<subscriber>& sub, const std::string& epoch,
+                   seq_range missing) {
+        source_->fetch(s->name(), epoch, missing, [this, s, sub, epoch, missing](std::vector<history_source::entry> got) {
+            work w{work::kind::fetched, nullptr, sub};
+            w.until = missing.last;
+            w.id = make_position(epoch, missing.last);
+            bool mine = false;
+            {
+                std::lock_guard lock(s->mutex);
+                if (s->epoch() == epoch)
+                    for (const auto& e : got)
+                        if (e.seq >= missing.first && e.seq <= missing.last) w.found.messages.push_back(s->make(e.seq, e.data));
+                mine = queue(*s, std::move(w));
+            }
+            if (mine) drain(*s);
+        });
+    }
+
+    // Under `lock` (s->mutex): queues what apply() or skip_gap() did, and deals
+    // with an open gap: fetched from the source (once at a time) or given up.
+    void settle(const std::shared_ptr<slot>& s, topic::applied a, std::unique_lock<std::mutex>& lock) {
+        bool mine = false;
+        for (;;) {
+            if (a.lost_at) mine |= queue(*s, work{work::kind::lost, nullptr, nullptr, nullptr, {}, *a.lost_at});
+            for (auto& m : a.messages) mine |= queue(*s, work{work::kind::deliver, std::move(m)});
+            if (!a.gap || s->fetching_gap || source_) break;
+            a = s->skip_gap();  // nowhere to fetch it from
+        }
+        std::optional<seq_range> fetch;
+        std::string epoch;
+        if (a.gap && source_ && !s->fetching_gap) fetch = a.gap, epoch = s->epoch(), s->fetching_gap = true;
+        lock.unlock();
+        if (mine) drain(*s);
+        if (!fetch) return;
+        source_->fetch(s->name(), epoch, *fetch, [this, s, epoch, asked = *fetch](std::vector<history_source::entry> got) {
+            std::error_code ignored;  // the source's messages were accepted once already
+            for (const auto& e : got) apply(s->name(), epoch, e.seq, e.data, ignored);
+            std::unique_lock relock(s->mutex);
+            s->fetching_gap = false;
+            const auto gap = s->gap();
+            settle(s, gap && gap->first <= asked.last ? s->skip_gap() : topic::applied{{}, {}, gap, false}, relock);
+        });
+    }
+
+
+    static hub_limits with_source(hub_limits limits, history_source* source) {
+        if (source) limits.topic.backed = true;
+        return limits;
+    }
+
+    std::shared_ptr<slot> publishing_slot(std::string_view topic_name, std::error_code& ec) {
+        std::lock_guard lock(mutex_);
+        // A topic someone follows is never reclaimed at max_topics.
+        return core_.find_or_create(topic_name, ec, [](const slot& s) { return s.attached != 0; });
+    }
+
+    // Under mutex_: forgets where `s` is. -> the slot it was on.
+    std::shared_ptr<slot> let_go(const subscriber& s) {
+        auto was = std::static_pointer_cast<slot>(s.slot_);
+        const_cast<subscriber&>(s).owner_ = nullptr;
+        const_cast<subscriber&>(s).slot_.reset();
+        --was->attached;
+        --subscribers_[std::string(s.transport())];
+        core_.forget_if_idle(was->name(), [](const slot& t) { return t.attached != 0; });
+        return was;
+    }
+
+    void count_out(std::size_t messages, std::size_t bytes) noexcept {
+        if (messages == 0) return;
+        messages_out_.fetch_add(messages, std::memory_order_relaxed);
+        bytes_out_.fetch_add(bytes, std::memory_order_relaxed);
+    }
+
+    mutable std::mutex mutex_;  // the directory (core_), subscribers_ and where each subscriber is
+    basic_core<slot> core_;
+    std::map<std::string, std::uint64_t, std::less<>> subscribers_;
+    history_source* source_;
+    broker* broker_ = nullptr;
+    std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0};
+};
+
+}  // namespace herald::hub
+
+#endif

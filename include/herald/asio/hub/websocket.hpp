@@ -1,0 +1,191 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_HUB_WEBSOCKET_HPP
+#define HERALD_ASIO_HUB_WEBSOCKET_HPP
+
+// The WebSocket transport of the hub: each message a text frame of its JSON form,
+// the signals and refusals as JSON text frames (hub/wire.hpp); a text frame from
+// the client is a publish to the socket's topic.
+
+#include <herald/asio/hub/service.hpp>
+#include <herald/asio/websocket.hpp>
+#include <herald/timing/heartbeat.hpp>
+#include <herald/timing/token_bucket.hpp>
+
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace herald::hub {
+
+// Called when a streaming client comes or goes: ("open" | "close", transport, topic).
+using report_fn = std::function<void(std::string_view event, std::string_view transport, std::string_view topic)>;
+
+struct websocket_options {
+    websocket::stream_options stream{};
+    // Heartbeats find clients that vanished without a word (a sleeping laptop, a NAT timeout).
+    timing::heartbeat_config heartbeat{std::chrono::seconds(20), std::chrono::seconds(30), std::chrono::seconds(10)};
+    timing::rate_limit publish_rate{};  // per connection; past it: close 1008
+    report_fn report{};
+};
+
+// A WebSocket as a hub subscriber: each message a text frame of its JSON. deliver()
+// runs on the publisher's thread, so frames wait in a queue of their own and one
+// post wakes the socket's executor for all that queued meanwhile; that queue and
+// the stream's output are each bounded by max_queued_bytes, and a client that
+// cannot keep up is closed with 1008 (the slow-consumer policy). Text the client
+// sends is published.
+template <class Socket>
+class websocket_subscriber final : public subscriber, public std::enable_shared_from_this<websocket_subscriber<Socket>> {
+public:
+    template <class Connection>
+    websocket_subscriber(service& hub, std::string topic_name, const std::shared_ptr<Connection>& conn,
+                         const websocket_options& options, bool may_publish)
+        : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.stream, conn->take_buffered()),
+          keep_(conn), max_pending_(options.stream.max_queued_bytes), report_(options.report),
+          may_publish_(may_publish), publish_rate_(options.publish_rate, timing::token_bucket::clock::now()),
+          heartbeat_(options.heartbeat), executor_(ws_.get_executor()) {}
+
+    std::string_view transport() const noexcept override { return "websocket"; }
+
+    std::size_t deliver(const message_ptr& m) override {
+        if (ended_) return 0;
+        send(std::shared_ptr<const std::string>(m, &m->json));
+        return m->json.size();
+    }
+    void lost(std::string_view topic, std::string_view id) override {
+        send(std::make_shared<const std::string>(lost_payload(topic, id)));
+    }
+    void ready(std::string_view topic, std::string_view id) override {
+        send(std::make_shared<const std::string>(ready_payload(topic, id)));
+    }
+    bool ended() const override { return ended_; }
+    bool can_take(const std::vector<message_ptr>& messages) const override {
+        std::size_t bytes = 0;
+        for (const auto& m : messages) bytes += m->json.size();
+        return bytes <= max_pending_;
+    }
+    asio::any_io_executor executor() const override { return executor_; }
+
+    // Answers the upgrade, then subscribes from `since` and reads what the client publishes.
+    // The handed-off connection stays in the server's table, and its close()
+    // (server::stop, disconnect_all) closes this stream.
+    template <class Connection>
+    void start(Connection& conn, std::optional<std::string> since) {
+        conn.on_close([weak = std::weak_ptr<websocket_subscriber>(this->shared_from_this())] {
+            if (auto self = weak.lock()) asio_detail::close_stream(self->ws_.next_layer());
+        });
+        ws_.async_accept(conn.request(), [self = this->shared_from_this(), since = std::move(since)](std::error_code ec) {
+            if (ec) return self->end();
+            // Heartbeats find clients that vanished without a word (a sleeping laptop, a NAT timeout).
+            self->ws_.start_heartbeat(self->heartbeat_);
+            std::optional<std::string_view> cursor;
+            if (since) cursor = *since;
+            if (self->hub_.subscribe(self->topic_, cursor, self)) return self->close(1008, "bad topic");
+            self->opened_ = true;
+            if (self->report_) self->report_("open", self->transport(), self->topic_);
+            self->read();
+        });
+    }
+
+private:
+    void send(std::shared_ptr<const std::string> text) {
+        {
+            std::lock_guard lock(mutex_);
+            if (pending_bytes_ >= max_pending_) {
+                overflow_ = true;  // dropped here; the client is closed when the executor runs
+            } else {
+                pending_bytes_ += text->size();
+                pending_.push_back(std::move(text));
+            }
+            if (std::exchange(wake_posted_, true)) return;
+        }
+        asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->write_pending(); });
+    }
+
+    // On the socket's executor: what queued since the last wake-up into the
+    // stream, which writes it all in one gathered write.
+    void write_pending() {
+        bool overflow = false;
+        {
+            std::lock_guard lock(mutex_);
+            writing_.swap(pending_);
+            pending_bytes_ = 0;
+            wake_posted_ = false;
+            overflow = std::exchange(overflow_, false);
+        }
+        for (const auto& text : writing_) {
+            if (overflow || ended_) break;
+            overflow = ws_.send(websocket::opcode::text, *text) == websocket::error::send_queue_full;
+        }
+        writing_.clear();
+        if (overflow && !ended_) {
+            hub_.count_drop();
+            close(1008, "too slow");
+        }
+    }
+
+    void read() {
+        ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, websocket::opcode type) {
+            if (ec) return self->end();
+            if (type == websocket::opcode::text) self->publish_text();  // binary is not a publish: the hub carries text
+            self->read();
+        });
+    }
+
+    // The client's text message, published; or {"type":"error","text":...} back
+    // when it may not publish or the hub refuses it.
+    void publish_text() {
+        std::error_code refused;
+        if (!may_publish_) send_error("publishing is not allowed");
+        else if (publish_rate_.take(timing::token_bucket::clock::now())) close(1008, "publishing too fast");
+        else if (!hub_.publish(topic_, message_, refused)) send_error(refused.message());
+    }
+
+    void send_error(std::string_view text) { send(std::make_shared<const std::string>(error_payload(text))); }
+
+    // Closes with `code`; the stream cuts the transport if the client has not
+    // answered within its close_timeout (a client too slow to read will not read
+    // the close either).
+    void close(std::uint16_t code, std::string_view reason) {
+        if (ended_.exchange(true)) return;
+        ws_.async_close(code, reason, [self = this->shared_from_this()](std::error_code) {});
+    }
+
+    void end() {
+        ended_ = true;
+        hub_.unsubscribe(this);
+        if (std::exchange(opened_, false) && report_) report_("close", transport(), topic_);
+    }
+
+    service& hub_;
+    std::string topic_;
+    websocket::stream<Socket> ws_;
+    std::shared_ptr<void> keep_;  // the handed-off connection: tracked by the server while this lives
+    std::string message_;
+    std::mutex mutex_;  // guards the four below: deliver() may run on any thread
+    std::vector<std::shared_ptr<const std::string>> pending_;
+    std::size_t pending_bytes_ = 0;
+    bool wake_posted_ = false;
+    bool overflow_ = false;
+    std::vector<std::shared_ptr<const std::string>> writing_;  // the socket's executor's
+    std::size_t max_pending_;
+    std::atomic<bool> ended_{false};
+    report_fn report_;
+    bool opened_ = false;  // reported open, not yet closed (on the stream's executor)
+    bool may_publish_;     // route_options::authorize's answer at the upgrade
+    timing::token_bucket publish_rate_;  // this connection's websocket_options::publish_rate
+    timing::heartbeat_config heartbeat_;
+    asio::any_io_executor executor_;  // the socket's
+};
+
+}  // namespace herald::hub
+
+#endif

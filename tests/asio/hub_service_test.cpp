@@ -1,0 +1,265 @@
+// The hub service under threads: deliveries outside its locks, in order, once each;
+// ids from outside; a history source that answers later, spliced with live messages.
+#include <herald/asio/hub.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace herald;
+
+namespace {
+
+// Records what it is given as "<id>", "lost <id>" or "ready <id>". The hub calls it
+// from one thread at a time; the lock is for the test's thread reading it meanwhile.
+struct recorder : hub::subscriber {
+    std::string_view transport() const noexcept override { return "test"; }
+    std::size_t deliver(const hub::message_ptr& m) override {
+        add(m->id);
+        return m->json.size();
+    }
+    void lost(std::string_view, std::string_view id) override { add("lost " + std::string(id)); }
+    void ready(std::string_view, std::string_view id) override { add("ready " + std::string(id)); }
+    bool ended() const override { return false; }
+    std::vector<std::string> got() const {
+        std::lock_guard lock(mutex);
+        return seen;
+    }
+    void add(std::string text) {
+        std::lock_guard lock(mutex);
+        seen.push_back(std::move(text));
+    }
+    mutable std::mutex mutex;
+    std::vector<std::string> seen;
+};
+
+// Waits up to 5 s for `s` to have been given `n` things.
+std::vector<std::string> await(const recorder& s, std::size_t n) {
+    for (int i = 0; i < 1000 && s.got().size() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return s.got();
+}
+
+// The ids "<epoch>-<from>" .. "<epoch>-<to>".
+std::vector<std::string> run(const std::string& epoch, std::uint64_t from, std::uint64_t to) {
+    std::vector<std::string> out;
+    for (std::uint64_t i = from; i <= to; ++i) out.push_back(epoch + "-" + std::to_string(i));
+    return out;
+}
+
+// A history source that keeps everything and answers on a thread of its own, after
+// a random delay, or at once inside fetch() now and then.
+class slow_source : public hub::history_source {
+public:
+    slow_source() : thread_([this] { serve(); }) {}
+    ~slow_source() override {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+    void keep(std::uint64_t seq, std::string data) {
+        std::lock_guard lock(mutex_);
+        if (kept_.size() < seq) kept_.resize(seq);
+        kept_[seq - 1] = std::move(data);
+    }
+    void fetch(std::string_view, std::string_view, hub::seq_range range, std::function<void(std::vector<entry>)> done) override {
+        ++fetches;
+        std::unique_lock lock(mutex_);
+        if (random_() % 4 == 0) {
+            auto got = entries(range);
+            lock.unlock();
+            return done(std::move(got));
+        }
+        asked_.push_back({range, std::move(done)});
+        lock.unlock();
+        wake_.notify_one();
+    }
+    std::atomic<int> fetches{0};
+
+private:
+    std::vector<entry> entries(hub::seq_range range) const {
+        std::vector<entry> out;
+        for (auto i = range.first; i <= range.last && i <= kept_.size(); ++i) out.push_back({i, kept_[i - 1]});
+        return out;
+    }
+    void serve() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stop_ || !asked_.empty(); });
+            if (asked_.empty()) return;
+            auto [range, done] = std::move(asked_.front());
+            asked_.pop_front();
+            const auto delay = std::chrono::microseconds(random_() % 2000);
+            auto got = entries(range);
+            lock.unlock();
+            std::this_thread::sleep_for(delay);
+            done(std::move(got));
+            lock.lock();
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::pair<hub::seq_range, std::function<void(std::vector<entry>)>>> asked_;
+    std::vector<std::string> kept_;
+    std::mt19937 random_{11};
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("hub service: a subscriber may publish and unsubscribe from inside its delivery", "[asio][hub][service]") {
+    hub::service hub{"e"};
+    struct echo : recorder {
+        hub::service* hub = nullptr;
+        std::size_t deliver(const hub::message_ptr& m) override {
+            add(m->id);
+            std::error_code ec;
+            if (m->data == "ping") hub->publish("t", "pong", ec);  // same topic: queued behind, no deadlock
+            if (m->data == "bye") hub->unsubscribe(this);
+            return 1;
+        }
+    };
+    auto s = std::make_shared<echo>();
+    s->hub = &hub;
+    auto other = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
+    REQUIRE_FALSE(hub.subscribe("t", std::nullopt, other));
+    std::error_code ec;
+    hub.publish("t", "ping", ec);
+    hub.publish("t", "bye", ec);
+    hub.publish("t", "after", ec);
+    CHECK(s->got() == std::vector<std::string>{"ready e-0", "e-1", "e-2", "e-3"});
+    CHECK(other->got() == std::vector<std::string>{"ready e-0", "e-1", "e-2", "e-3", "e-4"});
+    CHECK(hub.stats().subscribers["test"] == 1);
+}
+
+TEST_CASE("hub service: 4 threads publishing to 1,000 subscribers on 4 topics: each message once, in order", "[asio][hub][service]") {
+    hub::service hub{"e"};
+    constexpr int topics = 4, per_topic = 250, publishers = 4, each = 200;
+    std::vector<std::shared_ptr<recorder>> subs;
+    for (int i = 0; i < topics * per_topic; ++i) {
+        subs.push_back(std::make_shared<recorder>());
+        REQUIRE_FALSE(hub.subscribe("t" + std::to_string(i % topics), "e-0", subs.back()));
+    }
+    std::vector<std::thread> threads;
+    std::atomic<int> refused{0};
+    for (int p = 0; p < publishers; ++p)
+        threads.emplace_back([&, p] {
+            for (int i = 0; i < each; ++i) {
+                std::error_code ec;
+                if (!hub.publish("t" + std::to_string((p + i) % topics), std::to_string(p), ec)) ++refused;
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(refused == 0);
+    const auto want = run("e", 1, publishers * each / topics);
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        INFO("subscriber " << i);
+        REQUIRE(subs[i]->got() == want);
+    }
+    CHECK(hub.stats().messages_out == std::uint64_t(publishers * each * per_topic));
+}
+
+TEST_CASE("hub service: ids assigned outside: a duplicate is dropped, a gap fetched, an epoch change is lost", "[asio][hub][service]") {
+    slow_source source;
+    hub::service hub{"local", {}, &source};
+    auto s = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
+    std::error_code ec;
+    for (std::uint64_t i = 1; i <= 5; ++i) source.keep(i, "m" + std::to_string(i));
+    hub.apply("t", "r", 1, "m1", ec);
+    hub.apply("t", "r", 1, "m1", ec);  // twice: dropped
+    hub.apply("t", "r", 5, "m5", ec);  // 2..4 fetched from the source
+    CHECK(await(*s, 6) == std::vector<std::string>{"ready local-0", "r-1", "r-2", "r-3", "r-4", "r-5"});
+    hub.apply("t", "r2", 1, "new life", ec);
+    const auto got = await(*s, 8);
+    REQUIRE(got.size() == 8);
+    CHECK(got[6] == "lost r2-0");
+    CHECK(got[7] == "r2-1");
+
+    hub::service alone{"local"};  // no source: a gap is given up at once, and said so
+    auto a = std::make_shared<recorder>();
+    REQUIRE_FALSE(alone.subscribe("t", std::nullopt, a));
+    alone.apply("t", "r", 1, "m1", ec);
+    alone.apply("t", "r", 4, "m4", ec);
+    CHECK(a->got() == std::vector<std::string>{"ready local-0", "r-1", "lost r-3", "r-4"});
+}
+
+TEST_CASE("hub service: a source that answers later is spliced with live messages: every id once, in order", "[asio][hub][service]") {
+    slow_source source;
+    hub::hub_limits limits;
+    limits.topic.max_messages = 16;  // most resumes are older than what the hub keeps
+    hub::service hub{"e", limits, &source};
+    constexpr std::uint64_t total = 3000;
+    std::mutex numbering;
+    std::uint64_t next = 0;
+    // Two publishers number through a stand-in broker and apply out of order now and then.
+    const auto publisher = [&] {
+        for (;;) {
+            std::uint64_t seq;
+            {
+                std::lock_guard lock(numbering);
+                if (next == total) return;
+                seq = ++next;
+                source.keep(seq, "m" + std::to_string(seq));
+            }
+            std::error_code ec;
+            hub.apply("t", "e", seq, "m" + std::to_string(seq), ec);
+        }
+    };
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<recorder>>> subs;
+    std::thread a(publisher), b(publisher);
+    std::mt19937 random(3);
+    for (int i = 0; i < 60; ++i) {
+        std::error_code ec;
+        const auto newest = split_position(hub.poll("t", std::nullopt, ec).newest);  // what the hub has applied
+        const std::uint64_t at = newest && newest->epoch == "e" ? newest->seq : 0;
+        const std::uint64_t cursor = at == 0 ? 0 : random() % (at + 1);
+        subs.emplace_back(cursor, std::make_shared<recorder>());
+        REQUIRE_FALSE(hub.subscribe("t", "e-" + std::to_string(cursor), subs.back().second));
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 500));
+    }
+    a.join();
+    b.join();
+    CHECK(source.fetches > 0);
+    for (auto& [cursor, s] : subs) {
+        INFO("from e-" << cursor);
+        REQUIRE(await(*s, total - cursor) == run("e", cursor + 1, total));
+    }
+}
+
+TEST_CASE("hub service: a subscriber the hub lets go of is destroyed on its own executor", "[asio][hub][service]") {
+    asio::io_context io;
+    struct owned : recorder {
+        asio::any_io_executor ex;
+        std::thread::id* died_on = nullptr;
+        ~owned() override { *died_on = std::this_thread::get_id(); }
+        asio::any_io_executor executor() const override { return ex; }
+    };
+    std::thread::id died_on;
+    hub::service hub{"e"};
+    {
+        auto s = std::make_shared<owned>();
+        s->ex = io.get_executor();
+        s->died_on = &died_on;
+        REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
+        std::thread([&hub, raw = s.get()] { hub.unsubscribe(raw); }).join();
+    }
+    CHECK(died_on == std::thread::id());  // not on the unsubscribing thread
+    std::thread runner([&] { io.run(); });
+    const auto runner_id = runner.get_id();
+    runner.join();
+    CHECK(died_on == runner_id);
+}

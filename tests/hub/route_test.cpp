@@ -1,0 +1,141 @@
+// The hub's route decisions and wire encodings, without sockets.
+#include <herald/hub/route.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace herald;
+using kind = hub::route::kind;
+
+namespace {
+http::request get(std::string target, std::string method = "GET") {
+    http::request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    return req;
+}
+
+http::request upgrade(std::string target) {
+    auto req = get(std::move(target));
+    req.fields.append("Upgrade", "websocket");
+    req.fields.append("Connection", "Upgrade");
+    return req;
+}
+}  // namespace
+
+TEST_CASE("route: each path and method gets its decision", "[hub][route]") {
+    const hub::route_config config;
+    CHECK(hub::decide(get("/other"), config).what == kind::not_ours);
+    CHECK(hub::decide(get("/api/unknown"), config).what == kind::not_ours);
+    CHECK(hub::decide(get("/api/unknown", "DELETE"), config).what == kind::not_ours);
+
+    auto r = hub::decide(get("/api/messages?topic=a%3Ab&since=e-4"), config);
+    CHECK(r.what == kind::poll);
+    CHECK(r.topic == "a:b");
+    CHECK(r.cursor == "e-4");
+    CHECK(r.timeout.count() == 0);  // short polling: never parked
+
+    r = hub::decide(get("/api/poll?since=e-1&timeout=7"), config);
+    CHECK(r.what == kind::poll);
+    CHECK(r.topic == "live");
+    CHECK(r.timeout == std::chrono::seconds(7));
+    CHECK(hub::decide(get("/api/poll?timeout=9999"), config).timeout == config.max_poll);
+    CHECK(hub::decide(get("/api/poll?timeout=-1"), config).timeout == config.default_poll);
+    CHECK(hub::decide(get("/api/poll?timeout=x"), config).timeout == config.default_poll);
+
+    auto events = get("/api/events?topic=t&since=e-1");
+    events.fields.append("Last-Event-ID", "e-9");  // WHATWG HTML §9.2.4: the header wins over ?since
+    r = hub::decide(events, config);
+    CHECK(r.what == kind::events);
+    CHECK(r.cursor == "e-9");
+
+    r = hub::decide(upgrade("/api/ws?topic=t&since=e-2"), config);
+    CHECK(r.what == kind::websocket);
+    CHECK(r.cursor == "e-2");
+    CHECK(r.may_publish);
+
+    CHECK(hub::decide(get("/api/publish?topic=t", "POST"), config).what == kind::publish);
+    CHECK(hub::decide(get("/api/stats"), config).what == kind::stats);
+    CHECK(hub::decide(get("/api/stats", "HEAD"), config).what == kind::stats);
+}
+
+TEST_CASE("route: refusals carry their status and the fields the protocol asks for", "[hub][route]") {
+    const hub::route_config config;
+    auto r = hub::decide(get("/api/publish"), config);
+    CHECK(r.what == kind::respond);
+    CHECK(r.response.status == 405);
+    CHECK(r.response.fields.value_or("Allow", "") == "POST");
+    r = hub::decide(get("/api/events", "POST"), config);
+    CHECK(r.response.status == 405);
+    CHECK(r.response.fields.value_or("Allow", "") == "GET");
+    r = hub::decide(get("/api/ws"), config);  // no upgrade
+    CHECK(r.response.status == 426);
+    CHECK(r.response.fields.value_or("Upgrade", "") == "websocket");
+    for (const char* target : {"/api/events?topic=has%20space", "/api/ws?topic="}) {
+        INFO(target);
+        r = hub::decide(upgrade(target), config);
+        CHECK(r.what == kind::respond);
+        CHECK(r.response.status == 400);  // before any stream starts
+    }
+}
+
+TEST_CASE("route: authorize is asked what each request needs, and its status is the answer", "[hub][route]") {
+    hub::route_config config;
+    std::vector<std::string> asked;
+    config.authorize = [&](const http::request& req, hub::access what, std::string_view topic) -> unsigned {
+        asked.push_back(std::to_string(static_cast<int>(what)) + ":" + std::string(topic));
+        if (what == hub::access::stats) return 401;
+        if (what == hub::access::publish) return req.fields.contains("X-Admin") ? 0 : 403;
+        return 0;
+    };
+    auto r = hub::decide(get("/api/stats"), config);
+    CHECK(r.response.status == 401);
+    CHECK(r.response.body == "credentials required\n");
+    CHECK(hub::decide(get("/api/publish?topic=t", "POST"), config).response.status == 403);
+    auto admin = get("/api/publish?topic=t", "POST");
+    admin.fields.append("X-Admin", "1");
+    CHECK(hub::decide(admin, config).what == kind::publish);
+    r = hub::decide(upgrade("/api/ws?topic=t"), config);
+    CHECK(r.what == kind::websocket);
+    CHECK_FALSE(r.may_publish);  // reads, and gets an error frame for each text frame
+    CHECK(asked == std::vector<std::string>{"2:", "1:t", "1:t", "0:t", "1:t"});
+}
+
+TEST_CASE("decide_poll: answered at once unless there is nothing to say yet", "[hub][route]") {
+    hub::topic t{"t", "e"};
+    std::error_code ec;
+    t.publish("one", ec);
+    t.publish("two", ec);
+    const auto step = [&](std::optional<std::string_view> cursor, int timeout) {
+        return hub::decide_poll(t.resume(cursor), cursor, t.last_id(), std::chrono::seconds(timeout));
+    };
+    auto s = step("e-1", 30);
+    REQUIRE(s.body);
+    CHECK(*s.body == R"({"cursor":"e-2","reset":false,"messages":[{"id":"e-2","topic":"t","data":"two"}]})");
+    s = step("e-2", 30);  // up to date: parked
+    CHECK_FALSE(s.body);
+    CHECK(s.cursor == "e-2");
+    s = step("e-2", 0);  // a short poll is never parked
+    CHECK(*s.body == R"({"cursor":"e-2","reset":false,"messages":[]})");
+    s = step(std::nullopt, 30);  // no cursor: where now is
+    CHECK(*s.body == R"({"cursor":"e-2","reset":false,"messages":[]})");
+    s = step("old-1", 30);  // another epoch
+    CHECK(*s.body == R"({"cursor":"e-2","reset":true,"messages":[]})");
+}
+
+TEST_CASE("wire: the signals and answers every transport carries", "[hub][wire]") {
+    CHECK(hub::lost_payload("t", "e-5") == R"({"type":"lost","topic":"t","id":"e-5"})");
+    CHECK(hub::ready_payload("t", "e-0") == R"({"type":"ready","topic":"t","id":"e-0"})");
+    CHECK(*hub::sse_lost("t", "e-5") == "event: history-lost\nid: e-5\ndata: {\"type\":\"lost\",\"topic\":\"t\",\"id\":\"e-5\"}\n\n");
+    CHECK(*hub::sse_ready("t", "e-0") == "event: ready\nid: e-0\ndata: {\"type\":\"ready\",\"topic\":\"t\",\"id\":\"e-0\"}\n\n");
+    CHECK(hub::error_payload("no \"way\"") == R"({"type":"error","text":"no \"way\""})");
+    CHECK(hub::published_payload("e-1") == R"({"id":"e-1"})");
+    const auto m = hub::make_message("t", "e", 3, "a\nb");
+    CHECK(m->sse == "id: e-3\ndata: a\ndata: b\n\n");
+    CHECK(m->json == R"({"id":"e-3","topic":"t","data":"a\nb"})");
+    const auto res = hub::poll_response(hub::poll_body("e-3", false, {m}));
+    CHECK(res.fields.value_or("Cache-Control", "") == "no-store");
+    CHECK(res.body == R"({"cursor":"e-3","reset":false,"messages":[{"id":"e-3","topic":"t","data":"a\nb"}]})");
+}
