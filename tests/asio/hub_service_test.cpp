@@ -224,7 +224,8 @@ TEST_CASE("hub service: a source that answers later is spliced with live message
     std::mt19937 random(3);
     for (int i = 0; i < 60; ++i) {
         std::error_code ec;
-        const auto newest = split_position(hub.poll("t", std::nullopt, ec).newest);  // what the hub has applied
+        const std::string id = hub.poll("t", std::nullopt, ec).newest;  // what the hub has applied
+        const auto newest = split_position(id);
         const std::uint64_t at = newest && newest->epoch == "e" ? newest->seq : 0;
         const std::uint64_t cursor = at == 0 ? 0 : random() % (at + 1);
         subs.emplace_back(cursor, std::make_shared<recorder>());
