@@ -60,13 +60,15 @@ std::vector<std::string> run(const std::string& epoch, std::uint64_t from, std::
 class slow_source : public hub::history_source {
 public:
     slow_source() : thread_([this] { serve(); }) {}
-    ~slow_source() override {
+    ~slow_source() override { stop(); }
+    // Answers nothing more: before the hub it answers to goes away.
+    void stop() {
         {
             std::lock_guard lock(mutex_);
             stop_ = true;
         }
         wake_.notify_one();
-        thread_.join();
+        if (thread_.joinable()) thread_.join();
     }
     void keep(std::uint64_t seq, std::string data) {
         std::lock_guard lock(mutex_);
@@ -87,6 +89,12 @@ public:
     }
     std::atomic<int> fetches{0};
 
+    // Stops `source` when it goes out of scope: declared after the hub, before it goes.
+    struct stop_first {
+        slow_source& source;
+        ~stop_first() { source.stop(); }
+    };
+
 private:
     std::vector<entry> entries(hub::seq_range range) const {
         std::vector<entry> out;
@@ -97,7 +105,7 @@ private:
         std::unique_lock lock(mutex_);
         for (;;) {
             wake_.wait(lock, [&] { return stop_ || !asked_.empty(); });
-            if (asked_.empty()) return;
+            if (stop_) return;
             auto [range, done] = std::move(asked_.front());
             asked_.pop_front();
             const auto delay = std::chrono::microseconds(random_() % 2000);
@@ -175,6 +183,7 @@ TEST_CASE("hub service: 4 threads publishing to 1,000 subscribers on 4 topics: e
 TEST_CASE("hub service: ids assigned outside: a duplicate is dropped, a gap fetched, an epoch change is lost", "[asio][hub][service]") {
     slow_source source;
     hub::service hub{"local", {}, &source};
+    const slow_source::stop_first stopping{source};
     auto s = std::make_shared<recorder>();
     REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
     std::error_code ec;
@@ -202,6 +211,7 @@ TEST_CASE("hub service: a source that answers later is spliced with live message
     hub::hub_limits limits;
     limits.topic.max_messages = 16;  // most resumes are older than what the hub keeps
     hub::service hub{"e", limits, &source};
+    const slow_source::stop_first stopping{source};
     constexpr std::uint64_t total = 3000;
     std::mutex numbering;
     std::uint64_t next = 0;

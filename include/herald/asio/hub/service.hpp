@@ -112,10 +112,14 @@ public:
             std::error_code ec;
             here = core_.follow(topic_name, ec);
             if (ec) return ec;
-            if (s->slot_ == here) return {};
-            before = std::static_pointer_cast<slot>(s->slot_);
-            if (before) --before->attached;
-            else ++subscribers_[std::string(s->transport())];
+            before = std::static_pointer_cast<slot>(s->slot_.lock());
+            if (before == here) return {};
+            if (before) {
+                --before->attached;
+                core_.forget_if_idle(before->name(), [](const slot& t) { return t.attached != 0; });
+            } else {
+                ++subscribers_[std::string(s->transport())];
+            }
             s->owner_ = this;
             s->slot_ = here;
             ++here->attached;
@@ -228,7 +232,7 @@ private:
     void forget(slot& s, std::shared_ptr<subscriber> sub) {
         {
             std::lock_guard lock(mutex_);
-            if (sub->owner_ == this && sub->slot_.get() == &s) let_go(*sub);
+            if (sub->owner_ == this && sub->slot_.lock().get() == &s) let_go(*sub);
         }
         release(std::move(sub));
     }
@@ -297,7 +301,7 @@ private:
 
     // Under mutex_: forgets where `s` is. -> the slot it was on.
     std::shared_ptr<slot> let_go(const subscriber& s) {
-        auto was = std::static_pointer_cast<slot>(s.slot_);
+        auto was = std::static_pointer_cast<slot>(s.slot_.lock());  // alive: a followed slot stays in the directory
         const_cast<subscriber&>(s).owner_ = nullptr;
         const_cast<subscriber&>(s).slot_.reset();
         --was->attached;

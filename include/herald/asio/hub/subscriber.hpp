@@ -55,7 +55,7 @@ private:
     // Where a service keeps it (guarded by that service's directory lock).
     friend class service;
     const service* owner_ = nullptr;
-    std::shared_ptr<void> slot_;  // the service's slot of its topic
+    std::weak_ptr<void> slot_;  // the service's slot of its topic (weak: the slot holds the subscriber)
 };
 
 }  // namespace herald::hub
