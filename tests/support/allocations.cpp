@@ -6,11 +6,15 @@
 namespace herald::test_support {
 std::atomic<bool> counting_allocations{false};
 std::atomic<std::size_t> allocation_count{0};
+std::atomic<std::size_t> allocation_bytes{0};
 }  // namespace herald::test_support
 
 
 void* operator new(std::size_t size) {
-    if (herald::test_support::counting_allocations.load(std::memory_order_relaxed)) ++herald::test_support::allocation_count;
+    if (herald::test_support::counting_allocations.load(std::memory_order_relaxed)) {
+        ++herald::test_support::allocation_count;
+        herald::test_support::allocation_bytes += size;
+    }
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc{};
 }

@@ -11,17 +11,20 @@ namespace herald::test_support {
 
 extern std::atomic<bool> counting_allocations;
 extern std::atomic<std::size_t> allocation_count;
+extern std::atomic<std::size_t> allocation_bytes;
 
 class allocation_counter {
 public:
     allocation_counter() noexcept {
         allocation_count = 0;
+        allocation_bytes = 0;
         counting_allocations = true;
     }
     ~allocation_counter() { counting_allocations = false; }
     allocation_counter(const allocation_counter&) = delete;
     allocation_counter& operator=(const allocation_counter&) = delete;
     std::size_t count() const noexcept { return allocation_count.load(); }
+    std::size_t bytes() const noexcept { return allocation_bytes.load(); }
 };
 
 }  // namespace herald::test_support

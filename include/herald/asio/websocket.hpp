@@ -30,6 +30,7 @@
 
 #include <herald/asio/detail/post_complete.hpp>
 #include <herald/asio/detail/stream_ops.hpp>
+#include <herald/asio/detail/websocket_output.hpp>
 #include <herald/buffer.hpp>
 #include <herald/http/message.hpp>
 #include <herald/http/parser.hpp>
@@ -224,6 +225,20 @@ public:
         return {};
     }
 
+    // send() for a whole server frame, `head` then `body`, whose bytes `owner` keeps
+    // alive and other streams share: fan-out writes a message once for all its
+    // receivers (a hub's subscribers). Same answers as send(); invalid_state on a
+    // client stream (each client frame is masked with its own key).
+    std::error_code send_shared(std::shared_ptr<const void> owner, std::string_view head, std::string_view body) {
+        if (write_error_) return write_error_;
+        if (conn_.state() != state::open) return error::closed;
+        if (queue_full()) return error::send_queue_full;
+        if (conn_.is_client() || conn_.sending_fragments()) return error::invalid_state;
+        output_.push_shared(conn_, std::move(owner), head, body);
+        flush();
+        return {};
+    }
+
 private:
     // Appends a frame through `produce` and completes once it is written.
     template <class Produce, class Token>
@@ -237,7 +252,7 @@ private:
                         return asio_detail::post_complete(self, get_executor(), error::send_queue_full);
                     if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
                     // Where this frame ends in the stream of all bytes ever written.
-                    target = written_ + in_flight_->size() + conn_.output().size();
+                    target = written_ + in_flight_->bytes + output_.queued(conn_);
                     flush();
                 } else if (ec && ec != asio::error::operation_aborted) {
                     return self.complete(ec);
@@ -250,29 +265,29 @@ private:
     }
 
     // max_queued_bytes of output wait already (what is being written not counted).
-    bool queue_full() noexcept { return conn_.output().size() >= options_.max_queued_bytes; }
+    bool queue_full() noexcept { return output_.queued(conn_) >= options_.max_queued_bytes; }
 
     // One gathered write of everything pending, again while more is pending.
     void flush() {
-        if (corked_ || flushing_ || conn_.output().empty() || write_error_) return;
+        if (corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
         flushing_ = true;
-        conn_.take_output(*in_flight_);
-        // The flush is not a caller's operation, so nothing else keeps the stream
-        // alive for it: a stream destroyed meanwhile must not be touched. The bytes
-        // must live until the handler runs (Asio's rule for every write), which may
-        // be after the stream is gone, so the handler shares their buffer.
-        asio::async_write(next_, asio::buffer(*in_flight_),
-                          [this, life = std::weak_ptr<char>(life_), bytes = in_flight_](std::error_code ec, std::size_t n) mutable {
+        output_.take(conn_, *in_flight_);
+        // Not a caller's operation: nothing keeps the stream alive for it, so the
+        // handler checks `life`, and shares the bytes (they outlive the write).
+        auto done = [this, life = std::weak_ptr<char>(life_), bytes = in_flight_](std::error_code ec, std::size_t n) mutable {
             bytes.reset();  // the stream's own reference is enough from here on
             if (life.expired()) return;
             flushing_ = false;
             written_ += n;
             if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
-            in_flight_->clear();
+            in_flight_->clear();  // shared frames are let go of here
             if (ec) write_error_ = ec;
             flushed_.cancel();  // wakes every operation waiting for its frame
             flush();
-        });
+        };
+        // One buffer (the usual case) needs no copy of the buffer sequence.
+        if (in_flight_->buffers.size() == 1) asio::async_write(next_, in_flight_->buffers.front(), std::move(done));
+        else asio::async_write(next_, in_flight_->buffers, std::move(done));
     }
 
     void beat() {
@@ -310,24 +325,9 @@ private:
         if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
     }
 
-    // The server's answer to `req` into handshake_: 101, or the refusal of a request
-    // that is not a WebSocket upgrade (websocket::refusal_response) or not HTTP
-    // (`not_http`, answered with http::status_for: 400, 431, ...). -> the refusal.
+    // The server's answer to `req` into handshake_ (websocket::write_answer).
     std::error_code prepare_answer(const http::request& req, std::error_code not_http) {
-        const std::error_code refused = not_http ? not_http : check_request(req, options_.handshake, accepted_);
-        http::response res = accept_response(accepted_);
-        if (not_http) {
-            const unsigned status = http::status_for(not_http);
-            res = http::response{status ? status : 400, "text/plain; charset=utf-8", not_http.message() + "\n"};
-        } else if (refused) {
-            res = refusal_response(refused);
-        }
-        http::head_options head;
-        head.keep_alive = !refused;
-        handshake_.clear();
-        (void)http::serialize_head(res, handshake_, head);
-        if (refused) handshake_ += res.body;
-        return refused;
+        return write_answer(req, not_http, options_.handshake, accepted_, handshake_);
     }
 
     // impl/websocket_handshake_ops.hpp: the server's answer (reading the request
@@ -374,7 +374,9 @@ private:
     asio::steady_timer flushed_;
     accepted accepted_;
     std::string handshake_;
-    std::shared_ptr<std::string> in_flight_ = std::make_shared<std::string>();  // being written (flush)
+    asio_detail::websocket_output output_;  // queued: the connection's output and shared frames
+    std::shared_ptr<asio_detail::websocket_output::flight> in_flight_ =
+        std::make_shared<asio_detail::websocket_output::flight>();  // being written (flush)
     std::uint64_t written_ = 0;
     bool flushing_ = false;
     bool corked_ = false;   // see cork()

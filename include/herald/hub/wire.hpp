@@ -10,6 +10,9 @@
 //   sse   "id: <epoch>-<seq>\ndata: <data>\n\n"            SSE (Last-Event-ID resumes)
 //   json  {"id":"<epoch>-<seq>","topic":"t","data":"<data>"}  a WebSocket text frame, an
 //                                                          element of a poll answer
+//   ws_head  the header of a server's text frame carrying json: every WebSocket
+//            subscriber writes (ws_head, json) from here, no copy (RFC 6455 §5.2;
+//            server frames are not masked, so one header serves all)
 //
 // and two signals, the same JSON on every transport:
 //
@@ -24,6 +27,7 @@
 #include <herald/history.hpp>
 #include <herald/json.hpp>
 #include <herald/sse/serializer.hpp>
+#include <herald/websocket/frame.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -39,11 +43,14 @@ struct message {
     std::uint64_t seq = 0;
     std::string id;    // "<epoch>-<seq>"
     std::string data;  // as published (UTF-8)
-    std::string sse;   // the whole SSE event
-    std::string json;  // {"id":...,"topic":...,"data":...}
+    std::string sse;      // the whole SSE event
+    std::string json;     // {"id":...,"topic":...,"data":...}
+    std::string ws_head;  // 2-10 bytes: the WebSocket text frame's header for json
 
     // What keeping it costs, for a history's byte budget.
-    std::size_t size() const noexcept { return id.size() + data.size() + sse.size() + json.size(); }
+    std::size_t size() const noexcept {
+        return id.size() + data.size() + sse.size() + json.size() + ws_head.size();
+    }
 };
 using message_ptr = std::shared_ptr<const message>;
 
@@ -62,6 +69,8 @@ inline message_ptr make_message(std::string_view topic, std::string_view epoch, 
     m->json += R"(,"data":)";
     append_json_string(data, m->json);
     m->json += '}';
+    char head[websocket::max_header_size];
+    m->ws_head.assign(head, websocket::write_header({true, 0, websocket::opcode::text, false, m->json.size(), {}}, head));
     return m;
 }
 

@@ -180,6 +180,7 @@ public:
 
     // Whether a message begun with write_fragment awaits its last fragment.
     bool sending_fragments() const noexcept { return sending_fragments_; }
+    bool is_client() const noexcept { return role_ == role::client; }
 
     std::error_code write_ping(std::string_view payload) {
         if (state_ != state::open) return error::closed;

@@ -14,6 +14,7 @@
 // check_response() verifies the 101 and its Sec-WebSocket-Accept.
 
 #include <herald/http/message.hpp>
+#include <herald/http/serializer.hpp>
 #include <herald/websocket/detail/base64.hpp>
 #include <herald/websocket/detail/sha1.hpp>
 #include <herald/websocket/error.hpp>
@@ -128,6 +129,28 @@ std::string make_key(Generator& gen) {
     std::string nonce(16, '\0');
     for (auto& byte : nonce) byte = static_cast<char>(gen() & 0xff);
     return detail::base64_encode(nonce);
+}
+
+// The server's whole answer to `req`, head and body, written into `out`: 101, or
+// the refusal of a request that is not a WebSocket upgrade (refusal_response) or
+// not HTTP at all (`not_http`, answered with http::status_for: 400, 431, ...).
+// -> the refusal; {} when `accepted` holds the upgrade.
+inline std::error_code write_answer(const http::request& req, std::error_code not_http, const server_options& options,
+                                    accepted& acc, std::string& out) {
+    const std::error_code refused = not_http ? not_http : check_request(req, options, acc);
+    http::response res = accept_response(acc);
+    if (not_http) {
+        const unsigned status = http::status_for(not_http);
+        res = http::response{status ? status : 400, "text/plain; charset=utf-8", not_http.message() + "\n"};
+    } else if (refused) {
+        res = refusal_response(refused);
+    }
+    http::head_options head;
+    head.keep_alive = !refused;
+    out.clear();
+    (void)http::serialize_head(res, out, head);
+    if (refused) out += res.body;
+    return refused;
 }
 
 // The client's upgrade request (§4.1).

@@ -4,8 +4,9 @@
 #define HERALD_ASIO_HUB_WEBSOCKET_HPP
 
 // The WebSocket transport of the hub: each message a text frame of its JSON form,
-// the signals and refusals as JSON text frames (hub/wire.hpp); a text frame from
-// the client is a publish to the socket's topic.
+// written from the message itself (its shared header and JSON: no copy per
+// subscriber), the signals and refusals as JSON text frames (hub/wire.hpp); a text
+// frame from the client is a publish to the socket's topic.
 
 #include <herald/asio/hub/service.hpp>
 #include <herald/asio/websocket.hpp>
@@ -57,15 +58,11 @@ public:
 
     std::size_t deliver(const message_ptr& m) override {
         if (ended_) return 0;
-        send(std::shared_ptr<const std::string>(m, &m->json));
+        send({m, m->ws_head, m->json});  // the frame every subscriber shares
         return m->json.size();
     }
-    void lost(std::string_view topic, std::string_view id) override {
-        send(std::make_shared<const std::string>(lost_payload(topic, id)));
-    }
-    void ready(std::string_view topic, std::string_view id) override {
-        send(std::make_shared<const std::string>(ready_payload(topic, id)));
-    }
+    void lost(std::string_view topic, std::string_view id) override { send(own(lost_payload(topic, id))); }
+    void ready(std::string_view topic, std::string_view id) override { send(own(ready_payload(topic, id))); }
     bool ended() const override { return ended_; }
     bool can_take(const std::vector<message_ptr>& messages) const override {
         std::size_t bytes = 0;
@@ -96,14 +93,26 @@ public:
     }
 
 private:
-    void send(std::shared_ptr<const std::string> text) {
+    // A text frame to send: a message's shared (head, json), or a signal of its
+    // own (no head: the stream frames it).
+    struct frame {
+        std::shared_ptr<const void> owner;
+        std::string_view head, text;
+    };
+
+    static frame own(std::string text) {
+        auto owned = std::make_shared<const std::string>(std::move(text));
+        return {owned, {}, *owned};
+    }
+
+    void send(frame f) {
         {
             std::lock_guard lock(mutex_);
             if (pending_bytes_ >= max_pending_) {
                 overflow_ = true;  // dropped here; the client is closed when the executor runs
             } else {
-                pending_bytes_ += text->size();
-                pending_.push_back(std::move(text));
+                pending_bytes_ += f.text.size();
+                pending_.push_back(std::move(f));
             }
             if (std::exchange(wake_posted_, true)) return;
         }
@@ -121,9 +130,11 @@ private:
             wake_posted_ = false;
             overflow = std::exchange(overflow_, false);
         }
-        for (const auto& text : writing_) {
+        for (auto& f : writing_) {
             if (overflow || ended_) break;
-            overflow = ws_.send(websocket::opcode::text, *text) == websocket::error::send_queue_full;
+            const auto sent = f.head.empty() ? ws_.send(websocket::opcode::text, f.text)
+                                             : ws_.send_shared(std::move(f.owner), f.head, f.text);
+            overflow = sent == websocket::error::send_queue_full;
         }
         writing_.clear();
         if (overflow && !ended_) {
@@ -149,7 +160,7 @@ private:
         else if (!hub_.publish(topic_, message_, refused)) send_error(refused.message());
     }
 
-    void send_error(std::string_view text) { send(std::make_shared<const std::string>(error_payload(text))); }
+    void send_error(std::string_view text) { send(own(error_payload(text))); }
 
     // Closes with `code`; the stream cuts the transport if the client has not
     // answered within its close_timeout (a client too slow to read will not read
@@ -171,11 +182,11 @@ private:
     std::shared_ptr<void> keep_;  // the handed-off connection: tracked by the server while this lives
     std::string message_;
     std::mutex mutex_;  // guards the four below: deliver() may run on any thread
-    std::vector<std::shared_ptr<const std::string>> pending_;
+    std::vector<frame> pending_;
     std::size_t pending_bytes_ = 0;
     bool wake_posted_ = false;
     bool overflow_ = false;
-    std::vector<std::shared_ptr<const std::string>> writing_;  // the socket's executor's
+    std::vector<frame> writing_;  // the socket's executor's
     std::size_t max_pending_;
     std::atomic<bool> ended_{false};
     report_fn report_;
