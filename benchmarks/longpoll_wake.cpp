@@ -41,7 +41,7 @@ struct config {
 
 void run_herald_server(const config& c) {
     asio::io_context io{1};
-    longpoll::service polls{io.get_executor()};
+    longpoll::service polls{io.get_executor(), {}, "b"};
     http::server server{io.get_executor(), [&](const http::request& req, http::responder respond) {
                             polls.handle(req, std::move(respond));
                         }};
@@ -68,8 +68,10 @@ public:
             for (std::size_t round = 0; round < c_.rounds; ++round) {
                 while (parked_.load() != c_.waiters) std::this_thread::sleep_for(std::chrono::milliseconds(2));
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                const std::string body = "{\"cursor\":" + std::to_string(round + 1) + ",\"reset\":false,\"messages\":[\"" +
-                                         std::to_string(now_ns()) + "\"]}";
+                // The bytes herald's answer has (longpoll/answer.hpp), so both send the same.
+                const std::string id = "\"b-" + std::to_string(round + 1) + "\"";
+                const std::string body = "{\"cursor\":" + id + ",\"reset\":false,\"messages\":[{\"id\":" + id +
+                                         ",\"topic\":\"default\",\"data\":\"" + std::to_string(now_ns()) + "\"}]}";
                 auto answer = std::make_shared<const std::string>(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\n\r\n" + body);
@@ -133,17 +135,17 @@ void run_clients(const config& c) {
             if (ec) return;
             const std::int64_t at = now_ns();
             cl.partial.append(cl.chunk.data(), n);
-            const auto open = cl.partial.find("[\"");
-            const auto close = cl.partial.find("\"]}");
+            const auto open = cl.partial.find("\"data\":\"");
+            const auto close = cl.partial.find("\"}]}");
             if (open == std::string::npos || close == std::string::npos) return read_answer(cl);  // not whole yet
-            latencies.push_back(at - std::stoll(cl.partial.substr(open + 2, close - open - 2)));
+            latencies.push_back(at - std::stoll(cl.partial.substr(open + 8, close - open - 8)));
             cl.partial.clear();
             ++cl.cursor;
         });
     };
     auto poll = [&](client& cl) {
         const std::string request =
-            "GET /poll?since=" + std::to_string(cl.cursor) + "&timeout=120 HTTP/1.1\r\nHost: b\r\n\r\n";
+            "GET /poll?since=b-" + std::to_string(cl.cursor) + "&timeout=120 HTTP/1.1\r\nHost: b\r\n\r\n";
         asio::write(cl.socket, asio::buffer(request));
         read_answer(cl);
     };

@@ -1,9 +1,11 @@
 // A long-poll client: polls in a loop with its cursor and prints each message on a
 // line of its own; backs off with jitter while the server is unreachable.
 //
-//   longpoll_client [--host 127.0.0.1] [--port 8080] [--key K] [--since N]
-//                   [--timeout 25] [--count N]
-// Exits after N messages (0: never).
+//   longpoll_client [--host 127.0.0.1] [--port 8080] [--topic T] [--since C]
+//                   [--timeout 25] [--count N] [--target /poll]
+// Exits after N messages (0: never). It speaks the one long-poll wire format
+// (herald/longpoll/answer.hpp), so it follows longpoll_server's /poll and a hub's
+// /api/poll (live_server) alike.
 #include "common.hpp"
 
 #include <herald/asio/longpoll_client.hpp>
@@ -15,15 +17,16 @@ using namespace herald;
 
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
-                                "longpoll_client [--host 127.0.0.1] [--port 8080] [--key K] [--since N]\n"
-                                "                [--timeout 25] [--count N]",
-                                {"host", "port", "key", "since", "timeout", "count"});
+                                "longpoll_client [--host 127.0.0.1] [--port 8080] [--topic T] [--since C]\n"
+                                "                [--timeout 25] [--count N] [--target /poll]",
+                                {"host", "port", "topic", "since", "timeout", "count", "target"});
     asio::io_context io;
     longpoll::client_options options;
     options.host = opts.get("host", "127.0.0.1");
     options.port = opts.get("port", "8080");
-    options.key = opts.get("key", "");
-    options.since = static_cast<std::uint64_t>(opts.number("since", 0));
+    options.topic = opts.get("topic", "");
+    options.since = opts.get("since", "");
+    options.target = opts.get("target", "/poll");  // /api/poll for a hub (examples/live)
     options.timeout_seconds = static_cast<std::uint32_t>(opts.number("timeout", 25));
     longpoll::client polls{io.get_executor(), options};
     const long count = opts.number("count", 0);
@@ -35,8 +38,7 @@ int main(int argc, char** argv) {
             status = 1;
             return;
         }
-        if (a.reset) std::fprintf(stderr, "longpoll_client: history lost, cursor now %llu\n",
-                                  static_cast<unsigned long long>(a.cursor));
+        if (a.reset) std::fprintf(stderr, "longpoll_client: history lost, cursor now %s\n", a.cursor.c_str());
         for (const auto& m : a.messages) {
             std::printf("%s\n", m.c_str());
             if (count != 0 && ++seen >= count) {

@@ -2,15 +2,19 @@
 // or until its timeout, then the client polls again with the new cursor.
 //
 //   GET  /                 a page that long-polls in a loop
-//   GET  /poll?since=N&timeout=S[&key=K]
-//                          -> 200 {"cursor":M,"reset":false,"messages":[...]}
-//                             (messages: [] when the timeout passed first)
+//   GET  /poll?since=C&timeout=S[&topic=T]
+//                          -> 200 {"cursor":C2,"reset":false,"messages":[{"id","topic","data"}...]}
+//                             (messages: [] when the timeout passed first, or when
+//                             the poll had no cursor: C2 is then "now")
 //                          -> 400 bad parameters | 503 too many parked polls
-//   POST /publish[?key=K]  publishes the body -> 200 {"cursor":M} | 400 (not UTF-8)
+//   POST /publish[?topic=T] publishes the body -> 200 {"id":C} | 400 (not UTF-8) | 413
 //   GET  /stats            {"waiting":N}
 //
+// Cursors are "<epoch>-<seq>": after a restart (a new epoch) a client's old cursor
+// is answered with "reset":true and the newest cursor, never with unrelated messages.
+//
 //   longpoll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]
-//                   [--max-waiters 100000]
+//                   [--max-waiters 100000] [--epoch WORD]
 #include "common.hpp"
 
 #include <herald/asio/longpoll.hpp>
@@ -26,16 +30,16 @@ constexpr std::string_view page = R"html(<!doctype html>
 <form id="f"><input id="t" autocomplete="off" placeholder="publish something"><button>Publish</button></form>
 <ul id="log"></ul>
 <script>
-let since = 0, failures = 0;
+let since = '', failures = 0;
 async function poll() {
   try {
-    const r = await fetch('/poll?since=' + since + '&timeout=25');
+    const r = await fetch('/poll?timeout=25' + (since ? '&since=' + encodeURIComponent(since) : ''));
     if (!r.ok) throw new Error(r.status);
     const j = await r.json();
     if (j.reset) console.log('history lost: resynchronise');
     for (const m of j.messages) {
       const li = document.createElement('li');
-      li.textContent = m;
+      li.textContent = m.data;
       document.getElementById('log').prepend(li);
     }
     since = j.cursor;
@@ -62,24 +66,23 @@ poll();
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
                                 "longpoll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]\n"
-                                "                [--max-waiters 100000]",
-                                {"host", "port", "threads", "history", "max-waiters"});
+                                "                [--max-waiters 100000] [--epoch WORD]",
+                                {"host", "port", "threads", "history", "max-waiters", "epoch"});
     example::raise_descriptor_limit();
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     longpoll::service_options options;
     options.backlog.max_entries = static_cast<std::size_t>(opts.number("history", 1000));
     options.limits.max_waiters = static_cast<std::size_t>(opts.number("max-waiters", 100000));
     options.limits.max_waiters_per_key = options.limits.max_waiters;
-    longpoll::service polls{io.get_executor(), options};
+    longpoll::service polls{io.get_executor(), options, opts.get("epoch", "")};
     http::server server{io.get_executor(), [&](const http::request& req, http::responder respond) {
                             const auto path = req.path();
                             if (path == "/poll" && req.method == "GET") return polls.handle(req, std::move(respond));
                             if (path == "/publish" && req.method == "POST") {
-                                longpoll::poll_query q;  // for its percent-decoded key
-                                if (longpoll::parse_poll_query(req.target, q)) q.key.clear();
-                                const auto cursor = polls.publish(q.key, req.body);
-                                if (cursor == 0) return respond({400, "text/plain", "the message is not UTF-8\n"});
-                                return respond({200, "application/json", "{\"cursor\":" + std::to_string(cursor) + "}"});
+                                std::error_code ec;
+                                const auto id = polls.publish(http::query_value(req.target, "topic").value_or(""), req.body, ec);
+                                if (ec) return respond({hub::status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"});
+                                return respond({200, "application/json", hub::published_payload(id)});
                             }
                             if (path == "/stats" && req.method == "GET")
                                 return respond({200, "application/json", "{\"waiting\":" + std::to_string(polls.waiting()) + "}"});

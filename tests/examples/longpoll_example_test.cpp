@@ -77,10 +77,10 @@ TEST_CASE("longpoll_server: 10000 parked polls are all woken by one publish and 
         count = budget - 100;
         WARN("descriptor limit " << budget << ": parking " << count << " polls instead of 10000");
     }
-    child_server server{HERALD_LONGPOLL_SERVER, {"--threads", "2"}};
+    child_server server{HERALD_LONGPOLL_SERVER, {"--threads", "2", "--epoch", "ep"}};
     asio::io_context io;
     std::vector<std::unique_ptr<poll_connection>> polls;
-    const std::string request = "GET /poll?since=0&timeout=120 HTTP/1.1\r\nHost: t\r\n\r\n";
+    const std::string request = "GET /poll?since=ep-0&timeout=120 HTTP/1.1\r\nHost: t\r\n\r\n";
     for (std::size_t i = 0; i < count; ++i) {
         auto p = std::make_unique<poll_connection>(io);
         p->socket.connect(endpoint(server));
@@ -97,7 +97,7 @@ TEST_CASE("longpoll_server: 10000 parked polls are all woken by one publish and 
     CHECK(io.poll() == 0);  // parked: nothing has been answered yet
 
     const auto published = testing::http_exchange(endpoint(server), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwake");
-    CHECK(published.body == "{\"cursor\":1}");
+    CHECK(published.body == R"({"id":"ep-1"})");
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     std::size_t answered = 0;
     while (answered < count && std::chrono::steady_clock::now() < give_up) {
@@ -110,7 +110,7 @@ TEST_CASE("longpoll_server: 10000 parked polls are all woken by one publish and 
     std::size_t correct = 0, extra = 0;
     for (const auto& p : polls) {
         longpoll::answer a;
-        if (p->response.status == 200 && !longpoll::decode_answer(p->response.body, a) && a.cursor == 1 &&
+        if (p->response.status == 200 && !longpoll::decode_answer(p->response.body, a) && a.cursor == "ep-1" &&
             a.messages == std::vector<std::string>{"wake"})
             ++correct;
         extra += p->extra_bytes;
@@ -121,11 +121,12 @@ TEST_CASE("longpoll_server: 10000 parked polls are all woken by one publish and 
 }
 
 TEST_CASE("longpoll_server: the C++ client follows the cursor across publishes and timeouts", "[examples][longpoll]") {
-    child_server server{HERALD_LONGPOLL_SERVER, {}};
+    child_server server{HERALD_LONGPOLL_SERVER, {"--epoch", "ep"}};
     asio::io_context io;
     longpoll::client_options options;
     options.port = std::to_string(server.port());
-    options.key = "room 1";
+    options.topic = "room:1";
+    options.since = "ep-0";  // from the start, whenever its first poll arrives
     options.timeout_seconds = 1;  // at least one empty answer in between, polled again silently
     longpoll::client client{io.get_executor(), options, 4};
     std::vector<std::string> got;
@@ -141,7 +142,7 @@ TEST_CASE("longpoll_server: the C++ client follows the cursor across publishes a
     client.async_next(on_answer);
     std::thread pump([&] { io.run_for(std::chrono::seconds(10)); });
     auto publish = [&](const std::string& body) {
-        testing::http_exchange(endpoint(server), "POST /publish?key=room%201 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+        testing::http_exchange(endpoint(server), "POST /publish?topic=room%3A1 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                                                      std::to_string(body.size()) + "\r\n\r\n" + body);
     };
     publish("one");
@@ -151,7 +152,7 @@ TEST_CASE("longpoll_server: the C++ client follows the cursor across publishes a
     pump.join();
     CHECK_FALSE(failure);
     CHECK(got == std::vector<std::string>{"one", "two", "three"});
-    CHECK(client.cursor() == 3);
+    CHECK(client.cursor() == "ep-3");
 }
 
 TEST_CASE("longpoll client: backs off while the server is away and resumes when it is back", "[examples][longpoll]") {
@@ -161,6 +162,7 @@ TEST_CASE("longpoll client: backs off while the server is away and resumes when 
     options.port = std::to_string(port);
     options.backoff.base = std::chrono::milliseconds(20);
     options.backoff.cap = std::chrono::milliseconds(200);
+    options.since = "ep-0";
     longpoll::client client{io.get_executor(), options, 5};
     std::optional<longpoll::answer> got;
     client.async_next([&](std::error_code ec, longpoll::answer a) {
@@ -169,7 +171,7 @@ TEST_CASE("longpoll client: backs off while the server is away and resumes when 
     });
     io.run_for(std::chrono::milliseconds(300));  // nobody listens: refused, retried
     CHECK(client.failures() >= 2);
-    child_server server{HERALD_LONGPOLL_SERVER, {}, port};
+    child_server server{HERALD_LONGPOLL_SERVER, {"--epoch", "ep"}, port};
     testing::http_exchange(endpoint(server), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
     io.restart();
     io.run_for(std::chrono::seconds(5));

@@ -3,12 +3,12 @@
 #ifndef HERALD_ASIO_LONGPOLL_CLIENT_HPP
 #define HERALD_ASIO_LONGPOLL_CLIENT_HPP
 
-// A long-poll client: polls `target?key=K&since=N&timeout=S` in a loop on one
+// A long-poll client: polls `target?topic=T&since=C&timeout=S` in a loop on one
 // kept-alive connection, moves its cursor with every answer, and hands out the
 // answers that carry messages (or a reset). Polls that time out empty are polled
 // again without a word to the caller.
 //
-//   longpoll::client polls{io.get_executor(), {.host = "127.0.0.1", .port = "8080", .key = "news"}};
+//   longpoll::client polls{io.get_executor(), {.host = "127.0.0.1", .port = "8080", .topic = "news"}};
 //   polls.async_next([](std::error_code ec, longpoll::answer a) { ... });
 //
 // Errors — a refused connection, a reset, a 5xx or 503, an answer that does not
@@ -32,8 +32,8 @@ struct client_options {
     std::string host = "127.0.0.1";
     std::string port = "80";
     std::string target = "/poll";
-    std::string key{};
-    std::uint64_t since = 0;
+    std::string topic{};
+    std::string since{};  // a cursor "<epoch>-<seq>" to resume from; empty: from now
     std::uint32_t timeout_seconds = 25;
     timing::backoff_policy backoff{std::chrono::milliseconds(250), std::chrono::seconds(30), 0, timing::jitter::full};
     std::uint64_t max_answer_bytes = 64 * 1024 * 1024;  // an answer body larger than this is an error
@@ -62,7 +62,7 @@ public:
         timer_.cancel();
     }
 
-    std::uint64_t cursor() const noexcept { return cursor_; }
+    const std::string& cursor() const noexcept { return cursor_; }
     // Answers that failed and were retried, since the last good one.
     std::uint32_t failures() const noexcept { return backoff_.attempts(); }
 
@@ -104,7 +104,7 @@ private:
                 if (auto bad = decode_answer(c->body_, a)) return retry(self, bad);
                 c->backoff_.reset();
                 c->cursor_ = a.cursor;
-                if (a.messages.empty() && !a.reset) return poll(self);  // timed out: poll again
+                if (a.messages.empty() && !a.reset) return poll(self);  // timed out, or learnt "now": poll again
                 return self.complete({}, std::move(a));
             }
         }
@@ -114,7 +114,7 @@ private:
         void poll(Self& self) {
             auto& r = c->request_;
             r = "GET " + c->options_.target;
-            append_poll_query(c->options_.key, c->cursor_, c->options_.timeout_seconds, r);
+            append_poll_query(c->options_.topic, c->cursor_, c->options_.timeout_seconds, r);
             r += " HTTP/1.1\r\nHost: " + c->options_.host + ":" + c->options_.port + "\r\nAccept: application/json\r\n\r\n";
             at = step::head;
             c->conn_.async_request(r, std::move(self));
@@ -142,7 +142,7 @@ private:
     asio::steady_timer timer_;
     timing::backoff backoff_;
     std::mt19937_64 rng_;
-    std::uint64_t cursor_;
+    std::string cursor_;
     std::string request_;
     std::string body_;
     bool closed_ = false;

@@ -46,6 +46,9 @@ struct route_config {
     std::string default_topic = "live";
     std::chrono::seconds default_poll{25};
     std::chrono::seconds max_poll{60};
+    // A poll answer carries messages up to this many bytes of JSON (at least one);
+    // its cursor then names the last one included, and the next poll gets the rest.
+    std::size_t max_answer_bytes = 256 * 1024;
     // Who may do what: 0 lets `req` have `access` to `topic` (empty for stats), an
     // HTTP status refuses it with that status (401 without credentials, 403 with
     // the wrong ones, 429 ...). Unset: everyone may do everything. Browsers cannot
@@ -70,7 +73,8 @@ struct route {
     std::string topic;
     std::optional<std::string> cursor;
     std::chrono::seconds timeout{0};
-    bool may_publish = false;  // websocket: text frames are published
+    std::size_t max_answer_bytes = 0;  // poll: route_config::max_answer_bytes (0: no bound)
+    bool may_publish = false;          // websocket: text frames are published
     http::response response;   // respond
 };
 
@@ -130,6 +134,7 @@ inline route decide(const http::request& req, const route_config& config) {
     else if (name == "/messages" || name == "/poll") r.what = route::kind::poll;
     else r.what = name == "/events" ? route::kind::events : route::kind::websocket;
     if (name == "/poll") r.timeout = detail::poll_timeout(req, config);
+    if (r.what == route::kind::poll) r.max_answer_bytes = config.max_answer_bytes;
     if (read) r.cursor = http::query_value(req.target, "since");
     if (name == "/events") {
         // WHATWG HTML §9.2.4: a reconnecting EventSource sends the last id it saw.
@@ -155,18 +160,24 @@ struct poll_step {
 
 // What a poll with `timeout` does, given what resume(cursor) found on its topic.
 // Answered at once: a short poll, something to send, a lost cursor, or a client
-// without a cursor (it learns where "now" is); parked otherwise.
+// without a cursor (it learns where "now" is); parked otherwise. An answer carries
+// at most `max_bytes` of messages (0: no bound; at least one message).
 inline poll_step decide_poll(const topic::resume_result& found, std::optional<std::string_view> cursor,
-                             std::string_view newest, std::chrono::seconds timeout) {
+                             std::string_view newest, std::chrono::seconds timeout, std::size_t max_bytes = 0) {
     poll_step step;
     const bool resumed = found.state == topic::outcome::resumed;
-    step.cursor = !found.messages.empty() && resumed ? found.messages.back()->id
-                  : resumed                          ? std::string(*cursor)
-                                                     : std::string(newest);
+    std::vector<message_ptr> messages;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; resumed && i < found.messages.size(); ++i) {
+        bytes += found.messages[i]->json.size() + 1;
+        if (max_bytes != 0 && !messages.empty() && bytes > max_bytes) break;
+        messages.push_back(found.messages[i]);
+    }
+    step.cursor = !messages.empty() ? messages.back()->id : resumed ? std::string(*cursor) : std::string(newest);
     const bool lost = found.state == topic::outcome::lost;
     // behind: parked whatever its timeout, since what it missed comes from the source.
-    if (lost || found.state == topic::outcome::fresh || timeout.count() == 0 || (resumed && !found.messages.empty()))
-        step.body = poll_body(step.cursor, lost, resumed ? found.messages : std::vector<message_ptr>{});
+    if (lost || found.state == topic::outcome::fresh || timeout.count() == 0 || !messages.empty())
+        step.body = poll_body(step.cursor, lost, messages);
     return step;
 }
 

@@ -3,20 +3,23 @@
 #ifndef HERALD_LONGPOLL_ANSWER_HPP
 #define HERALD_LONGPOLL_ANSWER_HPP
 
-// The wire format of long polling, shared by the server adapter and the client.
+// The wire format of long polling, as a client reads it. It is the hub's poll
+// (hub/wire.hpp writes it; every herald long-poll server answers it):
 //
-// A poll is `GET <path>?since=N[&timeout=S][&key=K]`: the cursor the client has
-// seen (0 at first), how many seconds the server may hold the request, and the
-// topic (empty when absent). The answer is always `200` with a JSON body
+// A poll is `GET <path>?topic=T[&since=C][&timeout=S]`: the topic, the cursor the
+// client has seen (`<epoch>-<seq>`; none at first) and how many seconds the server
+// may hold the request. The answer is `200` with a JSON body
 //
-//   {"cursor":12,"reset":false,"messages":["first","second"]}
+//   {"cursor":"e-12","reset":false,"messages":[{"id":"e-11","topic":"T","data":"first"},...]}
 //
 // `cursor` is what the client sends as `since` next; `messages` are the messages
-// after its old cursor, oldest first, and empty when the poll timed out. `reset`
-// is true when the old cursor could not be resumed (it was never issued here, or
-// the messages after it were evicted): `messages` then holds what is still kept,
-// and the client resynchronises before relying on them. RFC 8259 JSON, UTF-8.
+// after its old cursor, oldest first, and empty when the poll timed out (or when
+// it came without a cursor: it learns where "now" is). `reset` is true when the
+// old cursor could not be resumed (another epoch — a restarted server —, evicted,
+// never issued): the client resynchronises and continues from `cursor`.
+// RFC 8259 JSON, UTF-8.
 
+#include <herald/history.hpp>
 #include <herald/json.hpp>
 #include <herald/http/message.hpp>
 #include <herald/longpoll/error.hpp>
@@ -27,20 +30,21 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace herald::longpoll {
 
 struct poll_query {
-    std::string key;
-    std::uint64_t since = 0;
+    std::optional<std::string> topic;
+    std::optional<std::string> since;
     std::optional<std::uint32_t> timeout_seconds;
 };
 
 struct answer {
-    std::uint64_t cursor = 0;
+    std::string cursor;
     bool reset = false;
-    std::vector<std::string> messages;
+    std::vector<std::string> messages;  // each message's data
 };
 
 namespace detail {
@@ -69,7 +73,7 @@ inline void append_utf8(std::uint32_t cp, std::string& out) {
     }
 }
 
-// A reader for exactly the JSON that encode_answer() writes, whitespace allowed
+// A reader for exactly the JSON that hub::poll_body() writes, whitespace allowed
 // between tokens (RFC 8259 §2), keys in any order.
 class answer_reader {
 public:
@@ -83,7 +87,7 @@ public:
             std::string key;
             if (!string(key) || !take(':')) return false;
             if (key == "cursor") {
-                if (!number(out.cursor)) return false;
+                if (!string(out.cursor)) return false;
                 cursor_seen = true;
             } else if (key == "reset") {
                 if (!boolean(out.reset)) return false;
@@ -124,15 +128,6 @@ private:
         if (literal("true")) return out = true, true;
         if (literal("false")) return out = false, true;
         return false;
-    }
-
-    bool number(std::uint64_t& out) noexcept {
-        skip_space();
-        std::size_t end = at_;
-        while (end < text_.size() && text_[end] >= '0' && text_[end] <= '9') ++end;
-        if (!parse_decimal(text_.substr(at_, end - at_), out)) return false;
-        at_ = end;
-        return true;
     }
 
     bool hex4(std::uint32_t& out) noexcept {
@@ -192,9 +187,22 @@ private:
         if (take(']')) return true;
         do {
             out.emplace_back();
-            if (!string(out.back())) return false;
+            if (!message(out.back())) return false;
         } while (take(','));
         return take(']');
+    }
+
+    // {"id":..,"topic":..,"data":..}: its data.
+    bool message(std::string& data) {
+        bool data_seen = false;
+        if (!take('{')) return false;
+        do {
+            std::string key, value;
+            if (!string(key) || !take(':') || !string(value)) return false;
+            if (key == "data") data = std::move(value), data_seen = true;
+            else if (key != "id" && key != "topic") return false;
+        } while (take(','));
+        return take('}') && data_seen;
     }
 
     std::string_view text_;
@@ -203,41 +211,27 @@ private:
 
 }  // namespace detail
 
-// Reads `since`, `timeout` and `key` from a request target's query; other
-// parameters are ignored. A missing `since` is 0.
+// Reads `topic`, `since` and `timeout` from a request target's query; other
+// parameters are ignored. -> invalid_cursor when `since` is not "<epoch>-<seq>",
+// invalid_timeout when `timeout` is not a number of seconds.
 inline std::error_code parse_poll_query(std::string_view target, poll_query& out) {
     out = {};
-    const auto question = target.find('?');
-    if (question == std::string_view::npos) return {};
-    std::string_view query = target.substr(question + 1);
-    query = query.substr(0, query.find('#'));
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        const auto eq = pair.find('=');
-        const std::string_view name = pair.substr(0, eq);
-        const std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-        if (name == "since") {
-            if (!detail::parse_decimal(value, out.since)) return error::invalid_cursor;
-        } else if (name == "timeout") {
-            std::uint32_t seconds = 0;
-            if (!detail::parse_decimal(value, seconds)) return error::invalid_timeout;
-            out.timeout_seconds = seconds;
-        } else if (name == "key") {
-            out.key = http::form_decode(value);
-        }
+    out.topic = http::query_value(target, "topic");
+    out.since = http::query_value(target, "since");
+    if (out.since && !out.since->empty() && !split_position(*out.since)) return error::invalid_cursor;
+    if (const auto timeout = http::query_value(target, "timeout")) {
+        std::uint32_t seconds = 0;
+        if (!detail::parse_decimal(*timeout, seconds)) return error::invalid_timeout;
+        out.timeout_seconds = seconds;
     }
     return {};
 }
 
-// Appends `?key=K&since=N&timeout=S` for a poll (the inverse of parse_poll_query):
-// the key percent-encoded, all but RFC 3986 §2.3 unreserved characters.
-inline void append_poll_query(std::string_view key, std::uint64_t since, std::optional<std::uint32_t> timeout_seconds,
-                              std::string& out) {
+namespace detail {
+// RFC 3986 §2.3: all but the unreserved characters percent-encoded.
+inline void append_query_value(std::string_view value, std::string& out) {
     constexpr std::string_view hex = "0123456789ABCDEF";
-    out += "?key=";
-    for (const char c : key) {
+    for (const char c : value) {
         const auto u = static_cast<unsigned char>(c);
         if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
             out.push_back(c);
@@ -247,27 +241,22 @@ inline void append_poll_query(std::string_view key, std::uint64_t since, std::op
             out.push_back(hex[u & 0xf]);
         }
     }
-    out += "&since=";
-    out += std::to_string(since);
-    if (timeout_seconds) {
-        out += "&timeout=";
-        out += std::to_string(*timeout_seconds);
-    }
 }
+}  // namespace detail
 
-// Appends the answer body; `messages` is any range of string-like values.
-template <class Messages>
-void encode_answer(std::uint64_t cursor, bool reset, const Messages& messages, std::string& out) {
-    out += "{\"cursor\":";
-    out += std::to_string(cursor);
-    out += reset ? ",\"reset\":true,\"messages\":[" : ",\"reset\":false,\"messages\":[";
-    bool first = true;
-    for (const auto& message : messages) {
-        if (!first) out.push_back(',');
-        first = false;
-        append_json_string(std::string_view(message), out);
-    }
-    out += "]}";
+// Appends `?topic=T&since=C&timeout=S` for a poll (the inverse of
+// parse_poll_query), leaving out an empty topic (the server's default) or cursor.
+inline void append_poll_query(std::string_view topic, std::string_view since, std::optional<std::uint32_t> timeout_seconds,
+                              std::string& out) {
+    char separator = '?';
+    const auto parameter = [&](std::string_view name) {
+        out.push_back(std::exchange(separator, '&'));
+        out += name;
+        out.push_back('=');
+    };
+    if (!topic.empty()) parameter("topic"), detail::append_query_value(topic, out);
+    if (!since.empty()) parameter("since"), detail::append_query_value(since, out);
+    if (timeout_seconds) parameter("timeout"), out += std::to_string(*timeout_seconds);
 }
 
 inline std::error_code decode_answer(std::string_view body, answer& out) {

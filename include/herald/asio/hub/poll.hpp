@@ -53,7 +53,7 @@ public:
         std::error_code ec;
         const auto now = hub_.poll(r.topic, cursor, ec);
         if (ec) return respond(detail::text_response(status_for(ec), ec.message()));
-        auto step = decide_poll(now.found, cursor, now.newest, r.timeout);
+        auto step = decide_poll(now.found, cursor, now.newest, r.timeout, r.max_answer_bytes);
         if (step.body) return respond(poll_response(std::move(*step.body)));
         const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;
         auto w = std::make_shared<waiter>(weak_from_this(), std::move(respond), std::move(step.cursor), ex_);
@@ -70,6 +70,17 @@ public:
     std::size_t waiting() const {
         std::lock_guard lock(mutex_);
         return registry_.waiting();
+    }
+
+    // Answers every parked poll now, with no messages (their clients poll again),
+    // and parks none after: for the owner going away. The hub is not touched again.
+    void close() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        expire(clock::time_point::max());
+        asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
     }
 
 private:
@@ -117,7 +128,12 @@ private:
             return true;
         }
         void leave() {
-            if (auto parking = parking_.lock()) parking->hub_.unsubscribe(this);
+            auto parking = parking_.lock();
+            if (!parking) return;
+            std::unique_lock lock(parking->mutex_);
+            if (parking->closed_) return;  // the hub may be gone
+            lock.unlock();
+            parking->hub_.unsubscribe(this);
         }
 
         std::weak_ptr<poll_parking> parking_;
@@ -131,6 +147,7 @@ private:
         std::error_code ec;
         {
             std::lock_guard lock(mutex_);
+            if (closed_) return longpoll::error::too_many_waiters;
             const auto parked = registry_.wait(topic_name, registry_.cursor(topic_name), deadline, ec);
             if (ec) return ec;
             w->ticket = parked.ticket;
@@ -164,28 +181,32 @@ private:
         timer_.expires_at(next);
         timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
             if (ec) return;  // re-armed or cancelled
-            if (auto self = weak.lock()) self->expire();
+            if (auto self = weak.lock()) {
+                self->expire(clock::now());
+                self->arm();
+            }
         });
     }
 
-    void expire() {
+    // Answers every poll whose deadline is at or before `now`, empty.
+    void expire(clock::time_point now) {
         std::vector<std::shared_ptr<waiter>> due;
         {
             std::lock_guard lock(mutex_);
             std::vector<longpoll::ticket> tickets;
-            registry_.expire(clock::now(), tickets);
+            registry_.expire(now, tickets);
             for (const auto& t : tickets) due.push_back(std::move(waiters_[t.index]));
         }
         for (const auto& w : due) w->time_out();
-        arm();
     }
 
     service& hub_;
     asio::any_io_executor ex_;
-    mutable std::mutex mutex_;  // registry_, waiters_, armed_
+    mutable std::mutex mutex_;  // registry_, waiters_, armed_, closed_
     longpoll::registry registry_;
     std::vector<std::shared_ptr<waiter>> waiters_;  // by ticket index
     clock::time_point armed_ = clock::time_point::max();
+    bool closed_ = false;  // close() was called
     asio::strand<asio::any_io_executor> strand_;
     asio::steady_timer timer_;
 };

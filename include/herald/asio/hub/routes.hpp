@@ -59,6 +59,11 @@ public:
     routes(service& hub, const asio::any_io_executor& ex, route_options options = {})
         : state_(std::make_shared<state>(hub, ex, std::move(options))) {}
 
+    routes(const routes&) = delete;
+    routes& operator=(const routes&) = delete;
+    // Parked long polls are answered with no messages, so their clients poll again.
+    ~routes() { state_->polls->close(); }
+
     // Serves `req` when it is one of the hub's routes (and may take `respond`);
     // false when it is not, leaving `respond` to the caller.
     bool operator()(const http::request& req, http::responder& respond) {
