@@ -198,12 +198,15 @@ void run_clients(const config& c) {
                 if (data == std::string::npos) break;
                 const auto end = cl.partial.find("\n\n", data);
                 if (end == std::string::npos) break;
+                // herald's `event: ready` (where "now" is) comes before the script: not one of its events.
+                const bool named = std::string_view(cl.partial).substr(pos, data - pos).find("event: ") != std::string_view::npos;
+                pos = end + 2;
+                if (named) continue;
                 const auto space = cl.partial.find(' ', data + 6);
                 const std::int64_t published = std::stoll(cl.partial.substr(space + 1, end - space - 1));
                 first_published = std::min(first_published, published);
                 latencies.push_back(at - published);
                 ++cl.received;
-                pos = end + 2;
             }
             cl.partial.erase(0, pos);
             if (cl.received == c.events) {

@@ -82,7 +82,7 @@ struct app {
             const auto type = http::query_parameter(req.target, "event").value_or("");
             std::error_code ec;
             auto bytes = channel.publish({type, req.body, std::nullopt, std::nullopt}, ec);
-            if (!bytes) return {400, "text/plain; charset=utf-8", ec.message() + "\n"};
+            if (!bytes) return {hub::status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"};
             return {200, "application/json", "{\"id\":\"" + channel.last_id() + "\"}"};
         }
         if (path == "/disconnect" && req.method == "POST")
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
                                 {"host", "port", "threads", "history", "keepalive-ms", "retry-ms", "epoch"});
     example::raise_descriptor_limit();
     // A new epoch each start, so ids from before a restart are recognised as such.
-    const std::string epoch = opts.get("epoch", sse::make_epoch((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()));
+    const std::string epoch = opts.get("epoch", make_epoch((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()));
     sse::channel channel{epoch, {static_cast<std::size_t>(opts.number("history", 1000)), 16 * 1024 * 1024}};
     sse::stream_options stream_options;
     stream_options.keepalive_interval = std::chrono::milliseconds(opts.number("keepalive-ms", 15000));

@@ -1,5 +1,5 @@
 #include <herald/history.hpp>
-#include <herald/sse/replay.hpp>
+#include <herald/hub/topic.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -52,50 +52,36 @@ TEST_CASE("history evicts by count and by bytes and says lost past the horizon",
     CHECK(by_bytes.after(2).state == history::status::lost);
 }
 
-TEST_CASE("replay ids carry the epoch and resume exactly after the last seen event", "[sse][replay]") {
-    sse::replay r("ep1", {16, 1 << 20});
+TEST_CASE("a named event (an SSE channel's event type) carries its name in every wire form", "[history][hub]") {
+    hub::topic t{"events", "ep1"};
     std::error_code ec;
-    auto first = r.publish({"", "one", std::nullopt, std::nullopt}, ec);
-    REQUIRE(!ec);
-    CHECK(*first == "id: ep1-1\ndata: one\n\n");
-    r.publish({"tick", "two", "ignored", std::nullopt}, ec);
-    CHECK(*r.events()[1].bytes == "event: tick\nid: ep1-2\ndata: two\n\n");
-    r.publish({"", "three", std::nullopt, std::nullopt}, ec);
-    CHECK(r.last_id() == "ep1-3");
-
-    CHECK(r.resume(std::nullopt).state == sse::replay::outcome::fresh);
-    CHECK(r.resume("").state == sse::replay::outcome::fresh);
-    auto resumed = r.resume("ep1-1");
-    REQUIRE(resumed.state == sse::replay::outcome::resumed);
-    CHECK(resumed.first == 1);
-    CHECK(r.resume("ep1-3").first == r.events().size());
-    for (const char* bad : {"ep2-1", "ep1-4", "ep1-", "ep1-x", "ep1--1", "ep1-+1", "ep11", "-1", "ep1-1 "})
-        CHECK(r.resume(bad).state == sse::replay::outcome::lost);
-
-    auto lost = r.history_lost_event();
-    CHECK(*lost == "event: history-lost\nid: ep1-3\ndata: {\"epoch\":\"ep1\",\"last_event_id\":\"ep1-3\"}\n\n");
+    const auto first = t.publish("one", ec);
+    REQUIRE(first);
+    CHECK(first->sse == "id: ep1-1\ndata: one\n\n");
+    const auto tick = t.publish("two", ec, "tick");
+    REQUIRE(tick);
+    CHECK(tick->sse == "event: tick\nid: ep1-2\ndata: two\n\n");
+    CHECK(tick->json == R"({"id":"ep1-2","topic":"events","event":"tick","data":"two"})");
+    for (std::string_view bad : {std::string_view("bad\ntype"), std::string_view("cr\r"), std::string_view("\xff"),
+                                 std::string_view(std::string(65, 'x'))}) {
+        CHECK_FALSE(t.publish("x", ec, bad));
+        CHECK(ec == hub::error::bad_event_name);
+    }
+    CHECK(t.last_id() == "ep1-2");  // refusals keep nothing
+    CHECK(t.kept_count() == 2);
 }
 
-TEST_CASE("replay refuses an event it cannot serialize and keeps nothing", "[sse][replay]") {
-    sse::replay r("e");
-    std::error_code ec;
-    CHECK(r.publish({"bad\ntype", "x", std::nullopt, std::nullopt}, ec) == nullptr);
-    CHECK(ec == sse::error::invalid_event_type);
-    CHECK(r.events().size() == 0);
-    CHECK(r.last_id() == "e-0");
-}
-
-TEST_CASE("a resume past the history horizon is lost rather than skipped", "[sse][replay]") {
-    sse::replay r("z", {2, 1 << 20});
-    std::error_code ec;
-    for (int i = 0; i < 5; ++i) r.publish({"", "x", std::nullopt, std::nullopt}, ec);
-    CHECK(r.resume("z-2").state == sse::replay::outcome::lost);
-    CHECK(r.resume("z-3").state == sse::replay::outcome::resumed);
-}
-
-TEST_CASE("make_epoch spells a number in base 36", "[sse][replay]") {
-    CHECK(sse::make_epoch(0) == "0");
-    CHECK(sse::make_epoch(35) == "z");
-    CHECK(sse::make_epoch(36) == "01");
-    CHECK(sse::make_epoch(~std::uint64_t{0}).size() == 13);
+TEST_CASE("make_epoch spells a number in base 36; split_position reads any cursor", "[history]") {
+    CHECK(make_epoch(0) == "0");
+    CHECK(make_epoch(35) == "z");
+    CHECK(make_epoch(36) == "01");
+    CHECK(make_epoch(~std::uint64_t{0}).size() == 13);
+    const auto p = split_position("k3x.2-17");
+    REQUIRE(p);
+    CHECK(p->epoch == "k3x.2");
+    CHECK(p->seq == 17);
+    for (const char* bad : {"", "-1", "e-", "e-x", "e--1", "e-+1", "e/1-2", "e-1 ", "e 1-2", "e-99999999999999999999"}) {
+        INFO(bad);
+        CHECK_FALSE(split_position(bad));
+    }
 }

@@ -168,7 +168,7 @@ TEST_CASE("sse channel: replay after Last-Event-ID then live events with no gap 
 
     auto conn = make_connection(io);
     auto stream = std::make_shared<stream_type>(conn);
-    CHECK(channel.subscribe(stream, "ep-1") == sse::replay::outcome::resumed);
+    CHECK(channel.subscribe(stream, "ep-1") == sse::channel::outcome::resumed);
     CHECK(channel.subscriber_count() == 1);
     channel.publish({"", "e4", std::nullopt, std::nullopt}, ec);
     stream->async_run([](std::error_code) {});
@@ -191,7 +191,7 @@ TEST_CASE("sse channel: an id from another epoch gets the history-lost event", "
     channel.publish({"", "x", std::nullopt, std::nullopt}, ec);
     auto conn = make_connection(io);
     auto stream = std::make_shared<stream_type>(conn);
-    CHECK(channel.subscribe(stream, "old-7") == sse::replay::outcome::lost);
+    CHECK(channel.subscribe(stream, "old-7") == sse::channel::outcome::lost);
     stream->async_run([](std::error_code) {});
     after(io, 5, [&] { stream->close(); });
     io.run();
@@ -235,7 +235,7 @@ TEST_CASE("sse channel: a replay the stream cannot queue is sent as history-lost
     sse::stream_options options;
     options.max_queued_events = 4;  // the 9 missed events do not fit
     auto stream = std::make_shared<stream_type>(conn, options);
-    CHECK(channel.subscribe(stream, "ep-1") == sse::replay::outcome::lost);
+    CHECK(channel.subscribe(stream, "ep-1") == sse::channel::outcome::lost);
     CHECK_FALSE(stream->ended());
     stream->async_run([](std::error_code) {});
     after(io, 5, [&] { stream->close(); });

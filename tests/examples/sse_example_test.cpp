@@ -65,15 +65,18 @@ TEST_CASE("sse_server: a client resumes after a dropped connection with no gap a
     child_server server{HERALD_SSE_SERVER, {"--epoch", "ep", "--retry-ms", "50"}};
     asio::io_context io;
     sse::client client{io.get_executor(), client_options(server), 1};
-    // The first event also opens the stream; publish once subscribed.
+    // A first connection is told where "now" is: `event: ready` with the newest id.
     std::optional<sse::received_event> first;
     client.async_next([&](std::error_code, sse::received_event ev) { first = std::move(ev); });
     std::thread pump([&] { io.run_for(std::chrono::seconds(2)); });
     wait_for_subscribers(server, 1);
-    for (int i = 0; i < 5; ++i) CHECK(publish(server, std::to_string(i)) == "{\"id\":\"ep-" + std::to_string(i + 1) + "\"}");
     pump.join();
     REQUIRE(first);
-    std::vector<sse::received_event> events{*first};
+    CHECK(first->type == "ready");
+    CHECK(first->id == "ep-0");
+    CHECK(first->data == R"({"type":"ready","topic":"events","id":"ep-0"})");
+    for (int i = 0; i < 5; ++i) CHECK(publish(server, std::to_string(i)) == "{\"id\":\"ep-" + std::to_string(i + 1) + "\"}");
+    std::vector<sse::received_event> events;
     while (events.size() < 5) events.push_back(next_event(client, io));
     // Drop every stream, then publish while the client is away (or coming back).
     CHECK(testing::http_exchange(endpoint(server), "POST /disconnect HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status == 200);
@@ -117,7 +120,7 @@ TEST_CASE("sse_server: after a restart a client with an old id is told its histo
     REQUIRE(lost);
     CHECK(lost->type == "history-lost");
     CHECK(lost->id == "second-0");
-    CHECK(lost->data == R"({"epoch":"second","last_event_id":"second-0"})");
+    CHECK(lost->data == R"({"type":"lost","topic":"events","id":"second-0"})");  // the hub's one lost signal
     publish(*server, "live");
     const auto live = next_event(client, io);
     CHECK(live.data == "live");
@@ -150,7 +153,8 @@ TEST_CASE("sse_server: a long stream of more than a megabyte stays on one connec
     for (int i = 0; i < 15; ++i) publish(server, chunk);  // 1.5 MB in all
     pump.join();
     REQUIRE(first);
-    std::size_t received = 1;
+    CHECK(first->type == "ready");  // a first connection: where now is
+    std::size_t received = 0;
     while (received < 15) {
         CHECK(next_event(client, io).data.size() == chunk.size());
         ++received;

@@ -65,7 +65,7 @@ run([
     await stop(server);
     server = await start(binary, ['--epoch', 'new', '--retry-ms', '100'], port);
     await until(() => got.length === 2, 10000, 'the history-lost event');
-    assert.deepEqual(got[1], { type: 'history-lost', data: '{"epoch":"new","last_event_id":"new-0"}', id: 'new-0' });
+    assert.deepEqual(got[1], { type: 'history-lost', data: '{"type":"lost","topic":"events","id":"new-0"}', id: 'new-0' });
     await request(server, 'POST', '/publish', 'after');
     await until(() => got.length === 3, 5000, 'the live event');
     assert.deepEqual(got[2], { type: 'message', data: 'after', id: 'new-1' });

@@ -21,6 +21,7 @@ enum class error {
     too_many_topics,   // over hub_limits::max_topics
     subscribed_elsewhere,  // the subscriber is attached to another hub (unsubscribe it there first)
     bad_sequence,      // a broker numbered a message 0 (sequence numbers start at 1)
+    bad_event_name,    // an event name with CR or LF, not UTF-8, or over 64 bytes
 };
 
 // The message of each error, for error_category() (herald/error.hpp enum_category).
@@ -32,6 +33,7 @@ inline const char* describe(error e) noexcept {
     case error::too_many_topics: return "too many topics";
     case error::subscribed_elsewhere: return "the subscriber is attached to another hub";
     case error::bad_sequence: return "sequence numbers start at 1";
+    case error::bad_event_name: return "event name has CR or LF, is not UTF-8 or is over 64 bytes";
     }
     return nullptr;
 }
@@ -39,6 +41,7 @@ inline const char* describe(error e) noexcept {
 inline condition condition_of(error e) noexcept {
     switch (e) {
     case error::not_utf8:
+    case error::bad_event_name:
     case error::bad_topic_name: return condition::protocol_violation;
     case error::message_too_big:
     case error::too_many_topics: return condition::limit_exceeded;

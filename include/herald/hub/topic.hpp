@@ -78,21 +78,25 @@ public:
         : name_(std::move(name)), epoch_(std::move(epoch)), limits_(limits),
           history_({limits.max_messages, limits.max_bytes}), order_(0, limits.max_held) {}
 
-    // Why `data` cannot be published under `limits` ({} when it can).
-    static std::error_code check(std::string_view data, const topic_limits& limits) noexcept {
+    // Why `data` (with event name `event`) cannot be published under `limits` ({}
+    // when it can). An event name is what SSE's `event:` field carries: no CR or LF
+    // (WHATWG HTML §9.2.5), UTF-8, at most 64 bytes.
+    static std::error_code check(std::string_view data, const topic_limits& limits, std::string_view event = {}) noexcept {
         if (data.size() > limits.max_message_bytes) return error::message_too_big;
         if (!is_utf8(data)) return error::not_utf8;
+        if (event.size() > 64 || event.find_first_of("\r\n") != std::string_view::npos || !is_utf8(event))
+            return error::bad_event_name;
         return {};
     }
 
-    // Publishes `data` as this topic's next message. -> null and the reason when
-    // refused (nothing kept).
-    message_ptr publish(std::string_view data, std::error_code& ec) {
-        ec = check(data, limits_);
+    // Publishes `data` (named `event`, if any) as this topic's next message.
+    // -> null and the reason when refused (nothing kept).
+    message_ptr publish(std::string_view data, std::error_code& ec, std::string_view event = {}) {
+        ec = check(data, limits_, event);
         if (ec) return nullptr;
         const auto seq = history_.last_seq() + 1;
         order_.skip_to(seq + 1);  // keeps apply() numbering after it
-        return keep(make_message(name_, epoch_, seq, data));
+        return keep(make_message(name_, epoch_, seq, data, event));
     }
 
     // Takes message `seq` of `epoch` as numbered by a broker (see the top).

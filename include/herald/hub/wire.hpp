@@ -14,6 +14,9 @@
 //            subscriber writes (ws_head, json) from here, no copy (RFC 6455 §5.2;
 //            server frames are not masked, so one header serves all)
 //
+// A message may have an event name (an SSE channel's event types): SSE then
+// writes `event: <name>` first, and the JSON carries "event":"<name>" before "data".
+//
 // and two signals, the same JSON on every transport:
 //
 //   lost   {"type":"lost","topic":T,"id":C}   the client's cursor cannot be resumed exactly
@@ -41,31 +44,39 @@ namespace herald::hub {
 // One published message in every wire form; immutable once published.
 struct message {
     std::uint64_t seq = 0;
-    std::string id;    // "<epoch>-<seq>"
-    std::string data;  // as published (UTF-8)
+    std::string id;     // "<epoch>-<seq>"
+    std::string event;  // its event name, or empty
+    std::string data;   // as published (UTF-8)
     std::string sse;      // the whole SSE event
     std::string json;     // {"id":...,"topic":...,"data":...}
     std::string ws_head;  // 2-10 bytes: the WebSocket text frame's header for json
 
     // What keeping it costs, for a history's byte budget.
     std::size_t size() const noexcept {
-        return id.size() + data.size() + sse.size() + json.size() + ws_head.size();
+        return id.size() + event.size() + data.size() + sse.size() + json.size() + ws_head.size();
     }
 };
 using message_ptr = std::shared_ptr<const message>;
 
-// `data` (UTF-8, checked by the caller) as message `seq` of `topic` in `epoch`.
-inline message_ptr make_message(std::string_view topic, std::string_view epoch, std::uint64_t seq, std::string_view data) {
+// `data` as message `seq` of `topic` in `epoch`, with `event` as its event name;
+// both UTF-8, the name without CR or LF (checked by the caller: topic::check).
+inline message_ptr make_message(std::string_view topic, std::string_view epoch, std::uint64_t seq, std::string_view data,
+                                std::string_view event = {}) {
     auto m = std::make_shared<message>();
     m->seq = seq;
     m->id = make_position(epoch, seq);
+    m->event.assign(event);
     m->data.assign(data);
-    // Cannot fail: the id is letters, digits, '.' and '-', and any data serializes.
-    (void)sse::serialize({{}, data, std::string_view(m->id), std::nullopt}, m->sse);
+    // Cannot fail: the id is letters, digits, '.' and '-', and the rest was checked.
+    (void)sse::serialize({event, data, std::string_view(m->id), std::nullopt}, m->sse);
     m->json = R"({"id":)";
     append_json_string(m->id, m->json);
     m->json += R"(,"topic":)";
     append_json_string(topic, m->json);
+    if (!event.empty()) {
+        m->json += R"(,"event":)";
+        append_json_string(event, m->json);
+    }
     m->json += R"(,"data":)";
     append_json_string(data, m->json);
     m->json += '}';
