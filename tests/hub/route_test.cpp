@@ -125,6 +125,21 @@ TEST_CASE("decide_poll: answered at once unless there is nothing to say yet", "[
     CHECK(*s.body == R"({"cursor":"e-2","reset":true,"messages":[]})");
 }
 
+TEST_CASE("decide_poll: a poll behind what is kept waits for the source, even a short one, and keeps its cursor", "[hub][route]") {
+    hub::topic_limits limits;
+    limits.max_messages = 2;
+    limits.backed = true;
+    hub::topic t{"t", "e", limits};
+    std::error_code ec;
+    for (int i = 0; i < 5; ++i) t.publish("m", ec);  // keeps 4, 5
+    for (int timeout : {0, 30}) {
+        INFO("timeout " << timeout);
+        const auto s = hub::decide_poll(t.resume("e-1"), "e-1", t.last_id(), std::chrono::seconds(timeout));
+        CHECK_FALSE(s.body);       // not "now" with nothing: 2 and 3 would be skipped silently
+        CHECK(s.cursor == "e-1");  // a timed-out answer gives the client its own cursor back
+    }
+}
+
 TEST_CASE("wire: the signals and answers every transport carries", "[hub][wire]") {
     CHECK(hub::lost_payload("t", "e-5") == R"({"type":"lost","topic":"t","id":"e-5"})");
     CHECK(hub::ready_payload("t", "e-0") == R"({"type":"ready","topic":"t","id":"e-0"})");

@@ -173,10 +173,12 @@ inline poll_step decide_poll(const topic::resume_result& found, std::optional<st
         if (max_bytes != 0 && !messages.empty() && bytes > max_bytes) break;
         messages.push_back(found.messages[i]);
     }
-    step.cursor = !messages.empty() ? messages.back()->id : resumed ? std::string(*cursor) : std::string(newest);
+    const bool behind = found.state == topic::outcome::behind;
+    // A poll behind what is kept waits for the source whatever its timeout, and
+    // keeps its own cursor meanwhile (what a timed-out answer gives back).
+    step.cursor = !messages.empty() ? messages.back()->id : resumed || behind ? std::string(*cursor) : std::string(newest);
     const bool lost = found.state == topic::outcome::lost;
-    // behind: parked whatever its timeout, since what it missed comes from the source.
-    if (lost || found.state == topic::outcome::fresh || timeout.count() == 0 || !messages.empty())
+    if (!behind && (lost || found.state == topic::outcome::fresh || timeout.count() == 0 || !messages.empty()))
         step.body = poll_body(step.cursor, lost, messages);
     return step;
 }
