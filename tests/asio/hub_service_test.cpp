@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <random>
 #include <string>
@@ -123,6 +124,19 @@ private:
     std::mt19937 random_{11};
     bool stop_ = false;
     std::thread thread_;
+};
+
+// A history source that keeps its requests until the test answers them.
+struct manual_source : hub::history_source {
+    void fetch(std::string_view, std::string_view epoch, hub::seq_range range, std::function<void(std::vector<entry>)> done) override {
+        asked.push_back({std::string(epoch), range, std::move(done)});
+    }
+    struct request {
+        std::string epoch;
+        hub::seq_range range;
+        std::function<void(std::vector<entry>)> done;
+    };
+    std::vector<request> asked;
 };
 
 }  // namespace
@@ -273,4 +287,77 @@ TEST_CASE("hub service: a subscriber the hub lets go of is destroyed on its own 
     const auto runner_id = runner.get_id();
     runner.join();
     CHECK(died_on == runner_id);
+}
+
+TEST_CASE("hub service: a gap answered after an epoch change does not turn the topic back", "[asio][hub][service]") {
+    manual_source source;
+    hub::service hub{"local", {}, &source};
+    auto s = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
+    std::error_code ec;
+    hub.apply("t", "r", 1, "m1", ec);
+    hub.apply("t", "r", 3, "m3", ec);  // 2 is asked for
+    REQUIRE(source.asked.size() == 1);
+    CHECK(source.asked[0].range == hub::seq_range{2, 2});
+    hub.apply("t", "r2", 1, "new life", ec);  // Redis lost the topic meanwhile
+    source.asked[0].done({{2, "m2"}});        // the old answer comes in late
+    CHECK(s->got() == std::vector<std::string>{"ready local-0", "r-1", "lost r2-0", "r2-1"});
+    CHECK(hub.poll("t", std::nullopt, ec).newest == "r2-1");
+}
+
+TEST_CASE("hub service: a cursor further behind than max_held is lost, not fetched", "[asio][hub][service]") {
+    manual_source source;
+    hub::hub_limits limits;
+    limits.topic.max_messages = 4;
+    limits.topic.max_held = 10;
+    hub::service hub{"e", limits, &source};
+    std::error_code ec;
+    for (int i = 0; i < 30; ++i) hub.publish("t", "m", ec);  // keeps 27..30
+    auto near = std::make_shared<recorder>(), far = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", "e-20", near));  // 21..26 fetched: within max_held
+    REQUIRE_FALSE(hub.subscribe("t", "e-2", far));    // 3..26: more than max_held
+    REQUIRE(source.asked.size() == 1);
+    CHECK(source.asked[0].range == hub::seq_range{21, 26});
+    CHECK(far->got() == std::vector<std::string>{"lost e-30"});
+    std::vector<hub::history_source::entry> missed;
+    for (std::uint64_t i = 21; i <= 26; ++i) missed.push_back({i, "m"});
+    source.asked[0].done(std::move(missed));
+    CHECK(near->got() == run("e", 21, 30));
+}
+
+TEST_CASE("hub service: a subscriber unsubscribed while its attach waits behind a running drain gets nothing", "[asio][hub][service]") {
+    hub::service hub{"e"};
+    // A subscriber whose first delivery waits, holding the topic's drain on another thread.
+    struct blocker : recorder {
+        std::promise<void> entered;
+        std::shared_future<void> go;
+        bool first = true;
+        std::size_t deliver(const hub::message_ptr& m) override {
+            if (std::exchange(first, false)) {
+                entered.set_value();
+                go.wait();
+            }
+            return recorder::deliver(m);
+        }
+    };
+    auto b = std::make_shared<blocker>();
+    std::promise<void> release;
+    b->go = release.get_future().share();
+    REQUIRE_FALSE(hub.subscribe("t", "e-0", b));
+    std::thread publisher([&] {
+        std::error_code ec;
+        hub.publish("t", "one", ec);  // drains, and waits inside b
+    });
+    b->entered.get_future().wait();
+    auto s = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", "e-1", s));  // its attach queues behind the drain
+    hub.unsubscribe(s.get());                      // and so does this, after it
+    release.set_value();
+    publisher.join();
+    std::error_code ec;
+    hub.publish("t", "two", ec);
+    CHECK(s->got().empty());  // not attached: no replay, nothing live
+    CHECK(b->got() == std::vector<std::string>{"e-1", "e-2"});
+    CHECK(hub.stats().subscribers["test"] == 1);
+    CHECK(s.use_count() == 1);  // the hub let go of it
 }

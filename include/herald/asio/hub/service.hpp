@@ -27,7 +27,8 @@
 // duplicate dropped, an epoch change turned into the lost signal. With a history
 // source, a client whose cursor is older than what this hub keeps gets the missing
 // range fetched and spliced with what is kept and what arrives live, by sequence
-// number. The source and broker must outlive the service.
+// number. The source and broker must outlive the service; an answer the source
+// gives after the service is gone is ignored.
 
 #include <herald/asio/hub/broker.hpp>
 #include <herald/asio/hub/detail/slot.hpp>
@@ -38,6 +39,7 @@
 #include <asio/post.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,6 +63,9 @@ public:
 
     service(const service&) = delete;
     service& operator=(const service&) = delete;
+    // A source's answer that comes later finds the service gone and does nothing;
+    // one running now is waited for.
+    ~service() { life_->end(); }
 
     // Publishes `data` to `topic_name` (through the broker when one is attached).
     message_ptr publish(std::string_view topic_name, std::string_view data, std::error_code& ec) {
@@ -106,6 +111,7 @@ public:
     std::error_code subscribe(std::string_view topic_name, std::optional<std::string_view> cursor,
                               const std::shared_ptr<subscriber>& s) {
         std::shared_ptr<slot> here, before;
+        work w{work::kind::attach, nullptr, s};
         {
             std::lock_guard lock(mutex_);
             if (s->owner_ && s->owner_ != this) return error::subscribed_elsewhere;
@@ -123,9 +129,9 @@ public:
             s->owner_ = this;
             s->slot_ = here;
             ++here->attached;
+            w.generation = ++s->generation_;
         }
         if (before) queue_and_drain(*before, work{work::kind::detach, nullptr, nullptr, s.get()});
-        work w{work::kind::attach, nullptr, s};
         std::optional<seq_range> missing;
         std::string epoch;
         bool mine = false;
@@ -133,7 +139,14 @@ public:
             std::lock_guard lock(here->mutex);
             w.found = here->resume(cursor);
             w.id = here->last_id();
-            if (w.found.state == topic::outcome::behind) missing = w.found.missing, epoch = here->epoch();
+            if (w.found.state == topic::outcome::behind) {
+                // Fetched and held per subscriber: a cursor further behind than
+                // max_held is told lost rather than fetched (a client cannot make the
+                // hub build its whole history for it).
+                const auto& m = w.found.missing;
+                if (m.last - m.first + 1 > core_.limits().topic.max_held) w.found = {topic::outcome::lost, {}, {}};
+                else missing = m, epoch = here->epoch();
+            }
             mine = queue(*here, std::move(w));
         }
         if (mine) drain(*here);
@@ -180,6 +193,13 @@ public:
         for (const auto& m : r.found.messages) bytes += m->json.size();
         count_out(r.found.messages.size(), bytes);
         return r;
+    }
+
+    // Whether anyone follows `topic_name` here (a subscriber, a parked poll).
+    bool followed(std::string_view topic_name) const {
+        std::lock_guard lock(mutex_);
+        const auto s = core_.find(topic_name);
+        return s && s->attached != 0;
     }
 
     // A subscriber closed by its transport for being too slow (lock-free).
@@ -243,9 +263,52 @@ private:
         if (const auto ex = sub->executor()) asio::post(ex, [last = std::move(sub)] {});
     }
 
+    // Whether the service still runs, for a source's answer that may come after it
+    // is gone (from any thread). An answer counts itself in while it works on the
+    // service, holding no lock (its deliveries must not), and the destructor waits
+    // for those counted in.
+    struct life {
+        std::mutex mutex;
+        std::condition_variable idle;
+        bool alive = true;
+        int running = 0;
+
+        bool enter() {
+            std::lock_guard lock(mutex);
+            if (!alive) return false;
+            ++running;
+            return true;
+        }
+        void leave() {
+            std::lock_guard lock(mutex);
+            if (--running == 0) idle.notify_all();
+        }
+        void end() {
+            std::unique_lock lock(mutex);
+            alive = false;
+            idle.wait(lock, [&] { return running == 0; });
+        }
+    };
+
+    // Counts an answer in for its scope; `in` says whether the service still runs.
+    struct living {
+        explicit living(std::shared_ptr<life> l) : of(std::move(l)), in(of->enter()) {}
+        ~living() {
+            if (in) of->leave();
+        }
+        living(const living&) = delete;
+        living& operator=(const living&) = delete;
+        std::shared_ptr<life> of;
+        bool in;
+    };
+
+    // Asks the source for what `sub` missed before `s` kept it; the answer is
+    // spliced in by the drain (slot::splice).
     void fetch_for(const std::shared_ptr<slot>& s, const std::shared_ptr<subscriber>& sub, const std::string& epoch,
                    seq_range missing) {
-        source_->fetch(s->name(), epoch, missing, [this, s, sub, epoch, missing](std::vector<history_source::entry> got) {
+        source_->fetch(s->name(), epoch, missing, [this, life = life_, s, sub, epoch, missing](std::vector<history_source::entry> got) {
+            const living here(life);
+            if (!here.in) return;
             work w{work::kind::fetched, nullptr, sub};
             w.until = missing.last;
             w.id = make_position(epoch, missing.last);
@@ -277,9 +340,17 @@ private:
         lock.unlock();
         if (mine) drain(*s);
         if (!fetch) return;
-        source_->fetch(s->name(), epoch, *fetch, [this, s, epoch, asked = *fetch](std::vector<history_source::entry> got) {
-            std::error_code ignored;  // the source's messages were accepted once already
-            for (const auto& e : got) apply(s->name(), epoch, e.seq, e.data, ignored);
+        source_->fetch(s->name(), epoch, *fetch, [this, life = life_, s, epoch, asked = *fetch](std::vector<history_source::entry> got) {
+            const living here(life);
+            if (!here.in) return;
+            // Into this slot, and only while it is still in that epoch: an answer that
+            // comes after an epoch change must not turn the topic back.
+            for (const auto& e : got) {
+                std::unique_lock one(s->mutex);
+                if (s->epoch() != epoch) break;
+                std::error_code ignored;  // the source's messages were accepted once already
+                settle(s, s->apply(epoch, e.seq, e.data, ignored), one);
+            }
             std::unique_lock relock(s->mutex);
             s->fetching_gap = false;
             const auto gap = s->gap();
@@ -304,6 +375,7 @@ private:
         auto was = std::static_pointer_cast<slot>(s.slot_.lock());  // alive: a followed slot stays in the directory
         const_cast<subscriber&>(s).owner_ = nullptr;
         const_cast<subscriber&>(s).slot_.reset();
+        ++const_cast<subscriber&>(s).generation_;  // an attach still queued is void
         --was->attached;
         --subscribers_[std::string(s.transport())];
         core_.forget_if_idle(was->name(), [](const slot& t) { return t.attached != 0; });
@@ -321,6 +393,7 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> subscribers_;
     history_source* source_;
     broker* broker_ = nullptr;
+    std::shared_ptr<life> life_ = std::make_shared<life>();
     std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0};
 };
 

@@ -13,7 +13,9 @@
 
 #include <asio/any_io_executor.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,9 @@
 namespace herald::hub {
 
 class service;
+namespace detail {
+class slot;
+}
 
 class subscriber {
 public:
@@ -54,8 +59,12 @@ public:
 private:
     // Where a service keeps it (guarded by that service's directory lock).
     friend class service;
+    friend class detail::slot;
     const service* owner_ = nullptr;
     std::weak_ptr<void> slot_;  // the service's slot of its topic (weak: the slot holds the subscriber)
+    // Counts its subscribes and unsubscribes: an attach queued before a later one
+    // is void when the drain reaches it (subscribe and unsubscribe may race).
+    std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace herald::hub

@@ -30,6 +30,7 @@ struct slot_work {
     topic::resume_result found{};       // attach: what resume found; fetched: what the source had
     std::string id{};                   // attach: the newest id; lost, fetched: where a lost client continues
     std::uint64_t until = 0;            // fetched: the end of the range asked
+    std::uint64_t generation = 0;       // attach: the subscriber's generation when asked
 };
 
 // What one drained batch did.
@@ -122,9 +123,13 @@ private:
     }
 
     void start(slot_work& w, drained& t) {
+        // Unsubscribed (or subscribed again) since: this attach is void.
+        if (w.s->generation_.load() != w.generation) return t.detached.push_back(std::move(w.s));
         follower f{std::move(w.s), std::nullopt};
         auto& found = w.found;
-        if (found.state == topic::outcome::resumed && !f.s->can_take(found.messages)) found.state = topic::outcome::lost;
+        // A replay larger than the subscriber can queue is the lost signal instead.
+        const bool replay = found.state == topic::outcome::resumed || found.state == topic::outcome::behind;
+        if (replay && !f.s->can_take(found.messages)) found.state = topic::outcome::lost;
         switch (found.state) {
         case topic::outcome::fresh: f.s->ready(name(), w.id); break;
         case topic::outcome::lost: f.s->lost(name(), w.id); break;
@@ -132,7 +137,7 @@ private:
             for (const auto& m : found.messages) deliver_to(f, m, t);
             break;
         case topic::outcome::behind:
-            f.catching_up.emplace(found.missing.first - 1, max_held_);
+            f.catching_up.emplace(found.missing.first - 1, max_held_ + found.messages.size());
             for (const auto& m : found.messages) f.catching_up->offer(m->seq, m);
             break;
         }
@@ -146,7 +151,9 @@ private:
         for (auto& candidate : followers_)
             if (candidate.s == w.s) f = &candidate;
         if (!f || !f->catching_up) return;  // gone, or told lost meanwhile
-        for (const auto& m : w.found.messages) f->catching_up->offer(m->seq, m);
+        // What the source had, if the subscriber can queue it; else it is lost too.
+        if (f->s->can_take(w.found.messages))
+            for (const auto& m : w.found.messages) f->catching_up->offer(m->seq, m);
         flush(*f, t);
         if (f->catching_up->last() < w.until) {  // the source no longer has all of it
             f->s->lost(name(), w.id);
