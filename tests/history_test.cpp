@@ -80,7 +80,11 @@ TEST_CASE("make_epoch spells a number in base 36; split_position reads any curso
     REQUIRE(p);
     CHECK(p->epoch == "k3x.2");
     CHECK(p->seq == 17);
-    for (const char* bad : {"", "-1", "e-", "e-x", "e--1", "e-+1", "e/1-2", "e-1 ", "e 1-2", "e-99999999999999999999"}) {
+    const auto dashed = split_position("node-1_a-7");  // the number is after the last '-'
+    REQUIRE(dashed);
+    CHECK(dashed->epoch == "node-1_a");
+    CHECK(dashed->seq == 7);
+    for (const char* bad : {"", "-1", "e-", "e-x", "e-+1", "e/1-2", "e-1 ", "e 1-2", "e-99999999999999999999"}) {
         INFO(bad);
         CHECK_FALSE(split_position(bad));
     }

@@ -125,7 +125,8 @@ inline std::string make_epoch(std::uint64_t random) {
 }
 
 // A position split into its epoch and sequence number, when `id` is
-// "<epoch>-<digits>" with a non-empty epoch of letters, digits and '.'.
+// "<epoch>-<digits>" with a non-empty epoch of letters, digits, '.', '_' and '-'
+// (the digits after the last '-' are the number, so an epoch may have dashes).
 struct position {
     std::string_view epoch;
     std::uint64_t seq = 0;
@@ -135,7 +136,8 @@ inline std::optional<position> split_position(std::string_view id) noexcept {
     const auto dash = id.rfind('-');
     if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size()) return std::nullopt;
     for (const char c : id.substr(0, dash))
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.')) return std::nullopt;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-'))
+            return std::nullopt;
     const std::string_view digits = id.substr(dash + 1);
     std::uint64_t seq = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);

@@ -361,3 +361,21 @@ TEST_CASE("hub service: a subscriber unsubscribed while its attach waits behind 
     CHECK(hub.stats().subscribers["test"] == 1);
     CHECK(s.use_count() == 1);  // the hub let go of it
 }
+
+TEST_CASE("in-process broker: a topic followed on a hub keeps its ids however many new names come", "[asio][hub][service]") {
+    hub::hub_limits limits;
+    limits.max_topics = 2;
+    hub::service a{"a", limits}, b{"b", limits};
+    hub::in_process_broker broker{"node-1", limits};  // an epoch with dashes: the number is after the last
+    broker.join(a);
+    broker.join(b);
+    auto s = std::make_shared<recorder>();
+    REQUIRE_FALSE(b.subscribe("kept", std::nullopt, s));
+    std::error_code ec;
+    REQUIRE(a.publish("kept", "1", ec));
+    for (int i = 0; i < 5; ++i) REQUIRE(a.publish("new" + std::to_string(i), "x", ec));
+    const auto m = a.publish("kept", "2", ec);
+    REQUIRE(m);
+    CHECK(m->id == "node-1-2");  // not reclaimed: same epoch, next number
+    CHECK(s->got() == std::vector<std::string>{"ready b-0", "node-1-1", "node-1-2"});
+}

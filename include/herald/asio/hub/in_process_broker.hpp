@@ -8,13 +8,15 @@
 // resumes on any hub from its cursor.
 //
 // How it works: the broker numbers messages in a hub core of its own (ids
-// "<broker epoch>-<seq>", one epoch for all hubs), under a short lock, and queues
+// "<broker epoch>-<seq>", one epoch for all hubs; a topic followed on any hub is
+// never reclaimed), under a short lock, and queues
 // them; whoever queued while nobody was applying applies the queue to every hub in
 // order, outside the lock (the pattern of service.hpp's drain), so a subscriber
 // that publishes from inside a delivery neither deadlocks nor reorders anything.
 
 #include <herald/asio/hub/service.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -39,9 +41,12 @@ public:
         bool mine = false;
         {
             std::lock_guard lock(mutex_);
-            m = numbering_.publish(topic, data, ec);
+            // A topic followed on any hub is never reclaimed (its ids would change epoch).
+            m = numbering_.publish(topic, data, ec, [this](const hub::topic& t) {
+                return std::any_of(hubs_.begin(), hubs_.end(), [&](const service* h) { return h->followed(t.name()); });
+            });
             if (!m) return m;
-            queue_.push_back({std::string(topic), m});
+            queue_.push_back({std::string(topic), numbering_.find(topic)->epoch(), m});
             mine = !std::exchange(applying_, true);
         }
         if (mine) apply_queued();
@@ -51,6 +56,7 @@ public:
 private:
     struct numbered {
         std::string topic;
+        std::string epoch;
         message_ptr m;
     };
 
@@ -68,10 +74,9 @@ private:
                 hubs = hubs_;
             }
             for (const auto& n : batch) {
-                const auto at = split_position(n.m->id);
                 for (service* hub : hubs) {
                     std::error_code ignored;  // accepted once already: valid everywhere with the same limits
-                    hub->apply(n.topic, at->epoch, at->seq, n.m->data, ignored);
+                    hub->apply(n.topic, n.epoch, n.m->seq, n.m->data, ignored);
                 }
             }
             batch.clear();
