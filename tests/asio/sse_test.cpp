@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 using namespace herald;
 using testing::after;
 using connection = http::server_connection<test::stream>;
@@ -49,8 +51,16 @@ TEST_CASE("sse stream: head then queued events then close", "[asio][sse]") {
     CHECK(stream->send(make_event("two\nlines", "2")));
     std::error_code result = asio::error::would_block;
     stream->async_run([&](std::error_code ec) { result = ec; });
-    after(io, 5, [&] { stream->send(make_event("three", "3")); });
-    after(io, 10, [&] { stream->close(); });
+    // Closed once "three" is written, whatever the machine's speed (a fixed delay
+    // flaked under ThreadSanitizer on a loaded machine).
+    std::function<void()> close_when_written = [&] {
+        if (conn->next_layer().str().find("data: three") != std::string::npos) return stream->close();
+        after(io, 1, close_when_written);
+    };
+    after(io, 5, [&] {
+        stream->send(make_event("three", "3"));
+        close_when_written();
+    });
     io.run();
     CHECK_FALSE(result);
     CHECK_FALSE(stream->send(make_event("after")));  // ended: a channel drops it
