@@ -31,6 +31,7 @@
 // gives after the service is gone is ignored.
 
 #include <herald/asio/hub/broker.hpp>
+#include <herald/asio/hub/detail/life.hpp>
 #include <herald/asio/hub/detail/slot.hpp>
 #include <herald/asio/hub/subscriber.hpp>
 #include <herald/hub/hub.hpp>
@@ -39,7 +40,6 @@
 #include <asio/post.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -263,51 +263,12 @@ private:
         if (const auto ex = sub->executor()) asio::post(ex, [last = std::move(sub)] {});
     }
 
-    // Whether the service still runs, for a source's answer that may come after it
-    // is gone (from any thread). An answer counts itself in while it works on the
-    // service, holding no lock (its deliveries must not), and the destructor waits
-    // for those counted in.
-    struct life {
-        std::mutex mutex;
-        std::condition_variable idle;
-        bool alive = true;
-        int running = 0;
-
-        bool enter() {
-            std::lock_guard lock(mutex);
-            if (!alive) return false;
-            ++running;
-            return true;
-        }
-        void leave() {
-            std::lock_guard lock(mutex);
-            if (--running == 0) idle.notify_all();
-        }
-        void end() {
-            std::unique_lock lock(mutex);
-            alive = false;
-            idle.wait(lock, [&] { return running == 0; });
-        }
-    };
-
-    // Counts an answer in for its scope; `in` says whether the service still runs.
-    struct living {
-        explicit living(std::shared_ptr<life> l) : of(std::move(l)), in(of->enter()) {}
-        ~living() {
-            if (in) of->leave();
-        }
-        living(const living&) = delete;
-        living& operator=(const living&) = delete;
-        std::shared_ptr<life> of;
-        bool in;
-    };
-
     // Asks the source for what `sub` missed before `s` kept it; the answer is
     // spliced in by the drain (slot::splice).
     void fetch_for(const std::shared_ptr<slot>& s, const std::shared_ptr<subscriber>& sub, const std::string& epoch,
                    seq_range missing) {
         source_->fetch(s->name(), epoch, missing, [this, life = life_, s, sub, epoch, missing](std::vector<history_source::entry> got) {
-            const living here(life);
+            const detail::living here(life);
             if (!here.in) return;
             work w{work::kind::fetched, nullptr, sub};
             w.until = missing.last;
@@ -341,7 +302,7 @@ private:
         if (mine) drain(*s);
         if (!fetch) return;
         source_->fetch(s->name(), epoch, *fetch, [this, life = life_, s, epoch, asked = *fetch](std::vector<history_source::entry> got) {
-            const living here(life);
+            const detail::living here(life);
             if (!here.in) return;
             // Into this slot, and only while it is still in that epoch: an answer that
             // comes after an epoch change must not turn the topic back.
@@ -393,7 +354,7 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> subscribers_;
     history_source* source_;
     broker* broker_ = nullptr;
-    std::shared_ptr<life> life_ = std::make_shared<life>();
+    std::shared_ptr<detail::life> life_ = std::make_shared<detail::life>();
     std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0};
 };
 
