@@ -29,6 +29,7 @@
 #include <herald/hub/error.hpp>
 #include <herald/hub/sequencer.hpp>
 #include <herald/hub/wire.hpp>
+#include <herald/sse/event.hpp>
 #include <herald/utf8.hpp>
 
 #include <cstdint>
@@ -79,13 +80,12 @@ public:
           history_({limits.max_messages, limits.max_bytes}), order_(0, limits.max_held) {}
 
     // Why `data` (with event name `event`) cannot be published under `limits` ({}
-    // when it can). An event name is what SSE's `event:` field carries: no CR or LF
-    // (WHATWG HTML §9.2.5), UTF-8, at most 64 bytes.
+    // when it can). An event name is what SSE's `event:` field carries, so
+    // sse::check's rules (no CR or LF, UTF-8: WHATWG HTML §9.2.5), at most 64 bytes.
     static std::error_code check(std::string_view data, const topic_limits& limits, std::string_view event = {}) noexcept {
         if (data.size() > limits.max_message_bytes) return error::message_too_big;
         if (!is_utf8(data)) return error::not_utf8;
-        if (event.size() > 64 || event.find_first_of("\r\n") != std::string_view::npos || !is_utf8(event))
-            return error::bad_event_name;
+        if (event.size() > 64 || sse::check({event, {}, std::nullopt, std::nullopt})) return error::bad_event_name;
         return {};
     }
 
