@@ -122,7 +122,7 @@ public:
             if (before == here) return {};
             if (before) {
                 --before->attached;
-                core_.forget_if_idle(before->name(), [](const slot& t) { return t.attached != 0; });
+                core_.forget_if_idle(before->name(), followed_slot);
             } else {
                 ++subscribers_[std::string(s->transport())];
             }
@@ -199,7 +199,7 @@ public:
     bool followed(std::string_view topic_name) const {
         std::lock_guard lock(mutex_);
         const auto s = core_.find(topic_name);
-        return s && s->attached != 0;
+        return s && followed_slot(*s);
     }
 
     // A subscriber closed by its transport for being too slow (lock-free).
@@ -325,10 +325,13 @@ private:
         return limits;
     }
 
+    // Whether someone follows a slot (under mutex_): a followed topic is never
+    // reclaimed at max_topics, nor forgotten.
+    static bool followed_slot(const slot& s) noexcept { return s.attached != 0; }
+
     std::shared_ptr<slot> publishing_slot(std::string_view topic_name, std::error_code& ec) {
         std::lock_guard lock(mutex_);
-        // A topic someone follows is never reclaimed at max_topics.
-        return core_.find_or_create(topic_name, ec, [](const slot& s) { return s.attached != 0; });
+        return core_.find_or_create(topic_name, ec, followed_slot);
     }
 
     // Under mutex_: forgets where `s` is. -> the slot it was on.
@@ -339,7 +342,7 @@ private:
         ++const_cast<subscriber&>(s).generation_;  // an attach still queued is void
         --was->attached;
         --subscribers_[std::string(s.transport())];
-        core_.forget_if_idle(was->name(), [](const slot& t) { return t.attached != 0; });
+        core_.forget_if_idle(was->name(), followed_slot);
         return was;
     }
 
