@@ -170,6 +170,44 @@ TEST_CASE("sse stream: sends from other threads all arrive in order", "[asio][ss
     for (std::size_t i = 0; i < events.size(); ++i) REQUIRE(events[i].data == std::to_string(i));
 }
 
+TEST_CASE("sse stream: an event sent to an idle stream is written at once, not at the next keep-alive", "[asio][sse]") {
+    // Only an idle writer is woken (a busy one takes the queue when its write
+    // completes): each event here is sent after the one before it was written, to
+    // a writer gone idle again, and must wake it.
+    asio::io_context io;
+    auto conn = make_connection(io);
+    sse::stream_options options;
+    options.keepalive_interval = std::chrono::seconds(30);
+    auto stream = std::make_shared<stream_type>(conn, options);
+    stream->async_run([](std::error_code) {});
+    const auto written = [&](int i) {
+        return conn->next_layer().str().find("data: " + std::to_string(i) + "\n") != std::string::npos;
+    };
+    asio::steady_timer limit{io, std::chrono::seconds(10)};  // a lost wake waits for the keep-alive
+    bool timed_out = false;
+    limit.async_wait([&](std::error_code ec) {
+        if (ec) return;
+        timed_out = true;
+        stream->close();
+    });
+    int sent = 0;
+    std::function<void()> step = [&] {
+        if (timed_out) return;
+        if (sent > 0 && !written(sent - 1)) return after(io, 2, step);
+        if (sent == 5) {
+            limit.cancel();
+            return stream->close();
+        }
+        stream->send(make_event(std::to_string(sent++)));
+        after(io, 2, step);
+    };
+    after(io, 5, step);
+    io.run();
+    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    REQUIRE(events.size() == 5);
+    for (int i = 0; i < 5; ++i) CHECK(events[static_cast<std::size_t>(i)].data == std::to_string(i));
+}
+
 TEST_CASE("sse channel: replay after Last-Event-ID then live events with no gap or duplicate", "[asio][sse]") {
     asio::io_context io;
     sse::channel channel("ep", {8, 1 << 20});

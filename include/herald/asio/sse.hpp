@@ -175,9 +175,13 @@ private:
         });
     }
 
-    // One wake-up post per burst: further sends find it pending.
+    // A writer that is writing takes the queue when its write completes (next()),
+    // so only an idle one needs waking, and only once: under a burst the writer is
+    // nearly always busy, and the publishing thread posts nothing to the connection's
+    // executor (a post per subscriber per event is what a fan-out to 1,000 streams
+    // spent its time on, contending for the scheduler's lock).
     void wake_locked() {
-        if (wake_pending_) return;
+        if (!writer_idle_ || wake_pending_) return;
         wake_pending_ = true;
         asio::post(conn_->get_executor(), [self = this->shared_from_this()] {
             {
@@ -251,6 +255,11 @@ private:
             {
                 std::lock_guard lock(st.mutex_);
                 ended = st.ended_;
+                // Idle from here until the queue is looked at again: a send from now
+                // on wakes the writer. The wake is posted to the connection's
+                // executor, which serialises it after this handler has started the
+                // wait below (a connection's executor is a strand, or one thread's).
+                st.writer_idle_ = st.queue_.empty();
                 while (!st.queue_.empty() && st.inflight_.size() < st.options_.max_batch) {
                     st.queued_bytes_ -= st.queue_.front()->size();
                     st.inflight_.push_back(std::move(st.queue_.front()));
@@ -315,6 +324,7 @@ private:
     std::size_t queued_bytes_ = 0;
     std::size_t dropped_ = 0;
     bool wake_pending_ = false;
+    bool writer_idle_ = false;  // the writer has seen an empty queue and may be waiting
     bool ended_ = false;
     std::error_code end_reason_{};
 };
