@@ -1,5 +1,6 @@
 // The HTTP server over real loopback sockets, on a thread pool.
 #include <herald/asio/server.hpp>
+#include <herald/asio/sse.hpp>
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -17,11 +18,13 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using namespace herald;
@@ -56,6 +59,36 @@ std::vector<std::string> exchange(const tcp::endpoint& ep, const std::string& re
     return bodies;
 }
 
+// `clients` threads, each sending `per_client` pipelined requests for distinct
+// targets on one keep-alive connection (the server answers with the target).
+struct keep_alive_clients {
+    std::vector<std::thread> threads;
+    std::atomic<int> in_order{0};
+
+    // Waits for every client; how many got all their answers, in order.
+    int served_in_order() {
+        for (auto& t : threads) t.join();
+        return in_order;
+    }
+};
+
+std::unique_ptr<keep_alive_clients> start_keep_alive_clients(const tcp::endpoint& ep, int clients, int per_client) {
+    auto all = std::make_unique<keep_alive_clients>();
+    for (int c = 0; c < clients; ++c) {
+        all->threads.emplace_back([ep, c, per_client, &counter = all->in_order] {
+            std::string requests;
+            for (int i = 0; i < per_client; ++i)
+                requests += "GET /" + std::to_string(c) + "/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+            const auto bodies = exchange(ep, requests, static_cast<std::size_t>(per_client));
+            bool ok = bodies.size() == static_cast<std::size_t>(per_client);
+            for (int i = 0; ok && i < per_client; ++i)
+                ok = bodies[static_cast<std::size_t>(i)] == "/" + std::to_string(c) + "/" + std::to_string(i);
+            if (ok) ++counter;
+        });
+    }
+    return all;
+}
+
 }  // namespace
 
 TEST_CASE("loopback: a thread-pool server answers many keep-alive clients at once", "[asio][http][loopback]") {
@@ -69,25 +102,70 @@ TEST_CASE("loopback: a thread-pool server answers many keep-alive clients at onc
     server.start();
     const auto ep = server.local_endpoint();
     constexpr int clients = 8, per_client = 50;
-    std::vector<std::thread> threads;
-    std::atomic<int> correct{0};
-    for (int c = 0; c < clients; ++c) {
-        threads.emplace_back([&, c] {
-            std::string requests;
-            for (int i = 0; i < per_client; ++i)
-                requests += "GET /" + std::to_string(c) + "/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
-            const auto bodies = exchange(ep, requests, per_client);
-            bool in_order = bodies.size() == per_client;
-            for (int i = 0; in_order && i < per_client; ++i)
-                in_order = bodies[i] == "/" + std::to_string(c) + "/" + std::to_string(i);
-            if (in_order) ++correct;
-        });
-    }
-    for (auto& t : threads) t.join();
-    CHECK(correct == clients);
+    auto keep_alive = start_keep_alive_clients(ep, clients, per_client);
+    CHECK(keep_alive->served_in_order() == clients);
     CHECK(handled == clients * per_client);
     server.stop();
     pool.join();
+}
+
+TEST_CASE("loopback: a single-thread server serves keep-alive clients and an SSE stream fed from another thread",
+          "[asio][http][loopback]") {
+    using server_type = http::single_thread_server<asio::io_context::executor_type>;
+    static_assert(std::is_same_v<server_type::socket_type::executor_type, asio::io_context::executor_type>,
+                  "no strand between a connection and its one thread");
+    asio::io_context io{1};
+    using stream_type = sse::event_stream<server_type::socket_type>;
+    std::shared_ptr<stream_type> stream;
+    std::atomic<bool> streaming{false};
+    server_type server{io.get_executor(), [&](const http::request& req, http::responder respond) {
+                           if (req.target != "/events") return respond(http::response{200, "text/plain", std::string(req.target)});
+                           respond.hand_off<server_type::connection_type>([&](auto conn) {
+                               stream = std::make_shared<stream_type>(conn);
+                               stream->async_run([](std::error_code) {});
+                               streaming = true;
+                           });
+                       }};
+    REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    server.start();
+    const auto ep = server.local_endpoint();
+    std::thread runner([&] { io.run_for(std::chrono::seconds(20)); });
+
+    auto keep_alive = start_keep_alive_clients(ep, 4, 50);
+
+    asio::io_context client_io;
+    tcp::socket events{client_io};
+    events.connect(ep);
+    asio::write(events, asio::buffer(std::string_view{"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"}));
+    while (!streaming) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::thread publisher([&] {  // another thread than the server's: each send wakes the writer through a post
+        for (int i = 0; i < 200; ++i) {
+            std::error_code ec;
+            stream->send(sse::make_shared_event({"", std::to_string(i), std::nullopt, std::nullopt}, ec));
+            if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    });
+    const timeval five_seconds{5, 0};
+    setsockopt(events.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof five_seconds);
+    std::string got;
+    std::array<char, 4096> chunk;
+    while (got.find("data: 199\n\n") == std::string::npos) {
+        std::error_code ec;
+        const std::size_t n = events.read_some(asio::buffer(chunk), ec);
+        if (ec) break;
+        got.append(chunk.data(), n);
+    }
+    publisher.join();
+    CHECK(keep_alive->served_in_order() == 4);
+    std::size_t at = got.find("\r\n\r\n");
+    REQUIRE(at != std::string::npos);
+    for (int i = 0; i < 200; ++i) {
+        const std::string line = "data: " + std::to_string(i) + "\n\n";
+        REQUIRE(got.compare(at + 4, line.size(), line) == 0);
+        at += line.size();
+    }
+    server.stop();
+    runner.join();
 }
 
 TEST_CASE("loopback: stop closes open connections and the pool drains", "[asio][http][loopback]") {

@@ -19,6 +19,12 @@
 // http::basic_server<asio::io_context::executor_type> spares every I/O completion
 // the copying of a type-erased executor (a measurable share of a busy server's
 // time: docs/benchmarks.md).
+//
+// A server whose executor is run by one thread only (an io_context per thread, as
+// uWebSockets runs one loop per thread) needs no strands: name the connections'
+// executor too, http::basic_server<E, E> (alias http::single_thread_server<E>),
+// and every completion skips the strand's queue and its lock. Run from several
+// threads, that server has data races: the default keeps the strands.
 
 #include <herald/asio/detail/descriptor_reserve.hpp>
 #include <herald/asio/serve.hpp>
@@ -29,6 +35,7 @@
 #include <asio/strand.hpp>
 
 #include <algorithm>
+#include <type_traits>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -40,12 +47,13 @@
 
 namespace herald::http {
 
-template <class Executor = asio::any_io_executor>
+template <class Executor = asio::any_io_executor, class ConnectionExecutor = asio::strand<Executor>>
 class basic_server {
 public:
     using executor_type = Executor;
-    // Each connection's socket runs on a strand of the server's executor.
-    using socket_type = asio::basic_stream_socket<asio::ip::tcp, asio::strand<Executor>>;
+    // Each connection's socket runs on a strand of the server's executor (or on the
+    // executor itself: see above).
+    using socket_type = asio::basic_stream_socket<asio::ip::tcp, ConnectionExecutor>;
     using connection_type = server_connection<socket_type>;
     using async_handler = std::function<void(const request&, responder)>;
 
@@ -142,7 +150,7 @@ private:
     }
 
     void accept() {
-        acceptor_.async_accept(asio::make_strand(executor_), [this, alive = alive_](std::error_code ec, socket_type socket) {
+        acceptor_.async_accept(connection_executor(), [this, alive = alive_](std::error_code ec, socket_type socket) {
             if (!*alive || ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
             if (asio_detail::out_of_descriptors(ec)) return at_limit(ec);
             if (!ec) {
@@ -151,6 +159,11 @@ private:
             }
             accept();  // another failed accept (a client that reset first) must not stop the server
         });
+    }
+
+    ConnectionExecutor connection_executor() const {
+        if constexpr (std::is_same_v<ConnectionExecutor, Executor>) return executor_;
+        else return asio::make_strand(executor_);
     }
 
     // See on_accept_limit() and asio_detail::descriptor_reserve.
@@ -231,6 +244,10 @@ private:
 };
 
 using server = basic_server<>;
+
+// For an executor run by one thread only: connections without strands.
+template <class Executor>
+using single_thread_server = basic_server<Executor, Executor>;
 
 }  // namespace herald::http
 
