@@ -5,14 +5,22 @@
 // protocol logic at all — the ceiling herald is measured against.
 //
 //   herald_bench_sse_fanout [--subscribers N] [--events E] [--mode burst|paced] [--server herald|raw]
+//                           [--publish-from thread|server] [--herald-server strands|single-thread]
 //
 // burst: E events published back to back (E within the send queue), deliveries per
 //        second = N * E / (first publish .. last event received by the last client).
 // paced: one event every --interval-us, so nothing queues; latency = publish to
 //        receipt (CLOCK_MONOTONIC, shared by the two processes), p50 and p99 over
 //        all N * E deliveries.
-// The server is a forked child with one thread; the clients run on one thread in
-// the parent: two cores, one each.
+// The server is a forked child with one I/O thread, pinned to CPU 0; the clients
+// run on one thread in the parent, pinned to CPU 1. The publisher is a thread of the
+// server: raw hands each event to the I/O thread (one post per event, and the I/O
+// thread queues it on every socket); herald calls channel.publish() from the
+// publisher thread (`--publish-from thread`, the default: every subscriber's queue
+// is touched from another thread) or posts the call to the I/O thread first
+// (`--publish-from server`, the same shape as raw). herald's server is http::server
+// (a strand per connection, as on a thread pool) or, with `--herald-server
+// single-thread`, http::single_thread_server (none, as raw has none).
 #include <herald/asio/server.hpp>
 #include <herald/asio/sse_channel.hpp>
 
@@ -47,6 +55,8 @@ struct config {
     bool burst = true;
     bool raw = false;
     long interval_us = 20000;
+    bool one_thread = false;  // herald: http::single_thread_server (no strands) instead of http::server
+    bool publish_on_server_thread = false;  // herald: publish() posted to the server's thread, as raw does
     unsigned short port = 0;
 };
 
@@ -67,14 +77,15 @@ void publish_script(const config& c, Ready ready, Publish publish) {
     }
 }
 
+template <class Server>
 void run_herald_server(const config& c) {
     asio::io_context io{1};
     sse::channel channel{"bench", {c.events + 1, 256 * 1024 * 1024}};
     sse::stream_options options;
     options.max_queued_events = c.events + 16;
-    using stream_type = sse::event_stream<http::server::socket_type>;
-    http::server server{io.get_executor(), [&](const http::request&, http::responder respond) {
-                            respond.hand_off<http::server::connection_type>([&](auto conn) {
+    using stream_type = sse::event_stream<typename Server::socket_type>;
+    Server server{io.get_executor(), [&](const http::request&, http::responder respond) {
+                            respond.template hand_off<typename Server::connection_type>([&](auto conn) {
                                 auto stream = std::make_shared<stream_type>(conn, options);
                                 channel.subscribe(stream, std::nullopt);
                                 stream->async_run([](std::error_code) {});
@@ -85,9 +96,13 @@ void run_herald_server(const config& c) {
     std::thread publisher([&] {
         publish_script(c, [&] { return channel.subscriber_count() == c.subscribers; },
                        [&](std::size_t i) {
-                           std::string data;
-                           std::error_code ec;
-                           channel.publish(make_event(i, data), ec);
+                           const auto publish = [&channel, i] {
+                               std::string data;
+                               std::error_code ec;
+                               channel.publish(make_event(i, data), ec);
+                           };
+                           if (c.publish_on_server_thread) asio::post(io, publish);
+                           else publish();
                        });
     });
     io.run();  // ended by SIGTERM from the parent
@@ -256,12 +271,19 @@ int main(int argc, char** argv) {
         else if (name == "--mode") c.burst = value == "burst";
         else if (name == "--server") c.raw = value == "raw";
         else if (name == "--interval-us") c.interval_us = std::stol(value);
+        else if (name == "--publish-from") c.publish_on_server_thread = value == "server";
+        else if (name == "--herald-server") c.one_thread = value == "single-thread";
     }
     c.port = bench::free_port();
     bench::fork_and_run(
         [&] {
+            bench::pin_to(0);
             if (c.raw) raw_server(c).run();
-            else run_herald_server(c);
+            else if (c.one_thread) run_herald_server<http::single_thread_server<asio::io_context::executor_type>>(c);
+            else run_herald_server<http::server>(c);
         },
-        [&] { run_clients(c); });
+        [&] {
+            bench::pin_to(1);
+            run_clients(c);
+        });
 }
