@@ -36,8 +36,7 @@ namespace herald::hub {
 struct route_options : route_config {
     sse::stream_options sse{};
     websocket::stream_options websocket{};
-    timing::heartbeat_config websocket_heartbeat{std::chrono::seconds(20), std::chrono::seconds(30),
-                                                 std::chrono::seconds(10)};
+    timing::heartbeat_config websocket_heartbeat = default_websocket_heartbeat;
     longpoll::limits polls{};  // parked long polls, in total and per topic (past them: 503)
     // Called when a streaming client comes or goes: ("open" | "close", transport
     // name, topic), from the connection's thread; for a log line. Polls are

@@ -29,10 +29,15 @@ namespace herald::hub {
 // Called when a streaming client comes or goes: ("open" | "close", transport, topic).
 using report_fn = std::function<void(std::string_view event, std::string_view transport, std::string_view topic)>;
 
+// The hub's WebSocket heartbeat: a ping after 20 s with nothing sent, the client
+// dead after 30 s with nothing received or 10 s without its pong. Heartbeats find
+// clients that vanished without a word (a sleeping laptop, a NAT timeout).
+inline constexpr timing::heartbeat_config default_websocket_heartbeat{std::chrono::seconds(20), std::chrono::seconds(30),
+                                                                      std::chrono::seconds(10)};
+
 struct websocket_options {
     websocket::stream_options stream{};
-    // Heartbeats find clients that vanished without a word (a sleeping laptop, a NAT timeout).
-    timing::heartbeat_config heartbeat{std::chrono::seconds(20), std::chrono::seconds(30), std::chrono::seconds(10)};
+    timing::heartbeat_config heartbeat = default_websocket_heartbeat;
     timing::rate_limit publish_rate{};  // per connection; past it: close 1008
     report_fn report{};
 };
