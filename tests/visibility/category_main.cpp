@@ -5,6 +5,7 @@
 #include <herald/http/error.hpp>
 #include <herald/hub/error.hpp>
 #include <herald/longpoll/error.hpp>
+#include <herald/memory_budget.hpp>
 #include <herald/sse/error.hpp>
 #include <herald/websocket/error.hpp>
 
@@ -21,7 +22,7 @@ int main() {
     namespace h = herald;
     const std::vector<std::error_code> here{h::http::error::bad_chunk, h::websocket::error::invalid_utf8,
                                             h::sse::error::line_too_long, std::error_code(static_cast<h::longpoll::error>(1)),
-                                            std::error_code(static_cast<h::hub::error>(1))};
+                                            std::error_code(static_cast<h::hub::error>(1)), h::budget_error::exhausted};
     const auto a = category_lib_a();
     const auto b = category_lib_b();
     int failures = 0;

@@ -35,6 +35,7 @@
 // next ping comes (see answer_ping). A client masks every frame with a key from
 // the random source it was given (§5.3: "unpredictable"); a server masks nothing.
 
+#include <herald/memory_budget.hpp>
 #include <herald/websocket/error.hpp>
 #include <herald/websocket/frame.hpp>
 #include <herald/websocket/mask.hpp>
@@ -53,6 +54,10 @@ namespace herald::websocket {
 struct limits {
     std::uint64_t max_frame = 16 * 1024 * 1024;    // one frame's payload
     std::uint64_t max_message = 16 * 1024 * 1024;  // one message, all fragments
+    // Shared by every connection given it (herald/memory_budget.hpp): the message
+    // being received is held against it, from each frame's header on, and a frame
+    // it cannot hold fails the connection with budget_error::exhausted (close 1009).
+    memory_budget* budget = nullptr;
 };
 
 enum class event_type { need_more, message, ping, pong, close, error };
@@ -64,7 +69,7 @@ public:
     // `random` gives 32 random bits for each mask key. A client must have one: a
     // client without it starts closed, with error() == invalid_state.
     explicit connection(role r, const websocket::limits& l = {}, std::function<std::uint32_t()> random = {})
-        : role_(r), limits_(l), random_(std::move(random)) {
+        : role_(r), limits_(l), random_(std::move(random)), held_(l.budget) {
         if (role_ == role::client && !random_) {
             error_ = error::invalid_state;
             failed_ = true;
@@ -76,6 +81,7 @@ public:
     // close frame is read (§5.5.1).
     event_type next(std::string_view& input) {
         data_ = {};  // a view into buffers the next frame may reallocate: never stale
+        if (delivered_) forget_message();
         while (true) {
             if (state_ == state::closed) {
                 input = {};
@@ -227,7 +233,18 @@ private:
             utf8_.reset();
         }
         if (message_.size() + header_.length > limits_.max_message) return error::message_too_big;
+        if (!held_.hold(message_.size() + header_.length)) return budget_error::exhausted;
         return {};
+    }
+
+    // A delivered message is let go of before the next event: its bytes go back to
+    // the budget, and a large buffer is freed rather than kept by an idle
+    // connection (the next large message allocates again).
+    void forget_message() {
+        delivered_ = false;
+        if (message_.capacity() > kept_capacity) std::string().swap(message_);
+        else message_.clear();
+        held_.release();
     }
 
     event_type end_frame() {
@@ -244,6 +261,7 @@ private:
             if (message_type_ == opcode::text && !utf8_.finish()) return fail(error::invalid_utf8);
             delivered_type_ = message_type_;
             data_ = message_;
+            delivered_ = true;
             return event_type::message;
         }
     }
@@ -345,6 +363,9 @@ private:
     opcode message_type_ = opcode::text;
     opcode delivered_type_ = opcode::text;
     std::string message_;
+    static constexpr std::size_t kept_capacity = 64 * 1024;  // a message buffer kept between messages
+    bool delivered_ = false;                                 // data_ is message_, let go of at the next call
+    budget_share held_;                                      // message_'s bytes, against limits_.budget
     std::string control_;
     utf8_validator utf8_;
     std::string_view data_{};

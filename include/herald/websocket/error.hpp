@@ -9,6 +9,7 @@
 // status through handshake_status_for(ec).
 
 #include <herald/error.hpp>
+#include <herald/memory_budget.hpp>
 
 #include <cstdint>
 #include <string>
@@ -154,6 +155,7 @@ inline std::error_code make_error_code(error e) noexcept {
 // The close code that answers a remote error (RFC 6455 §7.4.1); 0 for errors that
 // are not answered with a close frame (handshake and local errors).
 inline std::uint16_t close_code_for(std::error_code ec) noexcept {
+    if (ec == budget_error::exhausted) return 1009;  // a message the process cannot take in now
     if (ec.category() != error_category()) return 0;
     switch (static_cast<error>(ec.value())) {
     case error::invalid_utf8: return 1007;
