@@ -5,6 +5,7 @@
 #include <herald/asio/websocket.hpp>
 #include <herald/asio/websocket_connect.hpp>
 #include <herald/http/serializer.hpp>
+#include <herald/memory_budget.hpp>
 #include <herald/test/stream.hpp>
 
 #include <asio/bind_executor.hpp>
@@ -578,6 +579,38 @@ TEST_CASE("websocket stream: send queues at once in order with async_write, and 
     CHECK(sent[2] == ws::error::send_queue_full);
     CHECK(sent[3] == ws::error::closed);  // not "slow down": nothing more may be sent
     CHECK(t.received() == std::vector<std::string>{"0", "1", big, "close 1008"});
+}
+
+TEST_CASE("websocket stream: output of its own past the memory budget is refused, shared frames are not held, and "
+          "written bytes go back", "[asio][websocket][budget]") {
+    asio::io_context io;
+    memory_budget budget{10000};
+    ws::stream_options options;
+    options.limits.budget = &budget;
+    options.close_timeout = {};
+    ws::stream<test::stream> server{test::stream{io.get_executor()}, options};
+    const auto shared = std::make_shared<const std::string>(8000, 's');
+    char head[ws::max_header_size];
+    const std::size_t head_size = server.protocol().frame_header_for(ws::opcode::text, shared->size(), head);
+    std::vector<std::error_code> sent;
+    std::size_t held_while_queued = 0;
+    server.async_accept(upgrade(), [&](std::error_code) {
+        sent.push_back(server.send(ws::opcode::text, std::string(6000, 'a')));
+        sent.push_back(server.send(ws::opcode::text, std::string(5000, 'b')));  // 6,000 + 5,000 > 10,000
+        sent.push_back(server.send_shared(shared, {head, head_size}, *shared));  // one copy for all: not held
+        held_while_queued = budget.used();
+        server.async_write(ws::opcode::text, std::string(5000, 'c'), [&](std::error_code ec) { sent.push_back(ec); });
+    });
+    io.run();
+    REQUIRE(sent.size() == 4);
+    CHECK_FALSE(sent[0]);
+    CHECK(sent[1] == budget_error::exhausted);
+    CHECK_FALSE(sent[2]);
+    CHECK(sent[3] == budget_error::exhausted);
+    CHECK(held_while_queued >= 6000);
+    CHECK(held_while_queued < 6100);
+    CHECK(budget.used() == 0);  // all written
+    CHECK(budget.refusals() == 2);
 }
 
 TEST_CASE("websocket stream: a close the peer never answers ends the transport after close_timeout", "[asio][websocket]") {

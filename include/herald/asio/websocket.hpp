@@ -21,8 +21,9 @@
 // again before an earlier one completed: frames go out in call order, and each
 // operation completes once its frame is written. The pending output is bounded:
 // a write issued while max_queued_bytes are already waiting completes with
-// error::send_queue_full instead of growing the queue (backpressure); the caller
-// slows down, drops, or closes.
+// error::send_queue_full instead of growing the queue (backpressure), and one past
+// the process's memory budget (limits.budget) with budget_error::exhausted; the
+// caller slows down, drops, or closes.
 //
 // Thread safety: like a socket. One async_read at a time; writes, pings and
 // close may overlap each other and the read; all on the stream's executor. As
@@ -113,14 +114,8 @@ public:
     // does the resolving and connecting for a ws:// URI.
     template <class Token>
     auto async_handshake(std::string_view host, std::string_view target, Token&& token) {
-        struct bits {  // a UniformRandomBitGenerator over `random_`
-            using result_type = std::uint32_t;
-            std::function<std::uint32_t()>* f;
-            static constexpr result_type min() { return 0; }
-            static constexpr result_type max() { return 0xffffffffu; }
-            result_type operator()() { return (*f)(); }
-        } gen{&random_};
-        key_ = make_key(gen);
+        auto draw = [this] { return random_(); };
+        key_ = make_key(draw);
         handshake_.clear();
         const auto& client = options_.client;
         (void)http::serialize_head(upgrade_request(host, target, key_, client.subprotocols, client.origin), handshake_);
@@ -175,7 +170,8 @@ public:
     // Sends one message. -> (ec)
     template <class Token>
     auto async_write(opcode type, std::string_view payload, Token&& token) {
-        return enqueue([this, type, payload] { return conn_.write_message(type, payload); }, std::forward<Token>(token));
+        return enqueue([this, type, payload] { return conn_.write_message(type, payload); }, std::forward<Token>(token),
+                       payload.size());
     }
 
     // Sends one fragment of a message (RFC 6455 §5.4): the first fragment's `type`
@@ -185,12 +181,12 @@ public:
     template <class Token>
     auto async_write_fragment(opcode type, std::string_view payload, bool fin, Token&& token) {
         return enqueue([this, type, payload, fin] { return conn_.write_fragment(type, payload, !conn_.sending_fragments(), fin); },
-                       std::forward<Token>(token));
+                       std::forward<Token>(token), payload.size());
     }
 
     template <class Token>
     auto async_ping(std::string_view payload, Token&& token) {
-        return enqueue([this, payload] { return conn_.write_ping(payload); }, std::forward<Token>(token));
+        return enqueue([this, payload] { return conn_.write_ping(payload); }, std::forward<Token>(token), payload.size());
     }
 
     // Sends a close frame (§7.1.2); the close handshake ends when async_read sees
@@ -206,7 +202,7 @@ public:
                 if (!refused) start_close_timer();
                 return refused;
             },
-            std::forward<Token>(token), false);
+            std::forward<Token>(token), 0, false);
     }
 
     // Queues one whole message for the next flush, at once, with no operation to
@@ -219,7 +215,7 @@ public:
     std::error_code send(opcode type, std::string_view payload) {
         if (write_error_) return write_error_;
         if (conn_.state() != state::open) return error::closed;  // before "slow down": closed says more
-        if (queue_full()) return error::send_queue_full;
+        if (auto full = admit(payload.size())) return full;
         if (auto refused = conn_.write_message(type, payload)) return refused;
         flush();
         return {};
@@ -232,8 +228,8 @@ public:
     std::error_code send_shared(std::shared_ptr<const void> owner, std::string_view head, std::string_view body) {
         if (write_error_) return write_error_;
         if (conn_.state() != state::open) return error::closed;
-        if (queue_full()) return error::send_queue_full;
         if (conn_.is_client() || conn_.sending_fragments()) return error::invalid_state;
+        if (auto full = admit(0)) return full;  // the bytes are shared, not this stream's
         output_.push_shared(conn_, std::move(owner), head, body);
         flush();
         return {};
@@ -241,15 +237,16 @@ public:
 
 private:
     // Appends a frame through `produce` and completes once it is written.
+    // `size`: the payload's bytes, admitted against the queue's bound and the budget.
     template <class Produce, class Token>
-    auto enqueue(Produce produce, Token&& token, bool bounded = true) {
+    auto enqueue(Produce produce, Token&& token, std::size_t size, bool bounded = true) {
         return asio::async_compose<Token, void(std::error_code)>(
-            [this, produce, bounded, target = std::uint64_t{0}, started = false](auto& self, std::error_code ec = {},
-                                                                                    std::size_t = 0) mutable {
+            [this, produce, size, bounded, target = std::uint64_t{0}, started = false](auto& self, std::error_code ec = {},
+                                                                                          std::size_t = 0) mutable {
                 if (!started) {
                     started = true;
-                    if (bounded && queue_full())
-                        return asio_detail::post_complete(self, get_executor(), error::send_queue_full);
+                    if (auto full = bounded ? admit(size) : std::error_code{})
+                        return asio_detail::post_complete(self, get_executor(), full);
                     if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
                     // Where this frame ends in the stream of all bytes ever written.
                     target = written_ + in_flight_->bytes + output_.queued(conn_);
@@ -264,8 +261,14 @@ private:
             token, next_);
     }
 
-    // max_queued_bytes of output wait already (what is being written not counted).
-    bool queue_full() noexcept { return output_.queued(conn_) >= options_.max_queued_bytes; }
+    // Whether a frame of `size` payload bytes of the stream's own may be queued:
+    // not while max_queued_bytes of output wait already (what is being written not
+    // counted), nor past the process's memory budget (what is being written counted).
+    std::error_code admit(std::size_t size) noexcept {
+        if (output_.queued(conn_) >= options_.max_queued_bytes) return error::send_queue_full;
+        if (!output_.admit(conn_, *in_flight_, size ? size + max_header_size : 0)) return budget_error::exhausted;
+        return {};
+    }
 
     // One gathered write of everything pending, again while more is pending.
     void flush() {
@@ -281,6 +284,7 @@ private:
             written_ += n;
             if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
             in_flight_->clear();  // shared frames are let go of here
+            output_.settle(conn_);
             if (ec) write_error_ = ec;
             flushed_.cancel();  // wakes every operation waiting for its frame
             flush();
@@ -343,28 +347,10 @@ private:
         return {this, std::move(sink)};
     }
 
-    // Writes issued while messages already read are being handed out wait and go
-    // out together (uWebSockets calls it corking): an echo or a reply to each of a
-    // burst of messages costs one syscall, not one each. The cork comes off when
-    // the read needs the network again, or, if nobody reads on, one post later.
-    void cork() {
-        corked_ = true;
-        if (uncork_posted_) return;
-        uncork_posted_ = true;
-        asio::post(next_.get_executor(), [this, life = std::weak_ptr<char>(life_)] {
-            if (life.expired()) return;
-            uncork_posted_ = false;
-            // A read under way uncorks when it needs the network, or corks again
-            // (and so posts again) when it completes.
-            if (!reading_) uncork();
-        });
-    }
-
-    void uncork() {
-        corked_ = false;
-        flush();
-    }
-
+    // impl/websocket_read_op.hpp: writes issued while messages already read are
+    // handed out go out together.
+    void cork();
+    void uncork();
 
     NextLayer next_;
     stream_options options_;
@@ -374,7 +360,8 @@ private:
     asio::steady_timer flushed_;
     accepted accepted_;
     std::string handshake_;
-    asio_detail::websocket_output output_;  // queued: the connection's output and shared frames
+    // Queued: the connection's output and shared frames, held against the budget.
+    asio_detail::websocket_output output_{options_.limits.budget};
     std::shared_ptr<asio_detail::websocket_output::flight> in_flight_ =
         std::make_shared<asio_detail::websocket_output::flight>();  // being written (flush)
     std::uint64_t written_ = 0;

@@ -122,8 +122,9 @@ inline http::response refusal_response(std::error_code ec) {
     return res;
 }
 
-// A Sec-WebSocket-Key: 16 bytes from `gen` (a UniformRandomBitGenerator the caller
-// seeds properly, §10.3: "the nonce MUST be selected randomly"), in base64.
+// A Sec-WebSocket-Key: 16 bytes from `gen` (called for random bits: a
+// UniformRandomBitGenerator, or any function, that the caller seeds properly,
+// §10.3: "the nonce MUST be selected randomly"), in base64.
 template <class Generator>
 std::string make_key(Generator& gen) {
     std::string nonce(16, '\0');

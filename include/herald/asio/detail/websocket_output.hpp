@@ -15,6 +15,7 @@
 // calls. The common cases cost no copy: only shared frames (no connection output),
 // or only connection output (swapped out whole, as before).
 
+#include <herald/memory_budget.hpp>
 #include <herald/websocket/connection.hpp>
 
 #include <asio/buffer.hpp>
@@ -29,6 +30,11 @@ namespace herald::asio_detail {
 
 class websocket_output {
 public:
+    // The bytes this stream owns, queued or being written, are held against `budget`
+    // (may be null). Shared frames are not: their bytes are one copy for every
+    // receiver, owned (and counted, if at all) by whoever made them, a hub's history.
+    explicit websocket_output(memory_budget* budget = nullptr) noexcept : held_(budget) {}
+
     // One write's worth of bytes; they live here until the write completes.
     struct flight {
         std::vector<asio::const_buffer> buffers;
@@ -50,6 +56,14 @@ public:
     // Bytes queued and not yet taken, the connection's output included.
     std::size_t queued(const websocket::connection& conn) const noexcept { return queued_ + conn.output().size(); }
     bool empty(const websocket::connection& conn) const noexcept { return queued(conn) == 0; }
+
+    // Whether `n` more bytes of the stream's own fit in the budget beside those
+    // queued and those being written (`in_flight`); if so they are held from now on.
+    bool admit(const websocket::connection& conn, const flight& in_flight, std::size_t n) noexcept {
+        return n == 0 || held_.hold(owned(conn) + in_flight.owned.size() + n);
+    }
+    // After a write completed: only what is still queued is held.
+    void settle(const websocket::connection& conn) noexcept { held_.shrink_to(owned(conn)); }
 
     // Queues a frame of `head` + `body` that `owner` keeps alive, after whatever
     // the connection queued so far.
@@ -85,6 +99,8 @@ public:
     }
 
 private:
+    std::size_t owned(const websocket::connection& conn) const noexcept { return conn.output().size() + owned_.size(); }
+
     struct piece {
         std::shared_ptr<const void> owner;  // null: owned_[from, to)
         std::string_view head, body;
@@ -105,6 +121,7 @@ private:
     std::vector<piece> pieces_;
     std::string owned_;
     std::size_t queued_ = 0;
+    budget_share held_;
 };
 
 }  // namespace herald::asio_detail

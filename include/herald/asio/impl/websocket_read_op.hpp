@@ -118,6 +118,30 @@ private:
     }
 };
 
+// Writes issued while messages already read are being handed out wait and go
+// out together (uWebSockets calls it corking): an echo or a reply to each of a
+// burst of messages costs one syscall, not one each. The cork comes off when
+// the read needs the network again, or, if nobody reads on, one post later.
+template <class NextLayer>
+void stream<NextLayer>::cork() {
+    corked_ = true;
+    if (uncork_posted_) return;
+    uncork_posted_ = true;
+    asio::post(next_.get_executor(), [this, life = std::weak_ptr<char>(life_)] {
+        if (life.expired()) return;
+        uncork_posted_ = false;
+        // A read under way uncorks when it needs the network, or corks again
+        // (and so posts again) when it completes.
+        if (!reading_) uncork();
+    });
+}
+
+template <class NextLayer>
+void stream<NextLayer>::uncork() {
+    corked_ = false;
+    flush();
+}
+
 }  // namespace herald::websocket
 
 #endif
