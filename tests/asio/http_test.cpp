@@ -3,6 +3,7 @@
 #include "support.hpp"
 
 #include <herald/asio/serve.hpp>
+#include <herald/memory_budget.hpp>
 #include <herald/test/stream.hpp>
 
 #include <asio/bind_executor.hpp>
@@ -158,6 +159,34 @@ TEST_CASE("serve: parse errors are answered with their status and the connection
         CHECK(responses[1].fields.has_token("Connection", "close"));
         CHECK(responses[1].body == std::error_code(c.error).message() + "\n");
     }
+}
+
+TEST_CASE("serve: a body the memory budget cannot hold is answered 503 with Retry-After, and a body read is given back",
+          "[asio][http][budget]") {
+    memory_budget budget{1000};
+    http::server_options options = quiet_options();
+    options.budget = &budget;
+    // Two bodies within the budget, one after the other on one connection: the
+    // first is given back when the next request is read, so both fit.
+    const std::string fits = "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n" + std::string(800, 'a');
+    auto [ok, ok_wire] = serve_bytes(fits + fits, options, 100);
+    CHECK_FALSE(ok);  // a normal end
+    const auto answered = parse_responses(ok_wire);
+    REQUIRE(answered.size() == 2);
+    CHECK(answered[1].status == 200);
+    CHECK(budget.used() == 0);
+    // A body larger than what is left: refused while it arrives, before it is all read.
+    CHECK(budget.try_take(500));
+    auto [refused, wire] = serve_bytes("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n" + std::string(800, 'b'),
+                                       options, 100);
+    CHECK(refused == budget_error::exhausted);
+    const auto responses = parse_responses(wire);
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].status == 503);
+    CHECK(responses[0].fields.find("Retry-After") == std::optional<std::string_view>("1"));
+    CHECK(responses[0].fields.has_token("Connection", "close"));
+    CHECK(budget.used() == 500);  // the refused connection holds nothing
+    CHECK(budget.refusals() == 1);
 }
 
 TEST_CASE("serve: a request cut short by EOF is not answered", "[asio][http]") {

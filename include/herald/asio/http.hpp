@@ -25,6 +25,7 @@
 #include <herald/http/message.hpp>
 #include <herald/http/parser.hpp>
 #include <herald/http/serializer.hpp>
+#include <herald/memory_budget.hpp>
 
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
@@ -59,6 +60,9 @@ struct server_options {
     // which a new one is answered 503 with Retry-After and closed; 0: no cap but the
     // process's descriptor limit (see basic_server::on_accept_limit).
     std::size_t max_connections = 0;
+    // Request bodies are held against it while they are read (herald/memory_budget.hpp):
+    // one it cannot hold is answered 503 with Retry-After and the connection closed.
+    memory_budget* budget = nullptr;
 };
 
 template <class Stream>
@@ -137,6 +141,13 @@ private:
 
     enum class phase { idle, head, body, write };
 
+    // The last request's body goes back to the budget, and a large buffer is freed
+    // rather than kept by an idle keep-alive connection.
+    void forget_body() {
+        if (request_.body.capacity() > 64 * 1024) std::string().swap(request_.body);
+        body_held_.release();
+    }
+
     void arm(phase p) {
         phase_ = p;
         const auto after = p == phase::idle   ? options_.idle_timeout
@@ -163,6 +174,7 @@ private:
     flat_buffer buffer_;
     asio_detail::deadline deadline_;
     http::request request_;
+    budget_share body_held_{options_.budget};  // request_.body's bytes
     http::response error_response_;
     std::string head_;
     date_cache dates_;

@@ -26,6 +26,7 @@ struct read_request_op {
         switch (at) {
         case step::start:
             c.request_.clear();
+            c.forget_body();
             if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
             c.arm(c.buffer_.empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
             break;
@@ -70,7 +71,12 @@ private:
                     return;
                 }
                 continue;
-            case event_type::body: c.request_.body.append(ev.data); continue;
+            case event_type::body:
+                // A body the process's memory budget cannot hold now: 503, try later.
+                if (!c.body_held_.hold(c.request_.body.size() + ev.data.size()))
+                    return answer(self, budget_error::exhausted, 503);
+                c.request_.body.append(ev.data);
+                continue;
             case event_type::end_of_message: return finish(self, {});
             case event_type::upgrade:
                 // Reached only when the previous request asked for an upgrade and was
@@ -114,6 +120,7 @@ private:
         if (status == 0) return finish(self, ec);
         c.keep_alive_ = false;
         c.error_response_ = response{status, "text/plain; charset=utf-8", ec.message() + "\n"};
+        if (status == 503) c.error_response_.fields.append("Retry-After", "1");  // RFC 9110 §10.2.3
         if (c.prepare_head(c.error_response_)) return finish(self, ec);
         at = step::wrote_answer;
         c.arm(phase::write);  // a client that sent garbage and reads nothing is cut too
