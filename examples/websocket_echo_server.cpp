@@ -2,11 +2,18 @@
 // sent, on any path. The target of herald's interop tests and load benchmarks.
 // Plain HTTP requests (no upgrade) get a short page saying what this is.
 //
-//   websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1]
+//   websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]
+//
+// Each connection may send messages up to 16 MiB (herald's default, the conformance
+// suite's largest) and have 16 MiB of echoes waiting while it does not read; all
+// connections together may hold --memory-budget-mib of messages being received and
+// echoes waiting (herald/memory_budget.hpp). Past it a message is refused with
+// close 1009, an echo with close 1008.
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
 #include <herald/asio/websocket.hpp>
+#include <herald/memory_budget.hpp>
 
 #include <memory>
 
@@ -23,7 +30,8 @@ using socket_type = server_type::socket_type;
 // One echo session: read a message, write it back, again, until the peer closes.
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(socket_type socket, flat_buffer buffered) : ws_(std::move(socket), options(), std::move(buffered)) {}
+    session(socket_type socket, flat_buffer buffered, memory_budget& budget)
+        : ws_(std::move(socket), options(budget), std::move(buffered)) {}
 
     void start(const http::request& req) {
         ws_.async_accept(req, [self = shared_from_this()](std::error_code ec) {
@@ -32,11 +40,10 @@ public:
     }
 
 private:
-    static ws::stream_options options() {
-        ws::stream_options o;
-        o.limits.max_message = 64 * 1024 * 1024;
-        o.limits.max_frame = 64 * 1024 * 1024;
-        o.max_queued_bytes = 128 * 1024 * 1024;
+    static ws::stream_options options(memory_budget& budget) {
+        ws::stream_options o;  // herald's per-connection limits, sized for many connections,
+        o.max_queued_bytes = 16 * 1024 * 1024;  // but room for the echo of one largest message
+        o.limits.budget = &budget;
         return o;
     }
 
@@ -44,7 +51,11 @@ private:
         ws_.async_read(message_, [self = shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return;  // closed by the peer (answered), a protocol error (answered), or gone
             auto copy = std::make_shared<std::string>(std::move(self->message_));
-            self->ws_.async_write(type, *copy, [self, copy](std::error_code) {});
+            self->ws_.async_write(type, *copy, [self, copy](std::error_code sent) {
+                // A client that does not read its echoes fills its queue or the budget.
+                if (sent == ws::error::send_queue_full || sent == budget_error::exhausted)
+                    self->ws_.async_close(1008, "not reading", [self](std::error_code) {});
+            });
             self->read();
         });
     }
@@ -56,17 +67,22 @@ private:
 }  // namespace
 
 int main(int argc, char** argv) {
-    const example::options opts(argc, argv, "websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1]",
-                                {"host", "port", "threads"});
+    const example::options opts(argc, argv,
+                                "websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]",
+                                {"host", "port", "threads", "memory-budget-mib"});
     example::raise_descriptor_limit();
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
-    server_type server{io.get_executor(), [](const http::request& req, http::responder respond) {
+    memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
+    http::server_options server_options;
+    server_options.budget = &budget;
+    server_type server{io.get_executor(), [&budget](const http::request& req, http::responder respond) {
                             if (!ws::is_upgrade(req))
                                 return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
-                            respond.hand_off<server_type::connection_type>([](std::shared_ptr<server_type::connection_type> conn) {
-                                auto s = std::make_shared<session>(std::move(conn->next_layer()), conn->take_buffered());
+                            respond.hand_off<server_type::connection_type>([&budget](std::shared_ptr<server_type::connection_type> conn) {
+                                auto s = std::make_shared<session>(std::move(conn->next_layer()), conn->take_buffered(), budget);
                                 s->start(conn->request());
                             });
-                        }};
+                        },
+                       server_options};
     return example::run(io, server, opts, "websocket echo", [] {}, 9001);
 }
