@@ -11,7 +11,7 @@
 // --ticker-ms (0: off); the page measures delivery latency from `t`.
 //
 //   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000] [--publish-rate 0]
-//               [--static DIR] [--epoch WORD] [--quiet 1]
+//               [--static DIR] [--epoch WORD] [--quiet 1] [--memory-budget-mib 256]
 //
 // Logs a line to standard error per WebSocket or SSE client coming and going and
 // per connection ending in an error, and one at the start (--quiet 1: none).
@@ -35,7 +35,8 @@ using namespace herald;
 
 namespace {
 
-using server_type = http::basic_server<asio::io_context::executor_type>;
+// One thread runs the io_context, so connections need no strands (docs/http.md).
+using server_type = http::single_thread_server<asio::io_context::executor_type>;
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -87,14 +88,21 @@ int main(int argc, char** argv) {
                                 "  --quiet      1: no log lines (the start, WebSocket or SSE clients coming and going, errors)\n"
                                 "  --publish-rate  publishes a second one client may make, 5 at once (0: no limit); a\n"
                                 "               POST past it gets 429, a WebSocket 1008. Without accounts the demo keys\n"
-                                "               POSTs by their X-Forwarded-For (one bucket when absent)",
-                                {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate"});
+                                "               POSTs by their X-Forwarded-For (one bucket when absent)\n"
+                                "  --memory-budget-mib  what all clients together may hold in bodies being read, WebSocket\n"
+                                "               messages being received and output queued (docs/limits.md)",
+                                {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate",
+                                 "memory-budget-mib"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
     limits.topic.max_messages = static_cast<std::size_t>(opts.number("history", 1000));
     hub::service hub{opts.get("epoch", make_epoch(std::random_device{}() * 0x100000001ull)), limits};
     hub::route_options routes;
+    memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
+    routes.websocket.limits.budget = &budget;
+    http::server_options server_options;
+    server_options.budget = &budget;
     const bool quiet = opts.number("quiet", 0) != 0;
     if (const long rate = opts.number("publish-rate", 0); rate > 0) {
         routes.publish_rate = {static_cast<double>(rate), 5};
@@ -132,7 +140,8 @@ int main(int argc, char** argv) {
                                return respond({200, "text/plain; charset=utf-8", "ok\n"});
                            }
                            respond({404, "text/plain; charset=utf-8", "not found\n"});
-                       }};
+                       },
+                       server_options};
     self = &server;
     if (!quiet)
         server.on_connection_end([](std::error_code ec) {
