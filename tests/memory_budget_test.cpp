@@ -86,18 +86,27 @@ TEST_CASE("websocket core: a message the budget cannot hold fails the connection
     limits.budget = &budget;
     ws::connection a{ws::role::server, limits};
     ws::connection b{ws::role::server, limits};
-    // a holds the first 6,000 bytes of a fragmented message, from its frame header on.
+    // a holds the first 6,000 bytes of a fragmented message.
     std::string_view in;
     const std::string first = client_frame(std::string(6000, 'a'), true);
     in = first;
     CHECK(a.next(in) == ws::event_type::need_more);
     CHECK(budget.used() == 6000);
-    // b cannot take a 5,000-byte frame beside it: refused before its payload arrives.
-    const std::string head_only = client_frame(std::string(5000, 'b')).substr(0, 8);
-    in = head_only;
+    // A header alone holds nothing, whatever length it announces.
+    const std::string frame_b = client_frame(std::string(5000, 'b'));
+    in = std::string_view(frame_b).substr(0, 8);
+    CHECK(b.next(in) == ws::event_type::need_more);
+    CHECK(budget.used() == 6000);
+    // Its bytes are held as they come, up to what the budget has left.
+    in = std::string_view(frame_b).substr(8, 3000);
+    CHECK(b.next(in) == ws::event_type::need_more);
+    CHECK(budget.used() == 9000);
+    in = std::string_view(frame_b).substr(8 + 3000);
     CHECK(b.next(in) == ws::event_type::error);
     CHECK(b.error() == budget_error::exhausted);
     CHECK(b.output().substr(0, 4) == std::string("\x88\x02\x03\xf1", 4));  // close 1009 (0x03f1)
+    CHECK(budget.used() == 9000);  // b's bytes stay held until b is destroyed
+    b = ws::connection{ws::role::server, limits};
     CHECK(budget.used() == 6000);
     // a's message ends; once a's next call comes, its bytes go back to the budget.
     const std::string last = client_frame(std::string(100, 'a'), false, ws::opcode::continuation);

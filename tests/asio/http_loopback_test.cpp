@@ -137,7 +137,8 @@ TEST_CASE("loopback: a single-thread server serves keep-alive clients and an SSE
     tcp::socket events{client_io};
     events.connect(ep);
     asio::write(events, asio::buffer(std::string_view{"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"}));
-    while (!streaming) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 5000 && !streaming; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(streaming);
     std::thread publisher([&] {  // another thread than the server's: each send wakes the writer through a post
         for (int i = 0; i < 200; ++i) {
             std::error_code ec;

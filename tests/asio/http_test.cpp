@@ -173,6 +173,7 @@ TEST_CASE("serve: a body the memory budget cannot hold is answered 503 with Retr
     CHECK_FALSE(ok);  // a normal end
     const auto answered = parse_responses(ok_wire);
     REQUIRE(answered.size() == 2);
+    CHECK(answered[0].status == 200);
     CHECK(answered[1].status == 200);
     CHECK(budget.used() == 0);
     // A body larger than what is left: refused while it arrives, before it is all read.

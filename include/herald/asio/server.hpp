@@ -58,7 +58,8 @@ public:
     using async_handler = std::function<void(const request&, responder)>;
 
     // `handler` is either form async_serve accepts; it is called on the
-    // connection's strand, possibly from several threads for different connections.
+    // connection's executor (its strand, unless single_thread_server), possibly
+    // from several threads for different connections.
     template <class Handler>
     basic_server(Executor ex, Handler handler, server_options options = {})
         : executor_(std::move(ex)), acceptor_(asio::make_strand(executor_)), accept_delay_(acceptor_.get_executor()),

@@ -150,7 +150,9 @@ public:
     // Writes the head, then events until the stream ends. Completes with {} after
     // close(), asio::error::eof when the client left, error::send_queue_full,
     // asio::error::timed_out (a write took longer than write_timeout), or the
-    // stream's error. Call once.
+    // stream's error. Call once. The operation runs on the connection's executor:
+    // give a token with no executor of its own, or one bound to that executor
+    // (send()'s wake-up is ordered after the writer's wait by it).
     template <class Token>
     auto async_run(Token&& token) {
         return asio::async_compose<Token, void(std::error_code)>(run_op{this->shared_from_this()}, token,
@@ -177,9 +179,8 @@ private:
 
     // A writer that is writing takes the queue when its write completes (next()),
     // so only an idle one needs waking, and only once: under a burst the writer is
-    // nearly always busy, and the publishing thread posts nothing to the connection's
-    // executor (a post per subscriber per event is what a fan-out to 1,000 streams
-    // spent its time on, contending for the scheduler's lock).
+    // nearly always busy, and the publishing thread posts nothing to the
+    // connection's executor.
     void wake_locked() {
         if (!writer_idle_ || wake_pending_) return;
         wake_pending_ = true;

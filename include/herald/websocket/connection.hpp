@@ -55,8 +55,8 @@ struct limits {
     std::uint64_t max_frame = 16 * 1024 * 1024;    // one frame's payload
     std::uint64_t max_message = 16 * 1024 * 1024;  // one message, all fragments
     // Shared by every connection given it (herald/memory_budget.hpp): the message
-    // being received is held against it, from each frame's header on, and a frame
-    // it cannot hold fails the connection with budget_error::exhausted (close 1009).
+    // being received is held against it as its bytes arrive, and bytes it cannot
+    // hold fail the connection with budget_error::exhausted (close 1009).
     memory_budget* budget = nullptr;
 };
 
@@ -118,6 +118,9 @@ public:
             const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
             std::string& target = is_control(header_.op) ? control_ : message_;
             const std::size_t before = target.size();
+            // Held as it arrives, not as a header announces it: a header is 14
+            // bytes, and must not reserve 16 MiB of everyone's budget.
+            if (&target == &message_ && !held_.hold(before + take)) return fail(budget_error::exhausted);
             target.append(input.data(), take);
             input.remove_prefix(take);
             remaining_ -= take;
@@ -233,7 +236,6 @@ private:
             utf8_.reset();
         }
         if (message_.size() + header_.length > limits_.max_message) return error::message_too_big;
-        if (!held_.hold(message_.size() + header_.length)) return budget_error::exhausted;
         return {};
     }
 

@@ -30,6 +30,8 @@ namespace herald::asio_detail {
 
 class websocket_output {
 public:
+    static constexpr std::size_t kept_capacity = 64 * 1024;  // an output buffer kept between writes
+
     // The bytes this stream owns, queued or being written, are held against `budget`
     // (may be null). Shared frames are not: their bytes are one copy for every
     // receiver, owned (and counted, if at all) by whoever made them, a hub's history.
@@ -43,7 +45,10 @@ public:
         void clear() noexcept {
             buffers.clear();
             pieces.clear();
-            owned.clear();
+            // A large buffer is freed, not kept by an idle stream: take() swaps it
+            // with the connection's output, so it would come back there otherwise.
+            if (owned.capacity() > kept_capacity) std::string().swap(owned);
+            else owned.clear();
             bytes = 0;
         }
 

@@ -152,6 +152,7 @@ private:
         ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, websocket::opcode type) {
             if (ec) return self->end();
             if (type == websocket::opcode::text) self->publish_text();  // binary is not a publish: the hub carries text
+            if (self->message_.capacity() > 64 * 1024) std::string().swap(self->message_);  // not kept while idle
             self->read();
         });
     }
