@@ -583,3 +583,46 @@ TEST_CASE("hub routes: a WebSocket that publishes past publish_rate is closed wi
     CHECK(server.hub.stats().published >= 3);  // the burst (and a token regained if the machine is slow),
     CHECK(server.hub.stats().published < 10);  // then the close
 }
+
+namespace {
+
+// A broker that answers on a thread of its own, later: with the next number, or,
+// when `down`, with an error that is not the message's (as a Redis that is away).
+struct later_broker final : hub::broker {
+    void publish(hub::service& origin, std::string_view topic, std::string_view data, published_handler done) override {
+        threads.emplace_back([this, &origin, topic = std::string(topic), data = std::string(data), done = std::move(done)] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (down) return done(asio::error::host_unreachable, nullptr);
+            const auto seq = ++last;
+            std::error_code ignored;
+            origin.apply(topic, "far", seq, data, ignored);
+            done({}, hub::make_message(topic, "far", seq, data));
+        });
+    }
+    ~later_broker() override {
+        for (auto& t : threads) t.join();
+    }
+    std::vector<std::thread> threads;
+    std::atomic<std::uint64_t> last{0};
+    std::atomic<bool> down{false};
+};
+
+}  // namespace
+
+TEST_CASE("hub routes: a publish is answered when the broker answers, and 503 with Retry-After when it cannot number",
+          "[asio][hub]") {
+    later_broker broker;
+    hub_server server;
+    server.hub.attach(&broker);
+    CHECK(server.publish("one") == "200 {\"id\":\"far-1\"}");
+    CHECK(server.publish("two") == "200 {\"id\":\"far-2\"}");
+    broker.down = true;
+    const auto refused = http_exchange(server.endpoint(), "POST /api/publish?topic=t HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    CHECK(refused.status == 503);
+    CHECK(refused.fields.find("Retry-After") == std::optional<std::string_view>("1"));
+    std::error_code ec;
+    CHECK_FALSE(server.hub.publish("t", "now", ec));  // answering at once is refused, nothing published
+    CHECK(ec == hub::error::asynchronous_broker);
+    CHECK(broker.last == 2);
+    server.hub.attach(nullptr);
+}

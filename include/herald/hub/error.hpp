@@ -22,6 +22,7 @@ enum class error {
     subscribed_elsewhere,  // the subscriber is attached to another hub (unsubscribe it there first)
     bad_sequence,      // a broker numbered a message 0 (sequence numbers start at 1)
     bad_event_name,    // an event name with CR or LF, not UTF-8, or over 64 bytes
+    asynchronous_broker,  // a publish that must wait for its broker was asked to answer at once
 };
 
 // The message of each error, for error_category() (herald/error.hpp enum_category).
@@ -34,6 +35,7 @@ inline const char* describe(error e) noexcept {
     case error::subscribed_elsewhere: return "the subscriber is attached to another hub";
     case error::bad_sequence: return "sequence numbers start at 1";
     case error::bad_event_name: return "event name has CR or LF, is not UTF-8 or is over 64 bytes";
+    case error::asynchronous_broker: return "the broker answers later: publish with a completion handler";
     }
     return nullptr;
 }
@@ -46,7 +48,8 @@ inline condition condition_of(error e) noexcept {
     case error::message_too_big:
     case error::too_many_topics: return condition::limit_exceeded;
     case error::subscribed_elsewhere:
-    case error::bad_sequence: return condition::invalid_state;
+    case error::bad_sequence:
+    case error::asynchronous_broker: return condition::invalid_state;
     }
     return condition::protocol_violation;
 }

@@ -40,10 +40,18 @@ public:
 // Between hubs: numbers each message once for all of them.
 class broker {
 public:
+    // A publish's answer: the message as the broker numbered it, or null and why.
+    using published_handler = std::function<void(std::error_code, message_ptr)>;
+
     virtual ~broker() = default;
     // Numbers `data` for `topic` and has every hub joined apply() it, `origin`
-    // included. -> the message as `origin` has it, or null and why.
-    virtual message_ptr publish(service& origin, std::string_view topic, std::string_view data, std::error_code& ec) = 0;
+    // included; `done` once, from any thread, at once (a broker in the process)
+    // or later (one that asks a server, which answers after the server did).
+    virtual void publish(service& origin, std::string_view topic, std::string_view data, published_handler done) = 0;
+    // Whether publish() always calls `done` before it returns.
+    virtual bool answers_at_once() const noexcept { return false; }
+    // `hub` is being destroyed: apply() nothing to it from now on (called by its destructor).
+    virtual void detach(service& hub) noexcept { (void)hub; }
 };
 
 }  // namespace herald::hub

@@ -35,8 +35,9 @@ public:
         hub.attach(this);
     }
 
-    message_ptr publish(service& origin, std::string_view topic, std::string_view data, std::error_code& ec) override {
+    void publish(service& origin, std::string_view topic, std::string_view data, published_handler done) override {
         (void)origin;  // applied like every other hub's
+        std::error_code ec;
         message_ptr m;
         bool mine = false;
         {
@@ -45,13 +46,16 @@ public:
             m = numbering_.publish(topic, data, ec, [this](const hub::topic& t) {
                 return std::any_of(hubs_.begin(), hubs_.end(), [&](const service* h) { return h->followed(t.name()); });
             });
-            if (!m) return m;
-            queue_.push_back({std::string(topic), numbering_.find(topic)->epoch(), m});
-            mine = !std::exchange(applying_, true);
+            if (m) {
+                queue_.push_back({std::string(topic), numbering_.find(topic)->epoch(), m});
+                mine = !std::exchange(applying_, true);
+            }
         }
         if (mine) apply_queued();
-        return m;
+        done(ec, std::move(m));
     }
+
+    bool answers_at_once() const noexcept override { return true; }
 
 private:
     struct numbered {

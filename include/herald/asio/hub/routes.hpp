@@ -104,10 +104,17 @@ private:
             res.fields.append("Retry-After", std::to_string(std::chrono::ceil<std::chrono::seconds>(*wait).count()));
             return respond(std::move(res));
         }
-        std::error_code ec;
-        const auto m = state_->hub.publish(topic_name, req.body, ec);
-        if (!m) return respond(detail::text_response(status_for(ec), ec.message()));
-        respond({200, "application/json", published_payload(m->id)});
+        // Answered when the id is known: at once in one process, after Redis with a
+        // Redis broker (the responder may be called from any thread).
+        auto answer = std::make_shared<http::responder>(std::move(respond));  // move-only; the handler is copied
+        state_->hub.publish(topic_name, req.body, [answer](std::error_code ec, message_ptr m) {
+            if (m) return (*answer)({200, "application/json", published_payload(m->id)});
+            if (const unsigned status = status_for(ec)) return (*answer)(detail::text_response(status, ec.message()));
+            // Not the message's fault: the broker could not number it now (Redis down).
+            auto res = detail::text_response(503, ec.message());
+            res.fields.append("Retry-After", "1");
+            (*answer)(std::move(res));
+        });
     }
 
     // route_options::publish_rate for POST /publish: how long to wait, when past it.

@@ -65,11 +65,36 @@ public:
     service& operator=(const service&) = delete;
     // A source's answer that comes later finds the service gone and does nothing;
     // one running now is waited for.
-    ~service() { life_->end(); }
+    ~service() {
+        if (broker_) broker_->detach(*this);
+        life_->end();
+    }
 
-    // Publishes `data` to `topic_name` (through the broker when one is attached).
+    // Publishes `data` to `topic_name` (through the broker when one is attached);
+    // `done(ec, message)` once: at once without a broker, else when the broker
+    // answers, from any thread.
+    void publish(std::string_view topic_name, std::string_view data, broker::published_handler done) {
+        if (broker_) return broker_->publish(*this, topic_name, data, std::move(done));
+        std::error_code ec;
+        auto m = publish_here(topic_name, data, ec);
+        done(ec, std::move(m));
+    }
+
+    // The same, answered at once: without a broker, or with one that answers at
+    // once (in_process_broker). With one that answers later it is refused with
+    // error::asynchronous_broker (and nothing is published): use the form above.
     message_ptr publish(std::string_view topic_name, std::string_view data, std::error_code& ec) {
-        return broker_ ? broker_->publish(*this, topic_name, data, ec) : publish_here(topic_name, data, ec);
+        if (!broker_) return publish_here(topic_name, data, ec);
+        if (!broker_->answers_at_once()) {
+            ec = error::asynchronous_broker;
+            return nullptr;
+        }
+        message_ptr out;
+        broker_->publish(*this, topic_name, data, [&](std::error_code e, message_ptr m) {
+            ec = e;
+            out = std::move(m);
+        });
+        return out;
     }
 
     // Publishes with this hub's own numbering: what a broker's numbering hub calls.
@@ -194,6 +219,8 @@ public:
         count_out(r.found.messages.size(), bytes);
         return r;
     }
+
+    const hub_limits& limits() const noexcept { return core_.limits(); }
 
     // Whether anyone follows `topic_name` here (a subscriber, a parked poll).
     bool followed(std::string_view topic_name) const {

@@ -160,10 +160,11 @@ private:
     // The client's text message, published; or {"type":"error","text":...} back
     // when it may not publish or the hub refuses it.
     void publish_text() {
-        std::error_code refused;
-        if (!may_publish_) send_error("publishing is not allowed");
-        else if (publish_rate_.take(timing::token_bucket::clock::now())) close(1008, "publishing too fast");
-        else if (!hub_.publish(topic_, message_, refused)) send_error(refused.message());
+        if (!may_publish_) return send_error("publishing is not allowed");
+        if (publish_rate_.take(timing::token_bucket::clock::now())) return close(1008, "publishing too fast");
+        hub_.publish(topic_, message_, [weak = this->weak_from_this()](std::error_code refused, message_ptr m) {
+            if (auto self = weak.lock(); self && !m) self->send_error(refused.message());  // send() is thread-safe
+        });
     }
 
     void send_error(std::string_view text) { send(own(error_payload(text))); }
