@@ -1,0 +1,86 @@
+// herald's Redis link (two connections kept up) against a real redis-server that
+// kills its subscribers and restarts.
+#include "server.hpp"
+
+#include <herald/asio/redis/link.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace herald;
+using test_support::redis_call;
+using test_support::redis_server;
+
+namespace {
+
+// Waits up to five seconds for `done()`.
+template <class Done>
+bool eventually(Done done) {
+    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+}
+
+}  // namespace
+
+TEST_CASE("redis link: up, then down and up again after its subscriber is killed and after Redis restarts",
+          "[redis][link]") {
+    auto server = std::make_unique<redis_server>();
+    const unsigned short port = server->port_number();
+    asio::io_context io;
+    redis::link_options options;
+    options.port = std::to_string(port);
+    options.name = "test-node";
+    options.reconnect = {std::chrono::milliseconds(20), std::chrono::milliseconds(200), 0, timing::jitter::full};
+    options.probe_interval = std::chrono::milliseconds(100);
+    auto link = redis::link::make(io.get_executor(), options);
+    std::mutex mutex;
+    std::vector<std::string> messages;
+    std::atomic<int> ups{0}, downs{0};
+    link->on_message([&](const std::string& channel, const std::string& payload) {
+        std::lock_guard lock(mutex);
+        messages.push_back(channel + ":" + payload);
+    });
+    link->on_state([&](bool up) { ++(up ? ups : downs); });
+    link->subscribe("ch");
+    link->start();
+    auto work = asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    const auto got = [&](const std::string& m) {
+        std::lock_guard lock(mutex);
+        return std::find(messages.begin(), messages.end(), m) != messages.end();
+    };
+
+    REQUIRE(eventually([&] { return ups == 1; }));
+    CHECK(redis_call(server->port(), {"PUBLISH", "ch", "a"}).integer == 1);  // the link's subscriber
+    CHECK(eventually([&] { return got("ch:a"); }));
+
+    // CLIENT KILL TYPE pubsub: the subscriber connection goes; the link notices and comes back.
+    CHECK(redis_call(server->port(), {"CLIENT", "KILL", "TYPE", "pubsub"}).integer == 1);
+    REQUIRE(eventually([&] { return ups == 2; }));
+    CHECK(downs == 1);
+    redis_call(server->port(), {"PUBLISH", "ch", "b"});
+    CHECK(eventually([&] { return got("ch:b"); }));
+
+    // Redis stops and comes back on the same port: the link reconnects and subscribes again.
+    server.reset();
+    REQUIRE(eventually([&] { return downs == 2; }));
+    CHECK_FALSE(link->up());
+    std::error_code refused;
+    link->command({"PING"}, [&](std::error_code ec, redis::reply) { refused = ec; });
+    server = std::make_unique<redis_server>(port);
+    REQUIRE(eventually([&] { return ups == 3; }));
+    redis_call(server->port(), {"PUBLISH", "ch", "c"});
+    CHECK(eventually([&] { return got("ch:c"); }));
+    CHECK(refused == redis::error::not_connected);
+
+    // The probes went round all the while (its own channel, not delivered).
+    CHECK_FALSE(got("herald:probe:test-node:1"));
+    link->stop();
+    work.reset();
+    runner.join();
+}
