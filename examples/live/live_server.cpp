@@ -12,6 +12,10 @@
 //
 //   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000] [--publish-rate 0]
 //               [--static DIR] [--epoch WORD] [--quiet 1] [--memory-budget-mib 256]
+//               [--redis HOST:PORT] [--node NAME]
+//
+// --redis joins the other nodes on that Redis (docs/cluster.md): every node's
+// clients get every message with the same ids, and a client resumes on any node.
 //
 // Logs a line to standard error per WebSocket or SSE client coming and going and
 // per connection ending in an error, and one at the start (--quiet 1: none).
@@ -22,6 +26,9 @@
 #include "../common.hpp"
 
 #include <herald/asio/hub.hpp>
+#ifdef HERALD_LIVE_REDIS
+#include <herald/asio/redis/broker.hpp>
+#endif
 
 #include <asio/steady_timer.hpp>
 
@@ -91,14 +98,41 @@ int main(int argc, char** argv) {
                                 "               POST past it gets 429, a WebSocket 1008. Without accounts the demo keys\n"
                                 "               POSTs by their X-Forwarded-For (one bucket when absent)\n"
                                 "  --memory-budget-mib  what all clients together may hold in bodies being read, WebSocket\n"
-                                "               messages being received and output queued (docs/limits.md)",
+                                "               messages being received and output queued (docs/limits.md)\n"
+                                "  --redis      HOST:PORT of the Redis the nodes share (docs/cluster.md); --node names\n"
+                                "               this node (default node-<port>)",
                                 {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate",
-                                 "memory-budget-mib"});
+                                 "memory-budget-mib", "redis", "node"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
     limits.topic.max_messages = static_cast<std::size_t>(opts.number("history", 1000));
-    hub::service hub{opts.get("epoch", make_epoch(std::random_device{}() * 0x100000001ull)), limits};
+    const std::string epoch = opts.get("epoch", make_epoch(std::random_device{}() * 0x100000001ull));
+    const std::string redis_at = opts.get("redis", "");
+#ifdef HERALD_LIVE_REDIS
+    std::shared_ptr<redis::link> link;
+    std::unique_ptr<redis::broker> broker;  // before the hub: the hub detaches from it when destroyed
+    if (!redis_at.empty()) {
+        redis::link_options to;
+        to.host = redis_at.substr(0, redis_at.rfind(':'));
+        to.port = redis_at.substr(redis_at.rfind(':') + 1);
+        to.name = opts.get("node", "node-" + std::to_string(opts.number("port", 8080)));
+        to.seed = std::random_device{}();
+        link = redis::link::make(io.get_executor(), to);
+        broker = std::make_unique<redis::broker>(io.get_executor(), link);
+    }
+    hub::service hub{epoch, limits, broker.get()};
+    if (broker) {
+        broker->join(hub);
+        link->start();
+    }
+#else
+    if (!redis_at.empty()) {
+        std::fprintf(stderr, "live_server: built without herald::redis (hiredis): no --redis\n");
+        return 1;
+    }
+    hub::service hub{epoch, limits};
+#endif
     hub::route_options routes;
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     routes.websocket.limits.budget = &budget;
@@ -149,5 +183,10 @@ int main(int argc, char** argv) {
             if (ec) std::fprintf(stderr, "live_server: connection ended: %s\n", ec.message().c_str());
         });
     if (!quiet) std::fprintf(stderr, "live_server: epoch %s, ticker every %ld ms\n", hub.epoch().c_str(), opts.number("ticker-ms", 1000));
-    return example::run(io, server, opts, "herald live demo", [&] { tick.set(false); });
+    return example::run(io, server, opts, "herald live demo", [&] {
+        tick.set(false);
+#ifdef HERALD_LIVE_REDIS
+        if (broker) broker->stop();
+#endif
+    });
 }

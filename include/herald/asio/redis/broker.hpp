@@ -53,7 +53,10 @@ struct broker_options {
     std::chrono::milliseconds retry_for{1000};        // how long a publish waits for Redis to come back
     std::chrono::milliseconds check_interval{5000};   // each known topic's latest message, compared
     std::size_t max_topics = 10'000;          // topics repaired and checked (the hub's own cap applies too)
-    std::uint64_t seed = 0;                   // new topics' epochs and idempotency keys
+    // New topics' epochs and idempotency keys; 0: from std::random_device. Nodes must
+    // not share a seed: their idempotency keys would collide (a publish would be
+    // answered with another node's id and not stored).
+    std::uint64_t seed = 0;
 };
 
 class broker final : public hub::broker, public hub::history_source {
@@ -66,9 +69,7 @@ public:
     // Late answers find the broker gone and do nothing; the link is stopped.
     ~broker() {
         state_->life->end();
-        state_->link->stop();
-        std::lock_guard lock(state_->mutex);
-        state_->checker.cancel();
+        stop();
     }
 
     // Joins `hub` (constructed with this broker as its history source): its
@@ -88,6 +89,15 @@ public:
             s->in_sync = false;
             if (up) s->repair_all();
         });
+    }
+
+    // Stops the link and the periodic check, so that the executor can run out of
+    // work (a server shutting down). Thread-safe.
+    void stop() {
+        state_->link->stop();
+        std::lock_guard lock(state_->mutex);
+        state_->stopped = true;
+        state_->checker.cancel();
     }
 
     // The hub is going: nothing is applied to it from here on (waits for what runs).
@@ -121,7 +131,7 @@ private:
 
     struct state : std::enable_shared_from_this<state> {
         state(const asio::any_io_executor& executor, std::shared_ptr<redis::link> l, broker_options o)
-            : ex(executor), link(std::move(l)), options(std::move(o)), checker(ex), random(options.seed),
+            : ex(executor), link(std::move(l)), options(std::move(o)), checker(executor), random(seed_of(options)),
               publish_script(std::string(scripts::publish)), range_script(std::string(scripts::range)),
               latest_script(std::string(scripts::latest)), reepoch_script(std::string(scripts::reepoch)) {}
 
@@ -135,7 +145,14 @@ private:
         asio::steady_timer checker;
         std::mt19937_64 random;
         std::atomic<bool> in_sync{false};
+        bool stopped = false;  // under mutex: no more checks
         script publish_script, range_script, latest_script, reepoch_script;
+
+        static std::uint64_t seed_of(const broker_options& o) {
+            if (o.seed != 0) return o.seed;
+            std::random_device device;
+            return (std::uint64_t{device()} << 32) ^ device();
+        }
 
         std::string new_key() {
             std::lock_guard lock(mutex);
@@ -258,6 +275,7 @@ private:
 
         void schedule_check() {
             std::lock_guard lock(mutex);
+            if (stopped) return;
             checker.expires_after(options.check_interval);
             checker.async_wait([weak = weak_from_this()](std::error_code ec) {
                 auto self = weak.lock();
