@@ -308,8 +308,8 @@ TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never cre
 }
 
 TEST_CASE("hub service: an in-process broker carries each publish to the other hubs once", "[asio][hub]") {
+    hub::in_process_broker broker{"x"};  // first: it outlives the hubs attached to it
     hub::service a{"a"}, b{"b"}, c{"c"};
-    hub::in_process_broker broker{"x"};
     broker.join(a);
     broker.join(b);
     broker.join(c);
