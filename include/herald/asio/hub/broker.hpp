@@ -35,6 +35,15 @@ public:
     // once, from any thread, now or later, with those it still has, in order.
     virtual void fetch(std::string_view topic, std::string_view epoch, seq_range range,
                        std::function<void(std::vector<entry>)> done) = 0;
+    // Brings `topic` up to the newest message the source has (apply()ing what the
+    // hub lacks), then calls `done` once, from any thread: asked when a cursor is
+    // one the hub cannot place (ahead of it, or of an epoch it has not seen: a
+    // client that comes from another node), before it is told lost. The default
+    // knows of nothing newer.
+    virtual void catch_up(std::string_view topic, std::function<void()> done) {
+        (void)topic;
+        done();
+    }
 };
 
 // Between hubs: numbers each message once for all of them.

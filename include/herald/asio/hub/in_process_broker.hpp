@@ -57,6 +57,14 @@ public:
 
     bool answers_at_once() const noexcept override { return true; }
 
+    // A hub being destroyed leaves: later publishes do not reach it. (One being
+    // applied on another thread right now still may: destroy a hub only when no
+    // other hub of this broker publishes.)
+    void detach(service& hub) noexcept override {
+        std::lock_guard lock(mutex_);
+        std::erase(hubs_, &hub);
+    }
+
 private:
     struct numbered {
         std::string topic;

@@ -46,13 +46,19 @@ public:
     poll_parking(service& hub, const asio::any_io_executor& ex, const longpoll::limits& limits = {})
         : hub_(hub), ex_(ex), registry_(limits), strand_(asio::make_strand(ex)), timer_(strand_) {}
 
-    // Answers the poll `r` now, or parks it until a message or r.timeout.
-    void poll(const route& r, http::responder respond) {
+    // Answers the poll `r` now, or parks it until a message or r.timeout. A cursor
+    // the hub cannot place, with a source behind it, is looked at again once the
+    // source caught the topic up (a client of another node: hub::service::catch_up).
+    void poll(const route& r, http::responder respond, bool caught_up = false) {
         std::optional<std::string_view> cursor;
         if (r.cursor) cursor = *r.cursor;
         std::error_code ec;
         const auto now = hub_.poll(r.topic, cursor, ec);
         if (ec) return respond(detail::text_response(status_for(ec), ec.message()));
+        if (!caught_up && now.found.state == topic::outcome::lost && hub_.limits().topic.backed) {
+            auto answer = std::make_shared<http::responder>(std::move(respond));
+            return hub_.catch_up(r.topic, [self = shared_from_this(), r, answer] { self->poll(r, std::move(*answer), true); });
+        }
         auto step = decide_poll(now.found, cursor, now.newest, r.timeout, r.max_answer_bytes);
         if (step.body) return respond(poll_response(std::move(*step.body)));
         const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;

@@ -124,7 +124,8 @@ public:
         settle(s, std::move(applied), lock);
     }
 
-    // Connects this hub to others (nullptr: alone again). Set before publishing starts.
+    // Connects this hub to others (nullptr: alone again). Set before publishing
+    // starts; the broker must outlive the hub (its destructor detaches from it).
     void attach(broker* b) noexcept { broker_ = b; }
 
     // Attaches `s` to `topic_name` after sending it what came after `cursor` (or the
@@ -157,25 +158,7 @@ public:
             w.generation = ++s->generation_;
         }
         if (before) queue_and_drain(*before, work{work::kind::detach, nullptr, nullptr, s.get()});
-        std::optional<seq_range> missing;
-        std::string epoch;
-        bool mine = false;
-        {
-            std::lock_guard lock(here->mutex);
-            w.found = here->resume(cursor);
-            w.id = here->last_id();
-            if (w.found.state == topic::outcome::behind) {
-                // Fetched and held per subscriber: a cursor further behind than
-                // max_held is told lost rather than fetched (a client cannot make the
-                // hub build its whole history for it).
-                const auto& m = w.found.missing;
-                if (m.last - m.first + 1 > core_.limits().topic.max_held) w.found = {topic::outcome::lost, {}, {}};
-                else missing = m, epoch = here->epoch();
-            }
-            mine = queue(*here, std::move(w));
-        }
-        if (mine) drain(*here);
-        if (missing) fetch_for(here, s, epoch, *missing);
+        start(here, s, std::move(w), cursor ? std::optional<std::string>(*cursor) : std::nullopt, source_ != nullptr);
         return {};
     }
 
@@ -221,6 +204,17 @@ public:
     }
 
     const hub_limits& limits() const noexcept { return core_.limits(); }
+
+    // Has the history source bring `topic_name` up to date (history_source::catch_up),
+    // then calls `done` once, from any thread; at once without a source. For a poll
+    // whose cursor the hub could not place.
+    void catch_up(std::string_view topic_name, std::function<void()> done) {
+        if (!source_) return done();
+        source_->catch_up(topic_name, [life = life_, done = std::move(done)] {
+            const detail::living alive(life);
+            if (alive.in) done();
+        });
+    }
 
     // Whether anyone follows `topic_name` here (a subscriber, a parked poll).
     bool followed(std::string_view topic_name) const {
@@ -290,62 +284,12 @@ private:
         if (const auto ex = sub->executor()) asio::post(ex, [last = std::move(sub)] {});
     }
 
-    // Asks the source for what `sub` missed before `s` kept it; the answer is
-    // spliced in by the drain (slot::splice).
+    // impl/service_source.hpp: what a history source does for the service.
+    void start(const std::shared_ptr<slot>& here, const std::shared_ptr<subscriber>& s, work w,
+               std::optional<std::string> cursor, bool may_catch_up);
     void fetch_for(const std::shared_ptr<slot>& s, const std::shared_ptr<subscriber>& sub, const std::string& epoch,
-                   seq_range missing) {
-        source_->fetch(s->name(), epoch, missing, [this, life = life_, s, sub, epoch, missing](std::vector<history_source::entry> got) {
-            const detail::living here(life);
-            if (!here.in) return;
-            work w{work::kind::fetched, nullptr, sub};
-            w.until = missing.last;
-            w.id = make_position(epoch, missing.last);
-            bool mine = false;
-            {
-                std::lock_guard lock(s->mutex);
-                if (s->epoch() == epoch)
-                    for (const auto& e : got)
-                        if (e.seq >= missing.first && e.seq <= missing.last) w.found.messages.push_back(s->make(e.seq, e.data));
-                mine = queue(*s, std::move(w));
-            }
-            if (mine) drain(*s);
-        });
-    }
-
-    // Under `lock` (s->mutex): queues what apply() or skip_gap() did, and deals
-    // with an open gap: fetched from the source (once at a time) or given up.
-    void settle(const std::shared_ptr<slot>& s, topic::applied a, std::unique_lock<std::mutex>& lock) {
-        bool mine = false;
-        for (;;) {
-            if (a.lost_at) mine |= queue(*s, work{work::kind::lost, nullptr, nullptr, nullptr, {}, *a.lost_at});
-            for (auto& m : a.messages) mine |= queue(*s, work{work::kind::deliver, std::move(m)});
-            if (!a.gap || s->fetching_gap || source_) break;
-            a = s->skip_gap();  // nowhere to fetch it from
-        }
-        std::optional<seq_range> fetch;
-        std::string epoch;
-        if (a.gap && source_ && !s->fetching_gap) fetch = a.gap, epoch = s->epoch(), s->fetching_gap = true;
-        lock.unlock();
-        if (mine) drain(*s);
-        if (!fetch) return;
-        source_->fetch(s->name(), epoch, *fetch, [this, life = life_, s, epoch, asked = *fetch](std::vector<history_source::entry> got) {
-            const detail::living here(life);
-            if (!here.in) return;
-            // Into this slot, and only while it is still in that epoch: an answer that
-            // comes after an epoch change must not turn the topic back.
-            for (const auto& e : got) {
-                std::unique_lock one(s->mutex);
-                if (s->epoch() != epoch) break;
-                std::error_code ignored;  // the source's messages were accepted once already
-                settle(s, s->apply(epoch, e.seq, e.data, ignored), one);
-            }
-            std::unique_lock relock(s->mutex);
-            s->fetching_gap = false;
-            const auto gap = s->gap();
-            settle(s, gap && gap->first <= asked.last ? s->skip_gap() : topic::applied{{}, {}, gap, false}, relock);
-        });
-    }
-
+                   seq_range missing);
+    void settle(const std::shared_ptr<slot>& s, topic::applied a, std::unique_lock<std::mutex>& lock);
 
     static hub_limits with_source(hub_limits limits, history_source* source) {
         if (source) limits.topic.backed = true;
@@ -389,5 +333,7 @@ private:
 };
 
 }  // namespace herald::hub
+
+#include <herald/asio/hub/impl/service_source.hpp>
 
 #endif
