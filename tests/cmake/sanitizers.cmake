@@ -2,7 +2,8 @@
 # them (DESIGN.md: the suite also runs under sanitizers). Called by ctest with
 # SOURCE_DIR, WORK_DIR, ARGS (generator and compilers) and KIND:
 #   address    AddressSanitizer and UndefinedBehaviorSanitizer: core, Asio and example tests
-#   thread     ThreadSanitizer: the Asio and example tests (the core ones have no
+#              (and the Redis tests with WITH_REDIS)
+#   thread     ThreadSanitizer: the Asio and example tests, and Redis's (the core ones have no
 #              threads); a race report fails the run. GCC warns that TSan cannot see
 #              the atomic_thread_fence Asio uses (-Wtsan); herald itself uses none.
 if(KIND STREQUAL "address")
@@ -17,6 +18,10 @@ elseif(KIND STREQUAL "thread")
   set(ENV{TSAN_OPTIONS} "exitcode=66 second_deadlock_stack=1 suppressions=${CMAKE_CURRENT_LIST_DIR}/tsan.supp")
 else()
   message(FATAL_ERROR "KIND must be address or thread, not '${KIND}'")
+endif()
+# The Redis tests too, when this build has them (hiredis and redis-server found).
+if(WITH_REDIS)
+  list(APPEND binaries herald_redis_tests)
 endif()
 execute_process(
   COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}" ${ARGS} -DCMAKE_BUILD_TYPE=Debug

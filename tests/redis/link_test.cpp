@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,7 +37,7 @@ TEST_CASE("redis link: up, then down and up again after its subscriber is killed
     options.port = std::to_string(port);
     options.name = "test-node";
     options.reconnect = {std::chrono::milliseconds(20), std::chrono::milliseconds(200), 0, timing::jitter::full};
-    options.probe_interval = std::chrono::milliseconds(100);
+    options.probe_interval = std::chrono::milliseconds(500);
     auto link = redis::link::make(io.get_executor(), options);
     std::mutex mutex;
     std::vector<std::string> messages;
@@ -55,31 +56,34 @@ TEST_CASE("redis link: up, then down and up again after its subscriber is killed
         return std::find(messages.begin(), messages.end(), m) != messages.end();
     };
 
-    REQUIRE(eventually([&] { return ups == 1; }));
-    CHECK(redis_call(server->port(), {"PUBLISH", "ch", "a"}).integer == 1);  // the link's subscriber
-    CHECK(eventually([&] { return got("ch:a"); }));
+    // Counts are "at least": a loaded machine may make a probe late and the link
+    // reconnect once more than the script below does.
+    REQUIRE(eventually([&] { return ups >= 1; }));
+    CHECK(eventually([&] { return redis_call(server->port(), {"PUBLISH", "ch", "a"}).integer == 1 && got("ch:a"); }));
 
     // CLIENT KILL TYPE pubsub: the subscriber connection goes; the link notices and comes back.
+    const int ups_before = ups;
     CHECK(redis_call(server->port(), {"CLIENT", "KILL", "TYPE", "pubsub"}).integer == 1);
-    REQUIRE(eventually([&] { return ups == 2; }));
-    CHECK(downs == 1);
-    redis_call(server->port(), {"PUBLISH", "ch", "b"});
-    CHECK(eventually([&] { return got("ch:b"); }));
+    REQUIRE(eventually([&] { return ups > ups_before; }));
+    CHECK(downs >= 1);
+    CHECK(eventually([&] { return redis_call(server->port(), {"PUBLISH", "ch", "b"}).integer == 1 && got("ch:b"); }));
 
     // Redis stops and comes back on the same port: the link reconnects and subscribes again.
+    const int downs_before = downs;
     server.reset();
-    REQUIRE(eventually([&] { return downs == 2; }));
+    REQUIRE(eventually([&] { return downs > downs_before; }));
     CHECK_FALSE(link->up());
-    std::error_code refused;
-    link->command({"PING"}, [&](std::error_code ec, redis::reply) { refused = ec; });
+    std::promise<std::error_code> refused;
+    link->command({"PING"}, [&](std::error_code ec, redis::reply) { refused.set_value(ec); });
+    CHECK(refused.get_future().get() == redis::error::not_connected);
+    const int ups_down = ups;
     server = std::make_unique<redis_server>(port);
-    REQUIRE(eventually([&] { return ups == 3; }));
-    redis_call(server->port(), {"PUBLISH", "ch", "c"});
-    CHECK(eventually([&] { return got("ch:c"); }));
-    CHECK(refused == redis::error::not_connected);
-
-    // The probes went round all the while (its own channel, not delivered).
-    CHECK_FALSE(got("herald:probe:test-node:1"));
+    REQUIRE(eventually([&] { return ups > ups_down; }));
+    CHECK(eventually([&] { return redis_call(server->port(), {"PUBLISH", "ch", "c"}).integer == 1 && got("ch:c"); }));
+    {
+        std::lock_guard lock(mutex);  // its probes went to its own channel, never to on_message
+        for (const auto& m : messages) CHECK(m.rfind("herald:probe:", 0) != 0);
+    }
     link->stop();
     work.reset();
     runner.join();

@@ -82,6 +82,15 @@ public:
 
     bool up() const noexcept { return up_.load(std::memory_order_acquire); }
 
+    // Drops both connections and makes them again (after the backoff): for an
+    // owner that learned the server is not the one it needs (a replica answering
+    // READONLY after a failover). Thread-safe.
+    void reset() {
+        asio::post(strand_, [self = shared_from_this()] {
+            if (self->up()) self->lose(self->generation_);
+        });
+    }
+
     // A command on the command connection; error::not_connected at once while the
     // link is down (callers decide whether to retry).
     void command(const std::vector<std::string_view>& args, connection::reply_handler done) {
@@ -112,7 +121,8 @@ public:
 private:
     void add_subscription(std::string_view command, std::string name) {
         asio::post(strand_, [self = shared_from_this(), command, name = std::move(name)] {
-            if (!self->channels_.emplace(command, name).second || !self->up()) return;
+            // Sent now when a pass over the channels has started (subscribe_all), else by the next pass.
+            if (!self->channels_.emplace(command, name).second || !self->subscribing_) return;
             self->subscriber_->command({command, name}, [](std::error_code, reply) {});
         });
     }
@@ -141,7 +151,7 @@ private:
         subscriber->on_message([weak = weak_from_this()](const std::string& channel, const std::string& payload) {
             auto self = weak.lock();
             if (!self) return;
-            if (channel == self->probe_channel_) return self->probe_returned(payload);
+            if (channel == self->probe_channel_) return self->probe_returned(payload);  // counts only upward
             if (self->on_message_) self->on_message_(channel, payload);
         });
         const auto step = [weak = weak_from_this(), generation](auto next) {
@@ -162,6 +172,7 @@ private:
 
     // Subscribes the probe channel and every channel; up once the last is confirmed.
     void subscribe_all() {
+        subscribing_ = true;
         const auto generation = generation_;
         auto left = std::make_shared<std::size_t>(channels_.size() + 1);
         const auto confirmed = [weak = weak_from_this(), generation, left](std::error_code ec, reply r) {
@@ -197,10 +208,14 @@ private:
         });
     }
 
+    // A probe came back. The highest number counts: an old connection's late probe
+    // must not make the current one look deaf.
     void probe_returned(const std::string& payload) {
         std::uint64_t n = 0;
         for (const char c : payload) n = n * 10 + static_cast<std::uint64_t>(c - '0');
-        probe_seen_.store(n);
+        std::uint64_t seen = probe_seen_.load();
+        while (n > seen && !probe_seen_.compare_exchange_weak(seen, n)) {
+        }
     }
 
     // Generation `generation` failed: down, and connect again after a backoff.
@@ -216,6 +231,7 @@ private:
     }
 
     void drop() {
+        subscribing_ = false;
         const bool was_up = up_.exchange(false, std::memory_order_acq_rel);
         std::shared_ptr<connection> commands;
         {
@@ -244,6 +260,7 @@ private:
     std::atomic<std::uint64_t> probe_seen_{0};
     std::atomic<bool> up_{false};
     bool stopped_ = false;
+    bool subscribing_ = false;  // subscribe_all() ran for the current pair
     message_handler on_message_;
     state_handler on_state_;
 };
