@@ -45,3 +45,19 @@ TEST_CASE("redis protocol: bytes that are not RESP fail the reader for good", "[
     CHECK(ec == redis::error::bad_reply);
     CHECK(r.feed("+OK\r\n") == redis::error::bad_reply);
 }
+
+#include <herald/redis/topic_memory.hpp>
+
+TEST_CASE("redis topic memory: a message of an epoch the topic moved on from is old news", "[redis]") {
+    redis::topic_memory m{2};
+    using v = redis::topic_memory::verdict;
+    CHECK(m.note("t", "e1", 3) == v::current);
+    CHECK(m.note("t", "e1", 2) == v::current);
+    CHECK(m.seen("t")->seq == 3);  // the newest is kept
+    CHECK(m.note("t", "e2", 1) == v::moved);
+    CHECK(m.note("t", "e1", 4) == v::retired);  // late, from the other connection: never back to e1
+    CHECK(m.seen("t")->epoch == "e2");
+    CHECK(m.note("u", "x", 1) == v::current);
+    CHECK(m.note("w", "x", 1) == v::full);  // bounded
+    CHECK(m.all().size() == 2);
+}

@@ -21,6 +21,7 @@ enum class error {
     bad_reply,          // the server's bytes are not RESP (hiredis's reader refused them)
     too_many_pending,   // connection_options::max_pending commands wait already
     closed,             // close() was called
+    refused,            // Redis answered a command with an error reply (the reply says which)
 };
 
 inline const char* describe(error e) noexcept {
@@ -31,6 +32,7 @@ inline const char* describe(error e) noexcept {
     case error::bad_reply: return "Redis sent bytes that are not RESP";
     case error::too_many_pending: return "too many Redis commands wait for an answer";
     case error::closed: return "the Redis connection was closed";
+    case error::refused: return "Redis refused the command";
     }
     return nullptr;
 }
@@ -39,6 +41,7 @@ inline condition condition_of(error e) noexcept {
     switch (e) {
     case error::bad_reply: return condition::protocol_violation;
     case error::too_many_pending: return condition::limit_exceeded;
+    case error::refused:
     case error::not_connected:
     case error::connection_lost:
     case error::timed_out:

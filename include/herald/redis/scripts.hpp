@@ -23,12 +23,18 @@
 namespace herald::redis::scripts {
 
 // KEYS: meta, log, done. ARGV: data, stream length, epoch for a new topic, channel,
-// idempotency ttl (s). -> "<epoch>-<seq>", the id (the same one again for a retry
-// with the same key).
+// idempotency ttl (s), the epoch and seq this node has seen of the topic ('' and
+// 0: none). -> "<epoch>-<seq>", the id (the same one again for a retry with the
+// same key). A topic whose numbering is below what the node has seen in the same
+// epoch (a Redis rolled back to an older snapshot) moves to the new epoch first,
+// here, atomically: no id is given to two messages by this node's publishes.
 inline constexpr std::string_view publish = R"lua(
 local done = redis.call('GET', KEYS[3])
 if done then return done end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch and epoch == ARGV[6] and tonumber(redis.call('HGET', KEYS[1], 'seq')) < tonumber(ARGV[7]) then
+  epoch = nil
+end
 if not epoch then
   epoch = ARGV[3]
   redis.call('DEL', KEYS[2])
@@ -42,22 +48,23 @@ redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
 return id
 )lua";
 
-// KEYS: meta, log. ARGV: epoch, first, last. -> the stream's entries first..last
-// of that epoch (those it still has), or nil when the topic is in another epoch.
+// KEYS: meta, log. ARGV: epoch, first, last, count. -> at most `count` of the
+// stream's entries first..last of that epoch (those it still has), or nil when the
+// topic is in another epoch.
 inline constexpr std::string_view range = R"lua(
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return false end
-return redis.call('XRANGE', KEYS[2], ARGV[2] .. '-0', ARGV[3] .. '-0')
+return redis.call('XRANGE', KEYS[2], ARGV[2] .. '-0', ARGV[3] .. '-0', 'COUNT', ARGV[4])
 )lua";
 
-// KEYS: meta, log. -> {epoch, seq, data of the last entry} or nil for no topic.
+// KEYS: meta, log. -> {epoch, seq, id of the last entry, its data} ('' and '' for
+// an empty stream) or nil for no topic.
 inline constexpr std::string_view latest = R"lua(
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return false end
 local seq = redis.call('HGET', KEYS[1], 'seq')
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-local data = ''
-if last[1] then data = last[1][2][2] end
-return {epoch, seq, data}
+if last[1] then return {epoch, seq, last[1][1], last[1][2][2]} end
+return {epoch, seq, '', ''}
 )lua";
 
 // KEYS: meta, log. ARGV: epoch, seq seen, new epoch. A Redis rolled back to an older

@@ -7,6 +7,9 @@
 // call). Its SHA1 comes from SCRIPT LOAD on first use; when Redis answers NOSCRIPT
 // (a restarted Redis, or SCRIPT FLUSH, has none), it is loaded again and the call
 // is made once more. Thread-safe: one script may be run on several connections.
+// A call reloaded that way answers after calls issued later on the connection
+// (those that found the script loaded): callers that need order must not rely on
+// the connection's order across a reload.
 
 #include <herald/asio/redis/connection.hpp>
 
