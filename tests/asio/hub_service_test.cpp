@@ -365,8 +365,8 @@ TEST_CASE("hub service: a subscriber unsubscribed while its attach waits behind 
 TEST_CASE("in-process broker: a topic followed on a hub keeps its ids however many new names come", "[asio][hub][service]") {
     hub::hub_limits limits;
     limits.max_topics = 2;
+    hub::in_process_broker broker{"node-1", limits};  // an epoch with dashes; first: it outlives its hubs
     hub::service a{"a", limits}, b{"b", limits};
-    hub::in_process_broker broker{"node-1", limits};  // an epoch with dashes: the number is after the last
     broker.join(a);
     broker.join(b);
     auto s = std::make_shared<recorder>();
