@@ -7,6 +7,7 @@
 //   herald_bench_transport_load --server examples/live_server [--clients 1000] [--rate 10]
 //        [--size 64] [--seconds 10] [--warmup 2] [--repeat 3] [--poll-interval-ms 1000]
 //        [--headers browser|minimal] [--transports websocket,sse,long-poll,short-poll]
+//        [--server-arg A]...   (more for live_server: --server-arg --redis --server-arg 127.0.0.1:6379)
 //
 // The subscribers speak the hub's routes (include/herald/asio/hub/routes.hpp) as
 // examples/live/herald.js does: short polling asks /api/messages?since=C every
@@ -70,6 +71,7 @@ struct settings {
     int repeat = 3;
     std::int64_t poll_interval_ns = 1'000'000'000;
     bool browser_headers = true;
+    std::vector<std::string> server_args;  // --server-arg: more for live_server (--redis HOST:PORT)
 };
 
 struct result {
@@ -423,6 +425,7 @@ int main(int argc, char** argv) {
         const std::string arg = argv[i];
         const bool has_value = i + 1 < argc;
         if (arg == "--server" && has_value) s.server = argv[++i];
+        else if (arg == "--server-arg" && has_value) s.server_args.push_back(argv[++i]);
         else if (arg == "--clients" && has_value) s.clients = std::max(1, std::atoi(argv[++i]));
         else if (arg == "--rate" && has_value) s.rate = std::max(0.1, std::atof(argv[++i]));
         else if (arg == "--size" && has_value) s.size = std::strtoul(argv[++i], nullptr, 10);
@@ -444,7 +447,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr,
                          "usage: herald_bench_transport_load --server LIVE_SERVER [--clients N] [--rate M] [--size S]\n"
                          "       [--seconds T] [--warmup T] [--repeat R] [--poll-interval-ms I] [--headers browser|minimal]\n"
-                         "       [--transports websocket,sse,long-poll,short-poll]\n");
+                         "       [--transports websocket,sse,long-poll,short-poll] [--server-arg A]...\n");
             return 2;
         }
     }
@@ -461,8 +464,9 @@ int main(int argc, char** argv) {
     for (int round = 0; round < s.repeat; ++round) {
         for (std::size_t i = 0; i < transports.size(); ++i) {  // interleaved: drift hits every transport alike
             const unsigned short port = bench::free_port();
-            const pid_t child = bench::start_server(s.server, port,
-                                                    {"--ticker-ms", "0", "--quiet", "1", "--history", "100000", "--epoch", "bench"});
+            std::vector<std::string> args{"--ticker-ms", "0", "--quiet", "1", "--history", "100000", "--epoch", "bench"};
+            args.insert(args.end(), s.server_args.begin(), s.server_args.end());
+            const pid_t child = bench::start_server(s.server, port, args);
             rounds[i].push_back(load(s, transports[i], child, port).run());
             bench::stop_server(child);
         }
