@@ -383,8 +383,8 @@ private:
             if (!here.in || !hub) return 0;
             std::error_code ignored;
             std::uint64_t from = 1;
-            if (const auto at = split_position(hub->poll(topic, std::nullopt, ignored).newest); at && at->epoch == epoch)
-                from = at->seq + 1;
+            const std::string newest = hub->poll(topic, std::nullopt, ignored).newest;  // split_position views it
+            if (const auto at = split_position(newest); at && at->epoch == epoch) from = at->seq + 1;
             const std::uint64_t keep = hub->limits().topic.max_messages;
             if (seq >= keep && from < seq - keep + 1) from = seq - keep + 1;
             return from;
