@@ -87,3 +87,23 @@ TEST_CASE("resume: with a source behind the history, an evicted cursor is behind
     CHECK(t.resume("x-2").state == hub::topic::outcome::lost);
     CHECK(t.resume("e-7").state == hub::topic::outcome::resumed);
 }
+
+TEST_CASE("apply: a topic that never had a message adopts the broker's numbering quietly, whatever number comes first, "
+          "and its old '-0' cursor reads as just before it", "[hub][apply]") {
+    hub::topic t{"t", "local"};
+    const std::string ready = t.last_id();  // what a fresh client was told: "local-0"
+    CHECK(ready == "local-0");
+    std::error_code ec;
+    auto a = t.apply("r1", 5, "five", ec);  // numbered elsewhere: 1..4 came before this node followed the topic
+    CHECK_FALSE(a.lost_at);                 // nobody here lost anything
+    CHECK(ids(a.messages) == std::vector<std::string>{"r1-5"});
+    t.apply("r1", 6, "six", ec);
+    const auto from_ready = t.resume(ready);  // a poll's cursor given out before the adoption
+    REQUIRE(from_ready.state == hub::topic::outcome::resumed);
+    CHECK(ids(from_ready.messages) == std::vector<std::string>{"r1-5", "r1-6"});
+    CHECK(t.resume("local-3").state == hub::topic::outcome::lost);  // only "-0" was ever given out
+    // A later epoch change is a loss, and the old local cursor is then lost too.
+    a = t.apply("r2", 1, "again", ec);
+    CHECK(a.lost_at);
+    CHECK(t.resume(ready).state == hub::topic::outcome::lost);
+}

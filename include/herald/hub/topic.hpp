@@ -108,8 +108,13 @@ public:
             return out;
         }
         if (epoch != epoch_) {
-            // Nothing before seq in the new epoch is here: what subscribers had is void.
-            const bool had_any = history_.last_seq() != 0 || seq != 1;
+            // Nothing before seq in the new epoch is here: what subscribers had is
+            // void, unless they had nothing (the topic never had a message: it adopts
+            // the broker's numbering quietly, whatever number comes first, and a
+            // cursor "<old epoch>-0" given out before reads as just before it).
+            const bool had_any = history_.last_seq() != 0;
+            adopted_from_ = had_any ? std::string() : epoch_;
+            adopted_base_ = seq - 1;
             epoch_.assign(epoch);
             history_.restart(seq - 1);
             order_ = sequencer<std::string>(seq - 1, limits_.max_held);
@@ -185,7 +190,11 @@ public:
     std::size_t kept_bytes() const noexcept { return history_.bytes(); }
 
     // The sequence number in `id` when it is "<this epoch>-<digits>".
-    std::optional<std::uint64_t> parse_id(std::string_view id) const noexcept { return parse_position(epoch_, id); }
+    std::optional<std::uint64_t> parse_id(std::string_view id) const noexcept {
+        if (const auto seq = parse_position(epoch_, id)) return seq;
+        if (!adopted_from_.empty() && parse_position(adopted_from_, id) == 0u) return adopted_base_;
+        return std::nullopt;
+    }
 
 private:
     using history_type = basic_history<message>;
@@ -202,6 +211,8 @@ private:
 
     std::string name_;
     std::string epoch_;
+    std::string adopted_from_;  // the epoch of before a quiet adoption (see apply())
+    std::uint64_t adopted_base_ = 0;  // where "<adopted_from_>-0" reads in the adopted epoch
     topic_limits limits_;
     history_type history_;
     sequencer<std::string> order_;  // messages numbered from outside, waiting for a gap to close
