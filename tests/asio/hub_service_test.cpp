@@ -379,3 +379,30 @@ TEST_CASE("in-process broker: a topic followed on a hub keeps its ids however ma
     CHECK(m->id == "node-1-2");  // not reclaimed: same epoch, next number
     CHECK(s->got() == std::vector<std::string>{"ready b-0", "node-1-1", "node-1-2"});
 }
+
+TEST_CASE("hub service: a publish retried with its idempotency key is answered with the first id, alone or on a broker",
+          "[asio][hub][service]") {
+    hub::in_process_broker broker{"br"};
+    hub::service alone{"a"}, joined{"j"};
+    broker.join(joined);
+    for (hub::service* hub : {&alone, &joined}) {
+        auto s = std::make_shared<recorder>();
+        REQUIRE_FALSE(hub->subscribe("t", std::nullopt, s));
+        std::vector<std::string> ids;
+        const auto publish = [&](std::string_view data, std::string_view key) {
+            hub->publish("t", data, key, [&](std::error_code ec, hub::message_ptr m) {
+                REQUIRE_FALSE(ec);
+                ids.push_back(m->id);
+            });
+        };
+        publish("one", "k1");
+        publish("one", "k1");  // the retry
+        publish("two", "k2");
+        publish("three", {});
+        publish("three", {});  // no key: stored again
+        const std::string epoch = hub == &alone ? "a" : "br";
+        CHECK(ids == std::vector<std::string>{epoch + "-1", epoch + "-1", epoch + "-2", epoch + "-3", epoch + "-4"});
+        const std::string ready = std::string("ready ") + (hub == &alone ? "a-0" : "j-0");
+        CHECK(s->got() == std::vector<std::string>{ready, epoch + "-1", epoch + "-2", epoch + "-3", epoch + "-4"});
+    }
+}

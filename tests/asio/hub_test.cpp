@@ -589,7 +589,8 @@ namespace {
 // A broker that answers on a thread of its own, later: with the next number, or,
 // when `down`, with an error that is not the message's (as a Redis that is away).
 struct later_broker final : hub::broker {
-    void publish(hub::service& origin, std::string_view topic, std::string_view data, published_handler done) override {
+    void publish(hub::service& origin, std::string_view topic, std::string_view data, std::string_view,
+                 published_handler done) override {
         threads.emplace_back([this, &origin, topic = std::string(topic), data = std::string(data), done = std::move(done)] {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
             if (down) return done(asio::error::host_unreachable, nullptr);

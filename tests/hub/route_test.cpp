@@ -61,6 +61,43 @@ TEST_CASE("route: each path and method gets its decision", "[hub][route]") {
     CHECK(hub::decide(get("/api/stats", "HEAD"), config).what == kind::stats);
 }
 
+TEST_CASE("route: a publish's Idempotency-Key is passed on, quoted or not, and a bad one is refused", "[hub][route]") {
+    const hub::route_config config;
+    const auto with_key = [&](std::string value) {
+        auto req = get("/api/publish?topic=t", "POST");
+        req.fields.append("Idempotency-Key", value);
+        return hub::decide(req, config);
+    };
+    CHECK(hub::decide(get("/api/publish?topic=t", "POST"), config).idempotency_key.empty());
+    CHECK(with_key("8e03978e-40d5").idempotency_key == "8e03978e-40d5");
+    CHECK(with_key("\"8e03978e-40d5\"").idempotency_key == "8e03978e-40d5");  // the draft's sf-string
+    for (const std::string& bad : std::vector<std::string>{"", "\"\"", "a b", "a\"b", std::string(129, 'k'), "caf\xc3\xa9"}) {
+        const auto r = with_key(bad);
+        INFO(bad);
+        CHECK(r.what == kind::respond);
+        CHECK(r.response.status == 400);
+    }
+    CHECK(with_key(std::string(128, 'k')).what == kind::publish);
+}
+
+TEST_CASE("idempotency memory: a key's id per topic, the oldest forgotten past capacity", "[hub][idempotency]") {
+    hub::idempotency_memory keys(2);
+    keys.remember("t", "k1", "e-1");
+    CHECK(keys.find("t", "k1") == "e-1");
+    CHECK_FALSE(keys.find("u", "k1"));  // keys are per topic
+    keys.remember("t", "k1", "e-9");    // the first answer stays
+    CHECK(keys.find("t", "k1") == "e-1");
+    keys.remember("u", "k1", "e-2");
+    keys.remember("t", "k3", "e-3");
+    CHECK_FALSE(keys.find("t", "k1"));
+    CHECK(keys.size() == 2);
+    const auto again = hub::published_again("t", "e-1", "data");
+    REQUIRE(again);
+    CHECK(again->id == "e-1");
+    CHECK(again->seq == 1);
+    CHECK(again->data == "data");
+}
+
 TEST_CASE("route: refusals carry their status and the fields the protocol asks for", "[hub][route]") {
     const hub::route_config config;
     auto r = hub::decide(get("/api/publish"), config);

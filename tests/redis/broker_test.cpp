@@ -74,9 +74,9 @@ struct node {
     }
 
     // Publishes and waits for the answer: the id, or "error: ...".
-    std::string publish(const std::string& topic, const std::string& data) {
+    std::string publish(const std::string& topic, const std::string& data, const std::string& key = {}) {
         std::promise<std::string> answer;
-        hub->publish(topic, data, [&](std::error_code ec, hub::message_ptr m) {
+        hub->publish(topic, data, key, [&](std::error_code ec, hub::message_ptr m) {
             answer.set_value(m ? m->id : "error: " + ec.message());
         });
         return answer.get_future().get();
@@ -150,6 +150,21 @@ TEST_CASE("redis broker: a retried publish with the same key is stored once", "[
     CHECK(run("once") == "e1-1");
     CHECK(run("once") == "e1-1");  // the retry: the first answer, nothing stored
     CHECK(redis_call(server.port(), {"XLEN", "herald:{t}:log"}).integer == 1);
+}
+
+TEST_CASE("redis broker: a publisher's retry with its Idempotency-Key on another node is answered with the first id",
+          "[redis][broker]") {
+    redis_server server;
+    node a{server.port(), "a"}, b{server.port(), "b"};
+    REQUIRE(eventually([&] { return a.broker->in_sync() && b.broker->in_sync(); }));
+    const std::string first = a.publish("t", "once", "key-1");
+    REQUIRE(first.find("error") == std::string::npos);
+    CHECK(b.publish("t", "once", "key-1") == first);                      // stored once
+    CHECK(b.publish("u", "once", "key-1").find("error") == std::string::npos);  // keys are per topic
+    const std::string other = b.publish("t", "twice", "key-2");
+    CHECK(other != first);
+    CHECK(redis_call(server.port(), {"XLEN", "herald:{t}:log"}).integer == 2);
+    CHECK(redis_call(server.port(), {"HGET", "herald:{t}:meta", "seq"}).text == "2");
 }
 
 TEST_CASE("redis broker: Redis losing its data is one lost signal, then the new epoch's ids", "[redis][broker]") {

@@ -12,7 +12,9 @@
 //                                              after C, else parked for up to S seconds
 //   GET  /events?topic=T  (Last-Event-ID or ?since=C)   SSE
 //   GET  /ws?topic=T&since=C                   WebSocket; text frames are publishes
-//   POST /publish?topic=T                      the body is published -> {"id":C}
+//   POST /publish?topic=T                      the body is published -> {"id":C};
+//                                              with Idempotency-Key: K, a retry is not
+//                                              stored twice (hub/idempotency.hpp)
 //   GET  /stats                                the hub's counters as JSON
 //
 // Refusals carry their status: 405 with Allow for another method, 426 for /ws
@@ -21,6 +23,7 @@
 
 #include <herald/http/message.hpp>
 #include <herald/hub/error.hpp>
+#include <herald/hub/idempotency.hpp>
 #include <herald/hub/topic.hpp>
 #include <herald/websocket/handshake.hpp>
 
@@ -75,6 +78,7 @@ struct route {
     std::chrono::seconds timeout{0};
     std::size_t max_answer_bytes = 0;  // poll: route_config::max_answer_bytes (0: no bound)
     bool may_publish = false;          // websocket: text frames are published
+    std::string idempotency_key;       // publish: the Idempotency-Key header's key, or empty
     http::response response;   // respond
 };
 
@@ -129,7 +133,14 @@ inline route decide(const http::request& req, const route_config& config) {
     if (const unsigned status = refusal(req, needs, r.topic, config))
         return answer(detail::text_response(status, status == 401 ? "credentials required" : "not allowed"));
     if (stream && !valid_topic_name(r.topic)) return answer(detail::text_response(400, std::error_code(error::bad_topic_name).message()));
-    if (name == "/publish") r.what = route::kind::publish;
+    if (name == "/publish") {
+        r.what = route::kind::publish;
+        if (const auto value = req.fields.find("Idempotency-Key")) {
+            const auto key = parse_idempotency_key(*value);
+            if (!key) return answer(detail::text_response(400, "bad Idempotency-Key: 1 to 128 visible ASCII characters"));
+            r.idempotency_key = std::string(*key);
+        }
+    }
     else if (name == "/stats") r.what = route::kind::stats;
     else if (name == "/messages" || name == "/poll") r.what = route::kind::poll;
     else r.what = name == "/events" ? route::kind::events : route::kind::websocket;

@@ -55,8 +55,11 @@ public:
     virtual ~broker() = default;
     // Numbers `data` for `topic` and has every hub joined apply() it, `origin`
     // included; `done` once, from any thread, at once (a broker in the process)
-    // or later (one that asks a server, which answers after the server did).
-    virtual void publish(service& origin, std::string_view topic, std::string_view data, published_handler done) = 0;
+    // or later (one that asks a server, which answers after the server did). A
+    // publish with a non-empty `idempotency_key` the topic already had is answered
+    // with that publish's id and stores nothing (hub/idempotency.hpp).
+    virtual void publish(service& origin, std::string_view topic, std::string_view data, std::string_view idempotency_key,
+                         published_handler done) = 0;
     // Whether publish() always calls `done` before it returns.
     virtual bool answers_at_once() const noexcept { return false; }
     // `hub` is being destroyed: apply() nothing to it from now on (called by its destructor).

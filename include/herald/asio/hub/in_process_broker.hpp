@@ -13,6 +13,7 @@
 // them; whoever queued while nobody was applying applies the queue to every hub in
 // order, outside the lock (the pattern of service.hpp's drain), so a subscriber
 // that publishes from inside a delivery neither deadlocks nor reorders anything.
+// Idempotency keys are remembered here (the last 10,000), for all hubs.
 
 #include <herald/asio/hub/service.hpp>
 
@@ -35,20 +36,24 @@ public:
         hub.attach(this);
     }
 
-    void publish(service& origin, std::string_view topic, std::string_view data, published_handler done) override {
+    void publish(service& origin, std::string_view topic, std::string_view data, std::string_view idempotency_key,
+                 published_handler done) override {
         (void)origin;  // applied like every other hub's
         std::error_code ec;
         message_ptr m;
         bool mine = false;
         {
             std::lock_guard lock(mutex_);
+            const auto was = idempotency_key.empty() ? std::nullopt : keys_.find(topic, idempotency_key);
+            if (was) m = published_again(topic, *was, data);  // stored once already
             // A topic followed on any hub is never reclaimed (its ids would change epoch).
-            m = numbering_.publish(topic, data, ec, [this](const hub::topic& t) {
+            else m = numbering_.publish(topic, data, ec, [this](const hub::topic& t) {
                 return std::any_of(hubs_.begin(), hubs_.end(), [&](const service* h) { return h->followed(t.name()); });
             });
-            if (m) {
+            if (m && !was) {
                 queue_.push_back({std::string(topic), numbering_.find(topic)->epoch(), m});
                 mine = !std::exchange(applying_, true);
+                if (!idempotency_key.empty()) keys_.remember(topic, idempotency_key, m->id);
             }
         }
         if (mine) apply_queued();
@@ -100,6 +105,7 @@ private:
     std::vector<service*> hubs_;
     std::vector<numbered> queue_;
     bool applying_ = false;
+    idempotency_memory keys_;
 };
 
 }  // namespace herald::hub

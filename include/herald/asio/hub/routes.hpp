@@ -71,7 +71,7 @@ public:
         case route::kind::not_ours: return false;
         case route::kind::respond: respond(std::move(r.response)); break;
         case route::kind::stats: respond({200, "application/json", state_->hub.stats().json()}); break;
-        case route::kind::publish: publish(req, r.topic, respond); break;
+        case route::kind::publish: publish(req, r, respond); break;
         case route::kind::poll: state_->polls->poll(r, std::move(respond)); break;
         case route::kind::events: events(std::move(r), respond); break;
         case route::kind::websocket: upgrade(std::move(r), respond); break;
@@ -98,7 +98,7 @@ private:
         timing::keyed_limiter publishers;
     };
 
-    void publish(const http::request& req, const std::string& topic_name, http::responder& respond) {
+    void publish(const http::request& req, const route& r, http::responder& respond) {
         if (const auto wait = too_fast(req)) {
             auto res = detail::text_response(429, "publishing too fast");  // RFC 6585 §4
             res.fields.append("Retry-After", std::to_string(std::chrono::ceil<std::chrono::seconds>(*wait).count()));
@@ -107,7 +107,7 @@ private:
         // Answered when the id is known: at once in one process, after Redis with a
         // Redis broker (the responder may be called from any thread).
         auto answer = std::make_shared<http::responder>(std::move(respond));  // move-only; the handler is copied
-        state_->hub.publish(topic_name, req.body, [answer](std::error_code ec, message_ptr m) {
+        state_->hub.publish(r.topic, req.body, r.idempotency_key, [answer](std::error_code ec, message_ptr m) {
             if (m) return (*answer)({200, "application/json", published_payload(m->id)});
             if (const unsigned status = status_for(ec)) return (*answer)(detail::text_response(status, ec.message()));
             // Not the message's fault: the broker could not number it now (Redis down).

@@ -35,6 +35,7 @@
 #include <herald/asio/hub/detail/slot.hpp>
 #include <herald/asio/hub/subscriber.hpp>
 #include <herald/hub/hub.hpp>
+#include <herald/hub/idempotency.hpp>
 #include <herald/hub/sequencer.hpp>
 
 #include <asio/post.hpp>
@@ -74,9 +75,23 @@ public:
     // `done(ec, message)` once: at once without a broker, else when the broker
     // answers, from any thread.
     void publish(std::string_view topic_name, std::string_view data, broker::published_handler done) {
-        if (broker_) return broker_->publish(*this, topic_name, data, std::move(done));
+        publish(topic_name, data, {}, std::move(done));
+    }
+
+    // The same with an idempotency key (hub/idempotency.hpp; empty: none): a
+    // publish with a key `topic_name` already had is answered with that one's id
+    // and stores nothing.
+    void publish(std::string_view topic_name, std::string_view data, std::string_view idempotency_key,
+                 broker::published_handler done) {
+        if (broker_) return broker_->publish(*this, topic_name, data, idempotency_key, std::move(done));
         std::error_code ec;
-        auto m = publish_here(topic_name, data, ec);
+        message_ptr m;
+        if (idempotency_key.empty()) m = publish_here(topic_name, data, ec);
+        else {
+            std::lock_guard lock(keys_mutex_);  // a key's first publish and its retry are one at a time
+            if (const auto was = keys_.find(topic_name, idempotency_key)) m = published_again(topic_name, *was, data);
+            else if ((m = publish_here(topic_name, data, ec))) keys_.remember(topic_name, idempotency_key, m->id);
+        }
         done(ec, std::move(m));
     }
 
@@ -90,7 +105,7 @@ public:
             return nullptr;
         }
         message_ptr out;
-        broker_->publish(*this, topic_name, data, [&](std::error_code e, message_ptr m) {
+        broker_->publish(*this, topic_name, data, {}, [&](std::error_code e, message_ptr m) {
             ec = e;
             out = std::move(m);
         });
@@ -330,6 +345,8 @@ private:
     broker* broker_ = nullptr;
     std::shared_ptr<detail::life> life_ = std::make_shared<detail::life>();
     std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0};
+    std::mutex keys_mutex_;
+    idempotency_memory keys_;  // publishes with a key, without a broker
 };
 
 }  // namespace herald::hub

@@ -104,11 +104,15 @@ public:
     // Whether the link is up and the topics were repaired since it came up.
     bool in_sync() const noexcept { return state_->link->up() && state_->in_sync.load(); }
 
-    void publish(hub::service&, std::string_view topic, std::string_view data, published_handler done) override {
+    // A publisher's idempotency key is kept in Redis for idempotency_ttl, apart
+    // from the keys the broker makes for its own retries.
+    void publish(hub::service&, std::string_view topic, std::string_view data, std::string_view idempotency_key,
+                 published_handler done) override {
         std::error_code ec = hub::valid_topic_name(topic) ? hub::topic::check(data, state_->hub->limits().topic)
                                                           : std::error_code(hub::error::bad_topic_name);
         if (ec) return done(ec, nullptr);
-        auto call = std::make_shared<publish_call>(publish_call{std::string(topic), std::string(data), state_->new_key(),
+        std::string key = idempotency_key.empty() ? state_->new_key() : "c:" + std::string(idempotency_key);
+        auto call = std::make_shared<publish_call>(publish_call{std::string(topic), std::string(data), std::move(key),
                                                                 std::chrono::steady_clock::now() + state_->options.retry_for,
                                                                 std::move(done)});
         state_->run_publish(call);
