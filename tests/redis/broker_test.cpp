@@ -36,14 +36,22 @@ struct recorder final : hub::subscriber {
         std::lock_guard lock(mutex);
         got.push_back("lost " + std::string(id));
     }
-    void ready(std::string_view, std::string_view) override {}
+    void ready(std::string_view, std::string_view id) override {
+        std::lock_guard lock(mutex);
+        ready_id = id;
+    }
     bool ended() const override { return false; }
+    std::string ready_at() {
+        std::lock_guard lock(mutex);
+        return ready_id;
+    }
     std::vector<std::string> seen() {
         std::lock_guard lock(mutex);
         return got;
     }
     std::mutex mutex;
     std::vector<std::string> got;
+    std::string ready_id;
 };
 
 // One node: its own io_context thread, link, broker and hub.
@@ -244,4 +252,36 @@ TEST_CASE("redis broker: a client from another node resumes on a node that had n
     REQUIRE(after.found.state == hub::topic::outcome::resumed);
     REQUIRE(after.found.messages.size() == 2);
     CHECK(after.found.messages[1]->id == epoch + "-3");
+}
+
+TEST_CASE("redis broker: a fresh subscriber on a node that had not seen its topic gets what comes next, no lost signal",
+          "[redis][broker]") {
+    redis_server server;
+    node a{server.port(), "a"};
+    REQUIRE(eventually([&] { return a.broker->in_sync(); }));
+    const std::string first = a.publish("t", "one");
+    a.publish("t", "two");
+    const std::string epoch = first.substr(0, first.rfind('-'));
+    node c{server.port(), "c"};  // after both: its hub has never seen topic t
+    REQUIRE(eventually([&] { return c.broker->in_sync(); }));
+    auto fresh = std::make_shared<recorder>();
+    REQUIRE_FALSE(c.hub->subscribe("t", std::nullopt, fresh));
+    // Its ready id is Redis's position, not one of node c's own: a client that
+    // moves to another node with it resumes there exactly.
+    REQUIRE(eventually([&] { return !fresh->ready_at().empty(); }));
+    CHECK(fresh->ready_at() == epoch + "-2");
+    a.publish("t", "three");
+    c.publish("t", "four");
+    const std::vector<std::string> next{epoch + "-3=three", epoch + "-4=four"};
+    CHECK(eventually([&] { return fresh->seen() == next; }));
+    auto moved = std::make_shared<recorder>();
+    REQUIRE_FALSE(a.hub->subscribe("t", fresh->ready_at(), moved));
+    CHECK(eventually([&] { return moved->seen() == next; }));
+    // A topic Redis has never had: the node's own ready id, then the first message.
+    auto first_ever = std::make_shared<recorder>();
+    REQUIRE_FALSE(c.hub->subscribe("new", std::nullopt, first_ever));
+    REQUIRE(eventually([&] { return !first_ever->ready_at().empty(); }));
+    CHECK(first_ever->ready_at() == "c-0");
+    const std::string id = a.publish("new", "hello");
+    CHECK(eventually([&] { return first_ever->seen() == std::vector<std::string>{id + "=hello"}; }));
 }

@@ -71,3 +71,32 @@ TEST_CASE("live_server --redis: two nodes share one numbering, and a cursor from
     CHECK(on_a == std::vector<std::string>{epoch + "-1", epoch + "-2", epoch + "-3"});
     CHECK(on_b == std::vector<std::string>{epoch + "-2", epoch + "-3"});
 }
+
+TEST_CASE("live_server --redis: a poll without a cursor on a node new to the topic learns Redis's position, which "
+          "another node resumes exactly", "[redis][cluster][examples]") {
+    redis_server redis;
+    const std::string at_redis = "127.0.0.1:" + redis.port();
+    child_server a{HERALD_LIVE_SERVER, {"--redis", at_redis, "--node", "a", "--ticker-ms", "0", "--quiet", "1"}};
+    std::string first;
+    for (int i = 0; i < 50 && first.rfind("200 ", 0) != 0; ++i) {
+        first = post(a, "one");
+        if (first.rfind("200 ", 0) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(first.rfind("200 ", 0) == 0);
+    const std::string id1 = first.substr(first.find("\"id\":\"") + 6, first.rfind('"') - first.find("\"id\":\"") - 6);
+    // Node b starts after the message: its hub has never seen the topic.
+    child_server b{HERALD_LIVE_SERVER, {"--redis", at_redis, "--node", "b", "--ticker-ms", "0", "--quiet", "1"}};
+    std::string cursor;
+    static const std::regex cursor_of(R"re("cursor":"([^"]*)")re");
+    for (int i = 0; i < 100 && cursor != id1; ++i) {  // until b's link is up
+        const auto res = http_exchange(at(b), "GET /api/messages?topic=news HTTP/1.1\r\nHost: t\r\n\r\n");
+        std::smatch m;
+        if (std::regex_search(res.body, m, cursor_of)) cursor = m[1];
+        if (cursor != id1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(cursor == id1);  // not b's own "<b's epoch>-0"
+    REQUIRE(post(a, "two").rfind("200 ", 0) == 0);
+    std::vector<std::string> on_a;
+    for (int i = 0; i < 100 && on_a.empty(); ++i) on_a = ids_since(a, cursor);
+    CHECK(on_a.size() == 1);
+}

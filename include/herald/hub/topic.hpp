@@ -113,11 +113,7 @@ public:
             // the broker's numbering quietly, whatever number comes first, and a
             // cursor "<old epoch>-0" given out before reads as just before it).
             const bool had_any = history_.last_seq() != 0;
-            adopted_from_ = had_any ? std::string() : epoch_;
-            adopted_base_ = seq - 1;
-            epoch_.assign(epoch);
-            history_.restart(seq - 1);
-            order_ = sequencer<std::string>(seq - 1, limits_.max_held);
+            renumber(epoch, seq - 1, !had_any);
             if (had_any) out.lost_at = last_id();
         }
         switch (order_.offer(seq, std::string(data))) {
@@ -130,6 +126,16 @@ public:
         }
         release(out);
         return out;
+    }
+
+    // Takes a broker's numbering, `epoch` at `seq`, before any message comes: a
+    // topic that never had one adopts it quietly, as apply() would, and its
+    // last_id() is then a position every node can place. -> whether it did (not
+    // when the topic had a message).
+    bool anchor(std::string_view epoch, std::uint64_t seq) {
+        if (history_.last_seq() != 0) return false;
+        if (epoch != epoch_) renumber(epoch, seq, true);
+        return true;
     }
 
     // Gives up on the gap apply() reported (the source no longer has it): the
@@ -198,6 +204,16 @@ public:
 
 private:
     using history_type = basic_history<message>;
+
+    // The history starts again in `epoch` after `base`; `quietly`: a cursor
+    // "<epoch before>-0" given out meanwhile reads as `base`.
+    void renumber(std::string_view epoch, std::uint64_t base, bool quietly) {
+        adopted_from_ = quietly ? epoch_ : std::string();
+        adopted_base_ = base;
+        epoch_.assign(epoch);
+        history_.restart(base);
+        order_ = sequencer<std::string>(base, limits_.max_held);
+    }
 
     message_ptr keep(message_ptr m) {
         history_.append(m);

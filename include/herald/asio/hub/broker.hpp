@@ -44,6 +44,14 @@ public:
         (void)topic;
         done();
     }
+    // Where `topic`'s numbering is now: `done(epoch, last seq)` once, from any
+    // thread, or done("", 0) when the source has no such topic or cannot say now.
+    // Asked for a fresh subscriber of a topic the hub never had a message of, so
+    // that its ready id is a position every node can place. The default knows none.
+    virtual void latest(std::string_view topic, std::function<void(std::string, std::uint64_t)> done) {
+        (void)topic;
+        done({}, 0);
+    }
 };
 
 // Between hubs: numbers each message once for all of them.

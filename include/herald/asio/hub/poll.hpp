@@ -59,6 +59,15 @@ public:
             auto answer = std::make_shared<http::responder>(std::move(respond));
             return hub_.catch_up(r.topic, [self = shared_from_this(), r, answer] { self->poll(r, std::move(*answer), true); });
         }
+        // A client without a cursor learns where "now" is; on a topic never numbered
+        // here that is the source's position, which every node can place.
+        if (!caught_up && (!cursor || cursor->empty()) && hub_.limits().topic.backed && split_position(now.newest).value_or(position{}).seq == 0) {
+            auto answer = std::make_shared<http::responder>(std::move(respond));
+            return hub_.latest(r.topic, [self = shared_from_this(), r, answer](std::string epoch, std::uint64_t seq) {
+                if (epoch.empty()) return self->poll(r, std::move(*answer), true);
+                (*answer)(poll_response(poll_body(make_position(epoch, seq), false, {})));
+            });
+        }
         auto step = decide_poll(now.found, cursor, now.newest, r.timeout, r.max_answer_bytes);
         if (step.body) return respond(poll_response(std::move(*step.body)));
         const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;

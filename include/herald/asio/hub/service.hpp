@@ -231,6 +231,18 @@ public:
         });
     }
 
+    // Asks the history source where `topic_name`'s numbering is now
+    // (history_source::latest): `done(epoch, last seq)` once, from any thread, or
+    // done("", 0) without a source or when it cannot say. For a poll without a
+    // cursor on a topic never numbered here: its cursor is then one every node places.
+    void latest(std::string_view topic_name, std::function<void(std::string, std::uint64_t)> done) {
+        if (!source_) return done({}, 0);
+        source_->latest(topic_name, [life = life_, done = std::move(done)](std::string epoch, std::uint64_t seq) {
+            const detail::living alive(life);
+            if (alive.in) done(std::move(epoch), seq);
+        });
+    }
+
     // Whether anyone follows `topic_name` here (a subscriber, a parked poll).
     bool followed(std::string_view topic_name) const {
         std::lock_guard lock(mutex_);

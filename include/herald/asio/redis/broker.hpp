@@ -107,6 +107,11 @@ public:
     // Applies what Redis has of `topic` beyond what the hub has (at most the last
     // max_messages of the hub's history), then `done`: a cursor from a client of
     // another node is then one the hub can place.
+    // Redis's epoch and last number of `topic` (for a fresh subscriber's ready id).
+    void latest(std::string_view topic, std::function<void(std::string, std::uint64_t)> done) override {
+        state_->latest(std::string(topic), std::move(done), std::chrono::steady_clock::now() + state_->options.retry_for);
+    }
+
     void catch_up(std::string_view topic, std::function<void()> done) override {
         state_->catch_up(std::string(topic), std::move(done), std::chrono::steady_clock::now() + state_->options.retry_for);
     }

@@ -31,6 +31,9 @@ struct slot_work {
     std::string id{};                   // attach: the newest id; lost, fetched: where a lost client continues
     std::uint64_t until = 0;            // fetched: the end of the range asked
     std::uint64_t generation = 0;       // attach: the subscriber's generation when asked
+    // attach: a fresh subscriber started from a position (service::start): ready(id)
+    // first, then what came after it.
+    bool ready_at_cursor = false;
 };
 
 // What one drained batch did.
@@ -134,9 +137,11 @@ private:
         case topic::outcome::fresh: f.s->ready(name(), w.id); break;
         case topic::outcome::lost: f.s->lost(name(), w.id); break;
         case topic::outcome::resumed:
+            if (w.ready_at_cursor) f.s->ready(name(), w.id);
             for (const auto& m : found.messages) deliver_to(f, m, t);
             break;
         case topic::outcome::behind:
+            if (w.ready_at_cursor) f.s->ready(name(), w.id);
             f.catching_up.emplace(found.missing.first - 1, max_held_ + found.messages.size());
             for (const auto& m : found.messages) f.catching_up->offer(m->seq, m);
             break;

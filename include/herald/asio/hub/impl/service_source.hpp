@@ -16,17 +16,43 @@ namespace herald::hub {
 // cannot place (lost, with a source behind the hub) is first brought up to date by
 // the source, once: it may come from a client of another node that is ahead of
 // this one, or from an epoch this node has not seen yet.
+//
+// A fresh subscriber (no cursor) of a topic that never had a message here is
+// started from the source's latest position instead (history_source::latest), the
+// topic anchored there: its ready id is then one another node can place, and it
+// gets every message numbered after it.
 inline void service::start(const std::shared_ptr<slot>& here, const std::shared_ptr<subscriber>& s, work w,
                            std::optional<std::string> cursor, bool may_catch_up) {
     std::optional<seq_range> missing;
     std::string epoch;
     bool mine = false, catch_up = false;
+    if (may_catch_up && (!cursor || cursor->empty())) {
+        bool unnumbered = false;
+        {
+            std::lock_guard lock(here->mutex);
+            unnumbered = here->last_seq() == 0;
+        }
+        if (unnumbered) {
+            return source_->latest(here->name(), [this, life = life_, here, s, w = std::move(w)](std::string at, std::uint64_t seq) mutable {
+                const detail::living alive(life);
+                if (!alive.in) return;
+                std::optional<std::string> from;
+                if (!at.empty()) {
+                    std::lock_guard lock(here->mutex);
+                    here->anchor(at, seq);
+                    from = make_position(at, seq);
+                    w.ready_at_cursor = true;
+                }
+                start(here, s, std::move(w), std::move(from), false);
+            });
+        }
+    }
     {
         std::lock_guard lock(here->mutex);
         std::optional<std::string_view> from;
         if (cursor) from = *cursor;
         w.found = here->resume(from);
-        w.id = here->last_id();
+        w.id = w.ready_at_cursor && w.found.state != topic::outcome::lost ? *cursor : here->last_id();
         catch_up = may_catch_up && w.found.state == topic::outcome::lost;
         if (!catch_up && w.found.state == topic::outcome::behind) {
             // Fetched and held per subscriber: a cursor further behind than

@@ -254,31 +254,40 @@ struct broker_state : std::enable_shared_from_this<broker_state> {
     }
     static constexpr std::size_t fetch_chunk = 512;
 
-    void catch_up(std::string topic, std::function<void()> done, std::chrono::steady_clock::time_point give_up) {
+    // The topic's epoch and last number in Redis, waiting for Redis until give_up;
+    // done("", 0) when Redis has no such topic or did not answer. The topic is
+    // then one this node knows (repaired and checked). One plain command, not a
+    // script: a script may be loaded first, and this must run before any publish
+    // this node issues after it (a fresh subscriber gets those).
+    void latest(std::string topic, std::function<void(std::string, std::uint64_t)> done,
+                std::chrono::steady_clock::time_point give_up) {
         const auto c = link->commands();
         auto retry = [self = shared_from_this(), topic, done, give_up] {
-            self->retry_until(give_up, [self, topic, done, give_up] { self->catch_up(topic, done, give_up); }, done);
+            self->retry_until(give_up, [self, topic, done, give_up] { self->latest(topic, done, give_up); },
+                              [done] { done({}, 0); });
         };
         if (!c) return retry();
         const auto keys = scripts::keys_of(options.prefix, topic);
-        latest_script.run(c, {keys.meta, keys.log}, {},
-                          [self = shared_from_this(), topic, done, give_up, retry](std::error_code ec, reply r) mutable {
-                              if (ec || r.is_error()) return retry();
-                              if (r.elements.size() != 4) return done();  // Redis has no such topic
-                              const std::string epoch = r.elements[0].text;
-                              std::uint64_t seq = 0;
-                              std::from_chars(r.elements[1].text.data(), r.elements[1].text.data() + r.elements[1].text.size(), seq);
-                              const std::uint64_t from = self->first_missing(topic, epoch, seq);
-                              if (from == 0 || from > seq) return done();
-                              self->fetch(topic, epoch, {from, seq},
-                                          [self, topic, epoch, done](std::vector<entry> got) {
-                                              for (const auto& e : got)
-                                                  if (self->note(topic, epoch, e.seq) != topic_memory::verdict::retired)
-                                                      self->apply(topic, epoch, e.seq, e.data);
-                                              done();
-                                          },
-                                          give_up);
-                          });
+        c->command({"HMGET", keys.meta, "epoch", "seq"}, [self = shared_from_this(), topic, done, retry](std::error_code ec, reply r) {
+            if (ec || r.is_error()) return retry();
+            if (r.elements.size() != 2 || r.elements[0].type != reply::kind::string) return done({}, 0);  // no such topic
+            std::uint64_t seq = 0;
+            std::from_chars(r.elements[1].text.data(), r.elements[1].text.data() + r.elements[1].text.size(), seq);
+            if (seq != 0 && self->note(topic, r.elements[0].text, seq) == topic_memory::verdict::retired) return done({}, 0);
+            done(r.elements[0].text, seq);
+        });
+    }
+
+    void catch_up(std::string topic, std::function<void()> done, std::chrono::steady_clock::time_point give_up) {
+        latest(topic, [self = shared_from_this(), topic, done, give_up](std::string epoch, std::uint64_t seq) {
+            const std::uint64_t from = epoch.empty() ? 0 : self->first_missing(topic, epoch, seq);
+            if (from == 0 || from > seq) return done();
+            self->fetch(topic, epoch, {from, seq}, [self, topic, epoch, done](std::vector<entry> got) {
+                for (const auto& e : got)
+                    if (self->note(topic, epoch, e.seq) != topic_memory::verdict::retired) self->apply(topic, epoch, e.seq, e.data);
+                done();
+            }, give_up);
+        }, give_up);
     }
 
     // The first message of `epoch` up to `seq` that the hub lacks, no further
