@@ -37,7 +37,14 @@ if(result)
   message(FATAL_ERROR "build failed:\n${out}")
 endif()
 foreach(binary IN LISTS binaries)
-  execute_process(COMMAND "${WORK_DIR}/tests/${binary}" RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  # The cluster drills (about a minute of failures timed in wall-clock seconds) run
+  # in the plain build only: the suite's budget; their nodes' code runs here in the
+  # other cluster tests.
+  set(filter)
+  if(binary STREQUAL "herald_redis_tests")
+    set(filter "~[drill]")
+  endif()
+  execute_process(COMMAND "${WORK_DIR}/tests/${binary}" ${filter} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(result)
     message(FATAL_ERROR "${binary} failed under ${name} (exit ${result}):\n${out}")
   endif()

@@ -16,18 +16,25 @@ namespace herald::test_support {
 
 class redis_server {
 public:
-    explicit redis_server(unsigned short port = 0)
-        : child_(HERALD_REDIS_SERVER,
-                 {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "local",
-                  "--loglevel", "warning", "--logfile", "/dev/null"},
-                 port) {}
+    // `more`: further options, which win over these (e.g. "--appendonly", "yes",
+    // "--dir", D for a Redis that a restart on the same port and dir reloads).
+    explicit redis_server(unsigned short port = 0, const std::vector<std::string>& more = {})
+        : child_(HERALD_REDIS_SERVER, with(more), port) {}
 
     std::string port() const { return std::to_string(child_.port()); }
     unsigned short port_number() const { return child_.port(); }
     pid_t pid() const { return child_.pid(); }
     void stop() { child_.stop(); }
+    void kill() { child_.stop(SIGKILL); }  // kill -9: nothing written on the way out
 
 private:
+    static std::vector<std::string> with(const std::vector<std::string>& more) {
+        std::vector<std::string> args{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command",
+                                      "local", "--loglevel", "warning", "--logfile", "/dev/null"};
+        args.insert(args.end(), more.begin(), more.end());
+        return args;
+    }
+
     child_server child_;
 };
 

@@ -69,9 +69,10 @@ public:
         return -1;
     }
 
-    void stop() {
+    // SIGTERM: the server shuts down as it would be asked to; SIGKILL: kill -9.
+    void stop(int signal = SIGTERM) {
         if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
+        ::kill(pid_, signal);
         int status = 0;
         ::waitpid(pid_, &status, 0);
         pid_ = -1;
