@@ -107,3 +107,25 @@ TEST_CASE("apply: a topic that never had a message adopts the broker's numbering
     CHECK(a.lost_at);
     CHECK(t.resume(ready).state == hub::topic::outcome::lost);
 }
+
+TEST_CASE("anchor: a topic that never had a message takes a broker's position without a message; one that had, not",
+          "[hub][apply]") {
+    hub::topic t{"t", "local"};
+    const std::string before = t.last_id();  // what a fresh subscriber was told before the anchor
+    CHECK(before == "local-0");
+    REQUIRE(t.anchor("r1", 7));
+    CHECK(t.epoch() == "r1");
+    CHECK(t.last_id() == "r1-7");
+    CHECK(t.kept_count() == 0);
+    CHECK(t.resume("r1-7").state == hub::topic::outcome::resumed);
+    CHECK(t.resume(before).state == hub::topic::outcome::resumed);  // the old "-0" reads as the anchor
+    std::error_code ec;
+    CHECK(t.apply("r1", 7, "seven", ec).duplicate);  // at or before the anchor: not this node's to deliver
+    CHECK(ids(t.apply("r1", 8, "eight", ec).messages) == std::vector<std::string>{"r1-8"});
+    CHECK_FALSE(t.anchor("r2", 100));  // it has a message now: only apply() moves it
+    CHECK(t.epoch() == "r1");
+    hub::topic numbered{"n", "local"};
+    REQUIRE(numbered.publish("x", ec));
+    CHECK_FALSE(numbered.anchor("r1", 3));
+    CHECK(numbered.last_id() == "local-1");
+}
