@@ -100,3 +100,21 @@ TEST_CASE("live_server --redis: a poll without a cursor on a node new to the top
     for (int i = 0; i < 100 && on_a.empty(); ++i) on_a = ids_since(a, cursor);
     CHECK(on_a.size() == 1);
 }
+
+TEST_CASE("live_server --redis: /api/stats says whether the node is in sync with Redis", "[redis][cluster][examples]") {
+    redis_server redis;
+    child_server a{HERALD_LIVE_SERVER, {"--redis", "127.0.0.1:" + redis.port(), "--node", "a", "--ticker-ms", "0", "--quiet", "1"}};
+    const auto stats = [&] { return http_exchange(at(a), "GET /api/stats HTTP/1.1\r\nHost: t\r\n\r\n").body; };
+    std::string now;
+    for (int i = 0; i < 100 && now.find("\"in_sync\":true") == std::string::npos; ++i) {
+        now = stats();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(now.find("\"in_sync\":true") != std::string::npos);
+    redis.stop();
+    for (int i = 0; i < 100 && now.find("\"in_sync\":false") == std::string::npos; ++i) {
+        now = stats();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(now.find("\"in_sync\":false") != std::string::npos);
+}

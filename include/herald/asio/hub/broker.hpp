@@ -70,6 +70,9 @@ public:
                          published_handler done) = 0;
     // Whether publish() always calls `done` before it returns.
     virtual bool answers_at_once() const noexcept { return false; }
+    // Whether the broker is connected and up to date (hub::stats::in_sync); one in
+    // the process always is.
+    virtual bool in_sync() const noexcept { return true; }
     // `hub` is being destroyed: apply() nothing to it from now on (called by its destructor).
     virtual void detach(service& hub) noexcept { (void)hub; }
 };

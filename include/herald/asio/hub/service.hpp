@@ -264,6 +264,7 @@ public:
         out.messages_out = messages_out_.load(std::memory_order_relaxed);
         out.bytes_out = bytes_out_.load(std::memory_order_relaxed);
         out.queue_drops = drops_.load(std::memory_order_relaxed);
+        if (broker_) out.in_sync = broker_->in_sync();
         return out;
     }
 

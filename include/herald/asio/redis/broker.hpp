@@ -82,7 +82,7 @@ public:
     void detach(hub::service&) noexcept override { state_->life->end(); }
 
     // Whether the link is up and the topics were repaired since it came up.
-    bool in_sync() const noexcept { return state_->link->up() && state_->in_sync.load(); }
+    bool in_sync() const noexcept override { return state_->link->up() && state_->in_sync.load(); }
 
     // A publisher's idempotency key is kept in Redis for idempotency_ttl, apart
     // from the keys the broker makes for its own retries.
