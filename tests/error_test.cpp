@@ -81,9 +81,9 @@ TEST_CASE("every websocket error has a distinct message a condition and the righ
     CHECK(websocket::close_code_for(websocket::error::message_too_big) == 1009);
     CHECK(websocket::close_code_for(websocket::error::bad_masking) == 1002);
     CHECK(websocket::close_code_for(std::make_error_code(std::errc::connection_reset)) == 0);
-    for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999})
+    for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999})
         CHECK(websocket::is_sendable_close_code(static_cast<std::uint16_t>(code)));
-    for (int code : {0, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000})
+    for (int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000})
         CHECK_FALSE(websocket::is_sendable_close_code(static_cast<std::uint16_t>(code)));
 }
 

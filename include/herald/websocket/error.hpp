@@ -66,12 +66,17 @@ enum class close_code : std::uint16_t {
     message_too_big = 1009,
     mandatory_extension = 1010,
     internal_error = 1011,
+    service_restart = 1012,  // IANA registry: the server is restarting
+    try_again_later = 1013,  // IANA registry: the server is overloaded or cannot serve now
+    bad_gateway = 1014,      // IANA registry: a gateway's upstream answered badly
 };
 
-// Whether `code` may appear in a close frame (§7.4.1, §7.4.2 and the IANA registry):
-// 1000-1003, 1007-1011, and 3000-4999 for libraries and applications.
+// Whether `code` may appear in a close frame (§7.4.1, §7.4.2 and the IANA
+// registry): 1000-1003, 1007-1014, and 3000-4999 for libraries and applications.
+// 1012-1014 were registered after RFC 6455; browsers, ws and Python websockets
+// take them, and the Autobahn suite's invalid list no longer has them.
 constexpr bool is_sendable_close_code(std::uint16_t code) noexcept {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
 // The message of each error, for error_category() (herald/error.hpp enum_category).
