@@ -30,6 +30,7 @@ struct recorder : hub::subscriber {
     }
     void lost(std::string_view, std::string_view id) override { add("lost " + std::string(id)); }
     void ready(std::string_view, std::string_view id) override { add("ready " + std::string(id)); }
+    void unavailable(std::string_view, std::string_view id) override { add("unavailable " + std::string(id)); }
     bool ended() const override { return false; }
     std::vector<std::string> got() const {
         std::lock_guard lock(mutex);
@@ -76,13 +77,13 @@ public:
         if (kept_.size() < seq) kept_.resize(seq);
         kept_[seq - 1] = std::move(data);
     }
-    void fetch(std::string_view, std::string_view, hub::seq_range range, std::function<void(std::vector<entry>)> done) override {
+    void fetch(std::string_view, std::string_view, hub::seq_range range, std::function<void(std::vector<entry>, answer)> done) override {
         ++fetches;
         std::unique_lock lock(mutex_);
         if (random_() % 4 == 0) {
             auto got = entries(range);
             lock.unlock();
-            return done(std::move(got));
+            return done(std::move(got), answer::answered);
         }
         asked_.push_back({range, std::move(done)});
         lock.unlock();
@@ -113,13 +114,13 @@ private:
             auto got = entries(range);
             lock.unlock();
             std::this_thread::sleep_for(delay);
-            done(std::move(got));
+            done(std::move(got), answer::answered);
             lock.lock();
         }
     }
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::pair<hub::seq_range, std::function<void(std::vector<entry>)>>> asked_;
+    std::deque<std::pair<hub::seq_range, std::function<void(std::vector<entry>, answer)>>> asked_;
     std::vector<std::string> kept_;
     std::mt19937 random_{11};
     bool stop_ = false;
@@ -128,15 +129,17 @@ private:
 
 // A history source that keeps its requests until the test answers them.
 struct manual_source : hub::history_source {
-    void fetch(std::string_view, std::string_view epoch, hub::seq_range range, std::function<void(std::vector<entry>)> done) override {
+    void fetch(std::string_view, std::string_view epoch, hub::seq_range range, std::function<void(std::vector<entry>, answer)> done) override {
         asked.push_back({std::string(epoch), range, std::move(done)});
     }
+    void catch_up(std::string_view, std::function<void(answer)> done) override { catch_ups.push_back(std::move(done)); }
     struct request {
         std::string epoch;
         hub::seq_range range;
-        std::function<void(std::vector<entry>)> done;
+        std::function<void(std::vector<entry>, answer)> done;
     };
     std::vector<request> asked;
+    std::vector<std::function<void(answer)>> catch_ups;
 };
 
 }  // namespace
@@ -300,7 +303,7 @@ TEST_CASE("hub service: a gap answered after an epoch change does not turn the t
     REQUIRE(source.asked.size() == 1);
     CHECK(source.asked[0].range == hub::seq_range{2, 2});
     hub.apply("t", "r2", 1, "new life", ec);  // Redis lost the topic meanwhile
-    source.asked[0].done({{2, "m2"}});        // the old answer comes in late
+    source.asked[0].done({{2, "m2"}}, hub::history_source::answer::answered);  // the old answer comes in late
     CHECK(s->got() == std::vector<std::string>{"ready local-0", "r-1", "lost r2-0", "r2-1"});
     CHECK(hub.poll("t", std::nullopt, ec).newest == "r2-1");
 }
@@ -321,7 +324,7 @@ TEST_CASE("hub service: a cursor further behind than max_held is lost, not fetch
     CHECK(far->got() == std::vector<std::string>{"lost e-30"});
     std::vector<hub::history_source::entry> missed;
     for (std::uint64_t i = 21; i <= 26; ++i) missed.push_back({i, "m"});
-    source.asked[0].done(std::move(missed));
+    source.asked[0].done(std::move(missed), hub::history_source::answer::answered);
     CHECK(near->got() == run("e", 21, 30));
 }
 
@@ -405,4 +408,44 @@ TEST_CASE("hub service: a publish retried with its idempotency key is answered w
         const std::string ready = std::string("ready ") + (hub == &alone ? "a-0" : "j-0");
         CHECK(s->got() == std::vector<std::string>{ready, epoch + "-1", epoch + "-2", epoch + "-3", epoch + "-4"});
     }
+}
+
+TEST_CASE("hub service: a source away for now is no lost signal: the subscriber is told to come back, a gap waits",
+          "[asio][hub][service]") {
+    using answer = hub::history_source::answer;
+    manual_source source;
+    hub::hub_limits limits;
+    limits.topic.max_messages = 4;
+    hub::service hub{"e", limits, &source};
+    // A cursor the hub cannot place, and the source cannot be asked now.
+    auto moved = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", "far-7", moved));
+    REQUIRE(source.catch_ups.size() == 1);
+    source.catch_ups[0](answer::not_now);
+    CHECK(moved->got() == std::vector<std::string>{"unavailable e-0"});
+    CHECK(hub.stats().subscribers["test"] == 0);  // let go of
+    // A cursor behind what is kept, whose range the source cannot give now.
+    std::error_code ec;
+    for (int i = 0; i < 10; ++i) hub.publish("t", "m", ec);  // keeps 7..10
+    auto behind = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", "e-2", behind));
+    REQUIRE(source.asked.size() == 1);
+    CHECK(source.asked[0].range == hub::seq_range{3, 6});
+    source.asked[0].done({{3, "m"}}, answer::not_now);  // one chunk, then Redis went away
+    CHECK(behind->got() == std::vector<std::string>{"e-3", "unavailable e-6"});
+    hub.publish("t", "m", ec);
+    CHECK(behind->got().size() == 2);  // nothing after being let go
+    // A gap in what a broker numbered stays open while the source is away.
+    auto live = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("g", std::nullopt, live));
+    hub.apply("g", "r", 1, "m1", ec);
+    hub.apply("g", "r", 3, "m3", ec);
+    REQUIRE(source.asked.size() == 2);
+    source.asked[1].done({}, answer::not_now);
+    CHECK(live->got() == std::vector<std::string>{"ready e-0", "r-1"});  // no lost signal
+    hub.apply("g", "r", 3, "m3", ec);  // the repair's latest message, again: the gap is asked for again
+    REQUIRE(source.asked.size() == 3);
+    CHECK(source.asked[2].range == hub::seq_range{2, 2});
+    source.asked[2].done({{2, "m2"}}, answer::answered);
+    CHECK(live->got() == std::vector<std::string>{"ready e-0", "r-1", "r-2", "r-3"});
 }

@@ -363,3 +363,25 @@ TEST_CASE("sse stream: a write the client does not take in write_timeout ends th
     CHECK(elapsed < std::chrono::seconds(5));
     CHECK(stream->ended());
 }
+
+TEST_CASE("sse stream: close_when_sent writes what is queued, then ends; later sends are refused", "[asio][sse]") {
+    asio::io_context io;
+    auto conn = make_connection(io);
+    auto stream = std::make_shared<stream_type>(conn);
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    after(io, 5, [&] {  // the writer is idle, waiting: the close must wake it
+        CHECK(stream->send(make_event("last", "9")));
+        CHECK(stream->send(hub::sse_retry_later()));
+        stream->close_when_sent();
+        CHECK(stream->ended());  // the hub forgets it now
+        CHECK_FALSE(stream->send(make_event("too late")));
+    });
+    io.run();
+    CHECK_FALSE(result);
+    const auto [head, body] = split_response(conn->next_layer().str());
+    CHECK(body == "id: 9\ndata: last\n\nretry: 1000\n\n");
+    const auto events = parse_events(body);
+    REQUIRE(events.size() == 1);  // the retry line dispatches nothing
+    CHECK(events[0].data == "last");
+}

@@ -246,7 +246,7 @@ TEST_CASE("redis broker: a client from another node resumes on a node that had n
     const auto before = d.hub->poll("t", first, ec);
     CHECK(before.found.state == hub::topic::outcome::lost);  // what a poll sees before catching up
     std::promise<void> caught;
-    d.hub->catch_up("t", [&] { caught.set_value(); });
+    d.hub->catch_up("t", [&](hub::history_source::answer) { caught.set_value(); });
     caught.get_future().get();
     const auto after = d.hub->poll("t", first, ec);
     REQUIRE(after.found.state == hub::topic::outcome::resumed);

@@ -28,14 +28,17 @@ namespace herald::test_support::drill {
 
 using tcp = asio::ip::tcp;
 
-// live_server nodes named `names`, each on a port of its own, joined on the Redis at
-// `at_redis` ("127.0.0.1:P"), without the demo's ticker.
+// live_server's arguments for a node named `name` on the Redis at `at_redis`
+// ("127.0.0.1:P"), without the demo's ticker.
+inline std::vector<std::string> node_args(const std::string& at_redis, const std::string& name) {
+    return {"--redis", at_redis, "--node", name, "--ticker-ms", "0", "--quiet", "1"};
+}
+
+// live_server nodes named `names`, each on a port of its own.
 inline std::vector<std::unique_ptr<child_server>> start_nodes(const std::string& program, const std::string& at_redis,
                                                               const std::vector<std::string>& names) {
     std::vector<std::unique_ptr<child_server>> nodes;
-    for (const auto& name : names)
-        nodes.push_back(std::make_unique<child_server>(
-            program, std::vector<std::string>{"--redis", at_redis, "--node", name, "--ticker-ms", "0", "--quiet", "1"}));
+    for (const auto& name : names) nodes.push_back(std::make_unique<child_server>(program, node_args(at_redis, name)));
     return nodes;
 }
 

@@ -105,7 +105,7 @@ public:
 
     bool send(const shared_event& ev) override {
         std::lock_guard lock(mutex_);
-        if (ended_) return false;
+        if (ended_ || closing_) return false;
         queued_bytes_ += ev->size();
         queue_.push_back(ev);
         while (queue_.size() > options_.max_queued_events || queued_bytes_ > options_.max_queued_bytes) {
@@ -131,9 +131,19 @@ public:
         end_locked({});
     }
 
+    // Ends the stream once what is queued now has been written: a last event (a
+    // `retry:` telling the client when to come back) reaches the client before the
+    // connection closes. Later sends are refused. Thread-safe.
+    void close_when_sent() {
+        std::lock_guard lock(mutex_);
+        if (ended_) return;
+        closing_ = true;
+        wake_locked();
+    }
+
     bool ended() const override {
         std::lock_guard lock(mutex_);
-        return ended_;
+        return ended_ || closing_;
     }
 
     bool can_take(std::size_t events, std::size_t bytes) const override {
@@ -266,6 +276,10 @@ private:
                     st.inflight_.push_back(std::move(st.queue_.front()));
                     st.queue_.pop_front();
                 }
+                if (!ended && st.closing_ && st.inflight_.empty()) {  // close_when_sent(): all of it is out
+                    st.end_locked({});
+                    ended = true;
+                }
             }
             if (ended) return finish(self, {});
             if (!st.inflight_.empty()) {
@@ -327,6 +341,7 @@ private:
     bool wake_pending_ = false;
     bool writer_idle_ = false;  // the writer has seen an empty queue and may be waiting
     bool ended_ = false;
+    bool closing_ = false;  // close_when_sent(): ends once the queue is written
     std::error_code end_reason_{};
 };
 

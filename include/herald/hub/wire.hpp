@@ -32,6 +32,7 @@
 #include <herald/sse/serializer.hpp>
 #include <herald/websocket/frame.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -119,6 +120,19 @@ inline sse::shared_event sse_lost(std::string_view topic, std::string_view id) {
 inline sse::shared_event sse_ready(std::string_view topic, std::string_view id) {
     std::error_code ignored;
     return sse::make_shared_event({"ready", ready_payload(topic, id), id, std::nullopt}, ignored);
+}
+
+// How soon a client told to come back (its history source is away for now) should:
+// an SSE `retry:`, a poll's Retry-After.
+inline constexpr std::chrono::seconds retry_later{1};
+
+// The SSE answer to "come back later": a `retry:` line alone (no data line, so
+// EventSource dispatches nothing; WHATWG HTML §9.2.6), before the stream closes.
+inline sse::shared_event sse_retry_later() {
+    std::string event;
+    sse::detail::append_retry(static_cast<std::uint32_t>(std::chrono::milliseconds(retry_later).count()), event);
+    event += '\n';
+    return std::make_shared<const std::string>(std::move(event));
 }
 
 // {"type":"error","text":...}: a WebSocket client's publish that was refused.

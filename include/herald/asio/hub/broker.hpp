@@ -31,18 +31,23 @@ public:
         std::string data;
     };
     virtual ~history_source() = default;
+    // What a fetch or catch-up could do: answered (what is missing is gone), or
+    // not now (the source is away: what is missing may still be there later, so
+    // it is no reason for a lost signal).
+    enum class answer { answered, not_now };
+
     // Fetches the messages numbered `range` of `topic` in `epoch` and calls `done`
-    // once, from any thread, now or later, with those it still has, in order.
+    // once, from any thread, now or later, with those it has, in order.
     virtual void fetch(std::string_view topic, std::string_view epoch, seq_range range,
-                       std::function<void(std::vector<entry>)> done) = 0;
+                       std::function<void(std::vector<entry>, answer)> done) = 0;
     // Brings `topic` up to the newest message the source has (apply()ing what the
     // hub lacks), then calls `done` once, from any thread: asked when a cursor is
     // one the hub cannot place (ahead of it, or of an epoch it has not seen: a
     // client that comes from another node), before it is told lost. The default
     // knows of nothing newer.
-    virtual void catch_up(std::string_view topic, std::function<void()> done) {
+    virtual void catch_up(std::string_view topic, std::function<void(answer)> done) {
         (void)topic;
-        done();
+        done(answer::answered);
     }
     // Where `topic`'s numbering is now: `done(epoch, last seq)` once, from any
     // thread, or done("", 0) when the source has no such topic or cannot say now.

@@ -57,7 +57,10 @@ public:
         if (ec) return respond(detail::text_response(status_for(ec), ec.message()));
         if (!caught_up && now.found.state == topic::outcome::lost && hub_.limits().topic.backed) {
             auto answer = std::make_shared<http::responder>(std::move(respond));
-            return hub_.catch_up(r.topic, [self = shared_from_this(), r, answer] { self->poll(r, std::move(*answer), true); });
+            return hub_.catch_up(r.topic, [self = shared_from_this(), r, answer](history_source::answer a) {
+                if (a == history_source::answer::not_now) return (*answer)(try_again_later());
+                self->poll(r, std::move(*answer), true);
+            });
         }
         // A client without a cursor learns where "now" is; on a topic never numbered
         // here that is the source's position, which every node can place.
@@ -72,11 +75,7 @@ public:
         if (step.body) return respond(poll_response(std::move(*step.body)));
         const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;
         auto w = std::make_shared<waiter>(weak_from_this(), std::move(respond), std::move(step.cursor), ex_);
-        if (const auto refused = park(r.topic, clock::now() + wait, w)) {
-            auto res = detail::text_response(503, refused.message());
-            res.fields.append("Retry-After", "1");
-            return w->refuse(std::move(res));
-        }
+        if (const auto refused = park(r.topic, clock::now() + wait, w)) return w->refuse(try_again_later(refused.message()));
         w->watch();
         // From the same cursor: what came since the look above is replayed to it.
         (void)hub_.subscribe(r.topic, cursor, w);
@@ -99,6 +98,14 @@ public:
     }
 
 private:
+    // 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): too many parked, or a cursor
+    // whose history source is away for now.
+    static http::response try_again_later(std::string_view why = "history not reachable now, try again") {
+        auto res = detail::text_response(503, why);
+        res.fields.append("Retry-After", std::to_string(retry_later.count()));
+        return res;
+    }
+
     class waiter final : public subscriber, public std::enable_shared_from_this<waiter> {
     public:
         waiter(std::weak_ptr<poll_parking> parking, http::responder respond, std::string cursor, asio::any_io_executor ex)
@@ -114,6 +121,9 @@ private:
             if (finish()) respond_(poll_response(poll_body(id, true, {})));
         }
         void ready(std::string_view, std::string_view) override {}  // a parked poll always has a cursor
+        void unavailable(std::string_view, std::string_view) override {
+            if (finish()) respond_(try_again_later());
+        }
         bool ended() const override { return done_; }
         asio::any_io_executor executor() const override { return ex_; }
 

@@ -136,6 +136,7 @@ public:
         std::unique_lock lock(s->mutex);
         auto applied = s->apply(epoch, seq, data, ec);
         if (!applied.duplicate && !ec) published_.fetch_add(1, std::memory_order_relaxed);
+        if (applied.duplicate) applied.gap = s->gap();  // a gap left open (its source was away) is asked again
         settle(s, std::move(applied), lock);
     }
 
@@ -223,11 +224,11 @@ public:
     // Has the history source bring `topic_name` up to date (history_source::catch_up),
     // then calls `done` once, from any thread; at once without a source. For a poll
     // whose cursor the hub could not place.
-    void catch_up(std::string_view topic_name, std::function<void()> done) {
-        if (!source_) return done();
-        source_->catch_up(topic_name, [life = life_, done = std::move(done)] {
+    void catch_up(std::string_view topic_name, std::function<void(history_source::answer)> done) {
+        if (!source_) return done(history_source::answer::answered);
+        source_->catch_up(topic_name, [life = life_, done = std::move(done)](history_source::answer a) {
             const detail::living alive(life);
-            if (alive.in) done();
+            if (alive.in) done(a);
         });
     }
 

@@ -30,6 +30,11 @@ public:
     void lost(std::string_view topic, std::string_view id) override { stream_->send(sse_lost(topic, id)); }
     // EventSource carries ready's id as its last event id, and resumes from it.
     void ready(std::string_view topic, std::string_view id) override { stream_->send(sse_ready(topic, id)); }
+    // EventSource reconnects after `retry:` with the same Last-Event-ID.
+    void unavailable(std::string_view, std::string_view) override {
+        stream_->send(sse_retry_later());
+        stream_->close_when_sent();
+    }
     bool ended() const override { return stream_->ended(); }
     bool can_take(const std::vector<message_ptr>& messages) const override {
         std::size_t bytes = 0;

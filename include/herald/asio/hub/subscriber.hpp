@@ -40,6 +40,11 @@ public:
     // It came without a cursor: "now" is `id`, so that a drop before its first
     // message resumes from there instead of silently skipping what came between.
     virtual void ready(std::string_view topic, std::string_view id) = 0;
+    // Its cursor needs the history source, which cannot answer now (Redis away):
+    // it should come back later (SSE: `retry:` then close; WebSocket: close 1013;
+    // a poll: 503 with Retry-After), not be told lost. The hub lets go of it. The
+    // default tells it lost, at `id`.
+    virtual void unavailable(std::string_view topic, std::string_view id) { lost(topic, id); }
     virtual bool ended() const = 0;
     // Whether a replay of `messages` fits this transport's queue. One that does not
     // is told its history is lost instead (and resynchronises): queued anyway, it

@@ -99,20 +99,23 @@ public:
     }
 
     void fetch(std::string_view topic, std::string_view epoch, hub::seq_range range,
-               std::function<void(std::vector<entry>)> done) override {
+               std::function<void(std::vector<entry>, answer)> done) override {
         state_->fetch(std::string(topic), std::string(epoch), range, std::move(done),
                       std::chrono::steady_clock::now() + state_->options.retry_for);
     }
 
-    // Applies what Redis has of `topic` beyond what the hub has (at most the last
-    // max_messages of the hub's history), then `done`: a cursor from a client of
-    // another node is then one the hub can place.
     // Redis's epoch and last number of `topic` (for a fresh subscriber's ready id).
     void latest(std::string_view topic, std::function<void(std::string, std::uint64_t)> done) override {
-        state_->latest(std::string(topic), std::move(done), std::chrono::steady_clock::now() + state_->options.retry_for);
+        state_->latest(std::string(topic), [done = std::move(done)](std::string epoch, std::uint64_t seq, answer) {
+            done(std::move(epoch), seq);
+        }, std::chrono::steady_clock::now() + state_->options.retry_for);
     }
 
-    void catch_up(std::string_view topic, std::function<void()> done) override {
+    // Applies what Redis has of `topic` beyond what the hub has (at most the last
+    // max_messages of the hub's history), then `done`: a cursor from a client of
+    // another node is then one the hub can place. not_now: Redis did not answer
+    // within retry_for.
+    void catch_up(std::string_view topic, std::function<void(answer)> done) override {
         state_->catch_up(std::string(topic), std::move(done), std::chrono::steady_clock::now() + state_->options.retry_for);
     }
 

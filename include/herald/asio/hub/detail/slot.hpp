@@ -34,6 +34,7 @@ struct slot_work {
     // attach: a fresh subscriber started from a position (service::start): ready(id)
     // first, then what came after it.
     bool ready_at_cursor = false;
+    bool not_now = false;  // fetched: the source could not answer now (history_source::answer)
 };
 
 // What one drained batch did.
@@ -152,14 +153,18 @@ private:
 
     // What the source had for a follower catching up, spliced by sequence number.
     void splice(slot_work& w, drained& t) {
-        follower* f = nullptr;
-        for (auto& candidate : followers_)
-            if (candidate.s == w.s) f = &candidate;
-        if (!f || !f->catching_up) return;  // gone, or told lost meanwhile
+        std::size_t at = 0;
+        while (at < followers_.size() && followers_[at].s != w.s) ++at;
+        if (at == followers_.size() || !followers_[at].catching_up) return;  // gone, or told lost meanwhile
+        follower* f = &followers_[at];
         // What the source had, if the subscriber can queue it; else it is lost too.
         if (f->s->can_take(w.found.messages))
             for (const auto& m : w.found.messages) f->catching_up->offer(m->seq, m);
         flush(*f, t);
+        if (f->catching_up->last() < w.until && w.not_now) {  // the rest may come later: so may the client
+            f->s->unavailable(name(), w.id);
+            return t.ended.push_back(take_follower(at).s);
+        }
         if (f->catching_up->last() < w.until) {  // the source no longer has all of it
             f->s->lost(name(), w.id);
             f->catching_up->skip_to(w.until + 1);

@@ -66,9 +66,18 @@ inline void service::start(const std::shared_ptr<slot>& here, const std::shared_
     }
     if (catch_up) {  // outside the lock: the source may answer at once
         const std::string name = here->name();
-        return source_->catch_up(name, [this, life = life_, here, s, w = std::move(w), cursor = std::move(cursor)]() mutable {
+        return source_->catch_up(name, [this, life = life_, here, s, w = std::move(w),
+                                        cursor = std::move(cursor)](history_source::answer a) mutable {
             const detail::living alive(life);
-            if (alive.in) start(here, s, std::move(w), std::move(cursor), false);
+            if (!alive.in) return;
+            if (a == history_source::answer::answered) return start(here, s, std::move(w), std::move(cursor), false);
+            std::string id;
+            {
+                std::lock_guard lock(here->mutex);
+                id = here->last_id();
+            }
+            s->unavailable(here->name(), id);  // never attached: come back later
+            unsubscribe(s.get());
         });
     }
     if (mine) drain(*here);
@@ -79,12 +88,14 @@ inline void service::start(const std::shared_ptr<slot>& here, const std::shared_
 // spliced in by the drain (slot::splice).
 inline void service::fetch_for(const std::shared_ptr<slot>& s, const std::shared_ptr<subscriber>& sub,
                             const std::string& epoch, seq_range missing) {
-    source_->fetch(s->name(), epoch, missing, [this, life = life_, s, sub, epoch, missing](std::vector<history_source::entry> got) {
+    source_->fetch(s->name(), epoch, missing, [this, life = life_, s, sub, epoch, missing](std::vector<history_source::entry> got,
+                                                                                           history_source::answer a) {
         const detail::living here(life);
         if (!here.in) return;
         work w{work::kind::fetched, nullptr, sub};
         w.until = missing.last;
         w.id = make_position(epoch, missing.last);
+        w.not_now = a == history_source::answer::not_now;
         bool mine = false;
         {
             std::lock_guard lock(s->mutex);
@@ -113,7 +124,8 @@ inline void service::settle(const std::shared_ptr<slot>& s, topic::applied a, st
     lock.unlock();
     if (mine) drain(*s);
     if (!fetch) return;
-    source_->fetch(s->name(), epoch, *fetch, [this, life = life_, s, epoch, asked = *fetch](std::vector<history_source::entry> got) {
+    source_->fetch(s->name(), epoch, *fetch, [this, life = life_, s, epoch, asked = *fetch](std::vector<history_source::entry> got,
+                                                                                            history_source::answer answered) {
         const detail::living here(life);
         if (!here.in) return;
         // Into this slot, and only while it is still in that epoch: an answer that
@@ -126,6 +138,9 @@ inline void service::settle(const std::shared_ptr<slot>& s, topic::applied a, st
         }
         std::unique_lock relock(s->mutex);
         s->fetching_gap = false;
+        // Not answered now (Redis away): the gap stays, and the next message or
+        // repair asks again; given up only when the source said it is gone.
+        if (answered == history_source::answer::not_now) return;
         const auto gap = s->gap();
         settle(s, gap && gap->first <= asked.last ? s->skip_gap() : topic::applied{{}, {}, gap, false}, relock);
     });

@@ -38,6 +38,7 @@ struct publish_call {
 
 struct broker_state : std::enable_shared_from_this<broker_state> {
     using entry = hub::history_source::entry;
+    using answer = hub::history_source::answer;
 
     broker_state(const asio::any_io_executor& executor, std::shared_ptr<redis::link> l, broker_options o)
         : ex(executor), link(std::move(l)), options(std::move(o)), memory(options.max_topics), checker(executor),
@@ -220,14 +221,15 @@ struct broker_state : std::enable_shared_from_this<broker_state> {
     }
 
     // Fetches `range` in chunks (one XRANGE must not outlast the command timeout),
-    // waiting for Redis while it is down or busy rather than giving the range up.
-    void fetch(std::string topic, std::string epoch, hub::seq_range range, std::function<void(std::vector<entry>)> done,
+    // waiting for Redis while it is down or busy until give_up (then not_now, with
+    // what came so far) rather than giving the range up.
+    void fetch(std::string topic, std::string epoch, hub::seq_range range, std::function<void(std::vector<entry>, answer)> done,
                std::chrono::steady_clock::time_point give_up, std::vector<entry> got = {}) {
         const auto c = link->commands();
         auto retry = [self = shared_from_this(), topic, epoch, range, done, give_up, got] {
             self->retry_until(give_up, [self, topic, epoch, range, done, give_up, got] {
                 self->fetch(topic, epoch, range, done, give_up, got);
-            }, [done, got] { done(got); });
+            }, [done, got] { done(got, answer::not_now); });
         };
         if (!c) return retry();
         const auto keys = scripts::keys_of(options.prefix, topic);
@@ -247,7 +249,7 @@ struct broker_state : std::enable_shared_from_this<broker_state> {
                                  next = out.seq + 1;
                                  got.push_back(std::move(out));
                              }
-                             if (r.elements.size() < fetch_chunk || next > range.last) return done(std::move(got));
+                             if (r.elements.size() < fetch_chunk || next > range.last) return done(std::move(got), answer::answered);
                              self->fetch(std::move(topic), std::move(epoch), {next, range.last}, std::move(done), give_up,
                                          std::move(got));
                          });
@@ -255,37 +257,39 @@ struct broker_state : std::enable_shared_from_this<broker_state> {
     static constexpr std::size_t fetch_chunk = 512;
 
     // The topic's epoch and last number in Redis, waiting for Redis until give_up;
-    // done("", 0) when Redis has no such topic or did not answer. The topic is
+    // done("", 0, ...) when Redis has no such topic (answered) or did not answer
+    // (not_now). The topic is
     // then one this node knows (repaired and checked). One plain command, not a
     // script: a script may be loaded first, and this must run before any publish
     // this node issues after it (a fresh subscriber gets those).
-    void latest(std::string topic, std::function<void(std::string, std::uint64_t)> done,
+    void latest(std::string topic, std::function<void(std::string, std::uint64_t, answer)> done,
                 std::chrono::steady_clock::time_point give_up) {
         const auto c = link->commands();
         auto retry = [self = shared_from_this(), topic, done, give_up] {
             self->retry_until(give_up, [self, topic, done, give_up] { self->latest(topic, done, give_up); },
-                              [done] { done({}, 0); });
+                              [done] { done({}, 0, answer::not_now); });
         };
         if (!c) return retry();
         const auto keys = scripts::keys_of(options.prefix, topic);
         c->command({"HMGET", keys.meta, "epoch", "seq"}, [self = shared_from_this(), topic, done, retry](std::error_code ec, reply r) {
             if (ec || r.is_error()) return retry();
-            if (r.elements.size() != 2 || r.elements[0].type != reply::kind::string) return done({}, 0);  // no such topic
+            if (r.elements.size() != 2 || r.elements[0].type != reply::kind::string) return done({}, 0, answer::answered);  // no such topic
             std::uint64_t seq = 0;
             std::from_chars(r.elements[1].text.data(), r.elements[1].text.data() + r.elements[1].text.size(), seq);
-            if (seq != 0 && self->note(topic, r.elements[0].text, seq) == topic_memory::verdict::retired) return done({}, 0);
-            done(r.elements[0].text, seq);
+            if (seq != 0 && self->note(topic, r.elements[0].text, seq) == topic_memory::verdict::retired)
+                return done({}, 0, answer::answered);
+            done(r.elements[0].text, seq, answer::answered);
         });
     }
 
-    void catch_up(std::string topic, std::function<void()> done, std::chrono::steady_clock::time_point give_up) {
-        latest(topic, [self = shared_from_this(), topic, done, give_up](std::string epoch, std::uint64_t seq) {
+    void catch_up(std::string topic, std::function<void(answer)> done, std::chrono::steady_clock::time_point give_up) {
+        latest(topic, [self = shared_from_this(), topic, done, give_up](std::string epoch, std::uint64_t seq, answer a) {
             const std::uint64_t from = epoch.empty() ? 0 : self->first_missing(topic, epoch, seq);
-            if (from == 0 || from > seq) return done();
-            self->fetch(topic, epoch, {from, seq}, [self, topic, epoch, done](std::vector<entry> got) {
+            if (from == 0 || from > seq) return done(a);
+            self->fetch(topic, epoch, {from, seq}, [self, topic, epoch, done](std::vector<entry> got, answer fetched) {
                 for (const auto& e : got)
                     if (self->note(topic, epoch, e.seq) != topic_memory::verdict::retired) self->apply(topic, epoch, e.seq, e.data);
-                done();
+                done(fetched);
             }, give_up);
         }, give_up);
     }
