@@ -6,6 +6,9 @@
 #include <herald/asio/sse_client.hpp>
 #include <herald/asio/websocket_connect.hpp>
 
+#include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <future>
@@ -626,4 +629,34 @@ TEST_CASE("hub routes: a publish is answered when the broker answers, and 503 wi
     CHECK(ec == hub::error::asynchronous_broker);
     CHECK(broker.last == 2);
     server.hub.attach(nullptr);
+}
+
+TEST_CASE("hub routes: response_fields go on every answer of theirs, a parked poll's and the SSE head included",
+          "[asio][hub]") {
+    hub::route_options options;
+    options.response_fields.append("Access-Control-Allow-Origin", "*");
+    hub_server server({}, options);
+    const auto allowed = [](const http::response& res) {
+        return res.fields.find("Access-Control-Allow-Origin") == std::optional<std::string_view>("*");
+    };
+    CHECK(server.publish("one") == "200 {\"id\":\"ep-1\"}");
+    CHECK(allowed(http_exchange(server.endpoint(), "POST /api/publish?topic=t HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\ntwo")));
+    CHECK(allowed(http_get(server.endpoint(), "/api/messages?topic=t")));
+    CHECK(allowed(http_get(server.endpoint(), "/api/stats")));
+    CHECK(allowed(http_get(server.endpoint(), "/api/publish")));  // 405: a refusal too
+    auto parked = std::async(std::launch::async, [&] { return testing::http_get_on_thread(server.endpoint(), "/api/poll?topic=t&since=ep-2&timeout=10"); });
+    for (int i = 0; i < 500 && server.routes.waiting() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    server.publish("three");
+    CHECK(allowed(testing::http_parse_whole(parked.get())));
+    CHECK_FALSE(allowed(http_get(server.endpoint(), "/other")));  // not the routes': the caller's answer
+
+    asio::io_context io;
+    asio::ip::tcp::socket sse{io};
+    sse.connect(server.endpoint());
+    asio::write(sse, asio::buffer(std::string("GET /api/events?topic=t HTTP/1.1\r\nHost: t\r\n\r\n")));
+    asio::streambuf head;
+    asio::read_until(sse, head, "\r\n\r\n");
+    const std::string text{asio::buffers_begin(head.data()), asio::buffers_end(head.data())};
+    CHECK(text.find("Content-Type: text/event-stream\r\n") != std::string::npos);
+    CHECK(text.find("Access-Control-Allow-Origin: *\r\n") != std::string::npos);
 }

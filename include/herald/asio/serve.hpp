@@ -66,6 +66,7 @@ public:
         if (this != &other) {
             drop();
             slot_ = std::move(other.slot_);
+            also_ = std::move(other.also_);
         }
         return *this;
     }
@@ -75,8 +76,14 @@ public:
     // connection's executor); a second call does nothing. Like any object, one
     // responder is not called from two threads at once: give it to one owner.
     void operator()(response res) {
+        for (const auto f : also_) res.fields.append(f.name, f.value);
         settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::move(res); });
     }
+
+    // A field every answer through this responder carries, whoever gives it (a
+    // front handler's Access-Control-Allow-Origin, say). Not a hand-off's: the
+    // taker writes its own head.
+    void also(std::string_view name, std::string_view value) { also_.append(name, value); }
 
     // Takes the connection over instead of answering: the serving loop reads no
     // more requests and calls `fn(std::shared_ptr<Connection>)` on the connection's
@@ -125,6 +132,7 @@ private:
         if (slot_) (*this)(response{500, "text/plain; charset=utf-8", "the request handler gave no answer\n"});
     }
     std::shared_ptr<detail::response_slot> slot_;
+    fields also_;
 };
 
 template <class Stream, class Handler>

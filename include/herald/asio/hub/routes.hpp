@@ -50,6 +50,10 @@ struct route_options : route_config {
     // client address). Unset: every POST counts against one server-wide bucket.
     std::function<std::string(const http::request& req)> client_key{};
     std::size_t max_client_keys = 10000;  // buckets kept at once (keyed_limiter)
+    // Fields every answer of these routes carries, the SSE stream's head included
+    // (not the WebSocket's 101): e.g. Access-Control-Allow-Origin for pages of
+    // another origin (the demo's nodes on other ports).
+    http::fields response_fields{};
 };
 
 template <class Server>
@@ -67,6 +71,8 @@ public:
     // false when it is not, leaving `respond` to the caller.
     bool operator()(const http::request& req, http::responder& respond) {
         route r = decide(req, state_->options);
+        if (r.what == route::kind::not_ours) return false;
+        for (const auto f : state_->options.response_fields) respond.also(f.name, f.value);
         switch (r.what) {
         case route::kind::not_ours: return false;
         case route::kind::respond: respond(std::move(r.response)); break;
@@ -128,7 +134,9 @@ private:
 
     void events(route r, http::responder& respond) {
         respond.hand_off<connection_type>([s = state_, r = std::move(r)](std::shared_ptr<connection_type> conn) {
-            serve_events(s->hub, conn, r.topic, r.cursor, s->options.sse, s->options.on_connection);
+            auto head = sse::stream_response();
+            for (const auto f : s->options.response_fields) head.fields.append(f.name, f.value);
+            serve_events(s->hub, conn, r.topic, r.cursor, s->options.sse, s->options.on_connection, std::move(head));
         });
     }
 

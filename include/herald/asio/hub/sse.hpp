@@ -48,12 +48,14 @@ private:
 };
 
 // Serves `conn` (handed off by the server) as an SSE stream of `topic_name` from
-// `cursor`, until the client leaves. `report` (may be empty) hears "open" and "close".
+// `cursor`, until the client leaves, with `head` as its response head. `report`
+// (may be empty) hears "open" and "close".
 template <class Connection, class Report>
 void serve_events(service& hub, const std::shared_ptr<Connection>& conn, const std::string& topic_name,
-                  const std::optional<std::string>& cursor, const sse::stream_options& options, Report report) {
+                  const std::optional<std::string>& cursor, const sse::stream_options& options, Report report,
+                  http::response head = sse::stream_response()) {
     using stream_type = sse::event_stream<typename Connection::next_layer_type>;
-    auto stream = std::make_shared<stream_type>(conn, options);
+    auto stream = std::make_shared<stream_type>(conn, options, std::move(head));
     auto sub = std::make_shared<sse_subscriber<typename Connection::next_layer_type>>(stream);
     std::optional<std::string_view> from;
     if (cursor) from = *cursor;
