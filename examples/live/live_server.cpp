@@ -12,7 +12,7 @@
 //
 //   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000] [--publish-rate 0]
 //               [--static DIR] [--epoch WORD] [--quiet 1] [--memory-budget-mib 256]
-//               [--redis HOST:PORT] [--node NAME]
+//               [--redis HOST:PORT] [--node NAME] [--allow-origin ORIGIN]
 //
 // --redis joins the other nodes on that Redis (docs/cluster.md): every node's
 // clients get every message with the same ids, and a client resumes on any node.
@@ -100,9 +100,11 @@ int main(int argc, char** argv) {
                                 "  --memory-budget-mib  what all clients together may hold in bodies being read, WebSocket\n"
                                 "               messages being received and output queued (docs/limits.md)\n"
                                 "  --redis      HOST:PORT of the Redis the nodes share (docs/cluster.md); --node names\n"
-                                "               this node (default node-<port>)",
+                                "               this node (default node-<port>)\n"
+                                "  --allow-origin  pages of that origin (or *) may read the hub: the cluster demo's page\n"
+                                "               talks to nodes on other ports (tools/cluster)",
                                 {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate",
-                                 "memory-budget-mib", "redis", "node"});
+                                 "memory-budget-mib", "redis", "node", "allow-origin"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
@@ -134,6 +136,8 @@ int main(int argc, char** argv) {
     hub::service hub{epoch, limits};
 #endif
     hub::route_options routes;
+    if (const std::string origin = opts.get("allow-origin", ""); !origin.empty())
+        routes.response_fields.append("Access-Control-Allow-Origin", origin);  // Fetch §3.2.3 (CORS)
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     routes.websocket.limits.budget = &budget;
     http::server_options server_options;
