@@ -9,7 +9,8 @@
 //   sub.close();
 //
 // Options: base ('/api'), topic ('live'), transports (the order to try; the default
-// is all four), pollIntervalMs (short polling, 1000), pollTimeoutS (long polling, 25),
+// is all four), nodes (origins of a cluster's nodes, e.g. ['http://a:8081',
+// 'http://b:8082']; default: this page's origin), pollIntervalMs (short polling, 1000), pollTimeoutS (long polling, 25),
 // backoff ({baseMs: 500, capMs: 15000}), climbBackMs (60000), onStatus(status,
 // transport), onStats(stats). A transport is given up for the next one after
 // `failuresBeforeFallback` (2) failed attempts in a row that never received anything.
@@ -17,22 +18,31 @@
 // (0: never); once a probe is answered the client moves back to it, resuming from
 // the last id, so nothing is lost or repeated. A failed probe doubles the wait for
 // the next, up to ten times climbBackMs.
+//
+// With several nodes (docs/cluster.md: they share ids through Redis), a connection
+// that fails before receiving anything moves to the next node, resuming from the
+// last id; a transport is given up only after failing on every node. onStatus gets
+// the node as its third argument; `sub.node` is the one in use. Pages of another
+// origin need the nodes to allow it (live_server --allow-origin).
 
 export const TRANSPORTS = ['websocket', 'sse', 'long-poll', 'short-poll'];
 
 export function subscribe(options = {}) {
   const o = {
-    base: '/api', topic: 'live', transports: TRANSPORTS, pollIntervalMs: 1000, pollTimeoutS: 25,
+    base: '/api', topic: 'live', transports: TRANSPORTS, nodes: [], pollIntervalMs: 1000, pollTimeoutS: 25,
     backoff: { baseMs: 500, capMs: 15000 }, failuresBeforeFallback: 2, climbBackMs: 60000,
     onMessage: () => {}, onLost: () => {}, onStatus: () => {}, onStats: () => {}, ...options,
   };
   const stats = { transport: null, requests: 0, bytes: 0, messages: 0, reconnects: 0 };
   let lastId = o.since || '';
   let index = 0, failures = 0, attempt = 0, closed = false, current = null, timer = null;
-  let probeTimer = null, probeDelay = o.climbBackMs;
+  let probeTimer = null, probeDelay = o.climbBackMs, node = 0;
 
   const query = (extra) => `topic=${encodeURIComponent(o.topic)}` + (lastId ? `&since=${encodeURIComponent(lastId)}` : '') + (extra || '');
-  const status = (s) => o.onStatus(s, o.transports[index]);
+  const origin = () => o.nodes.length ? o.nodes[node] : location.origin;
+  const api = (path) => `${origin()}${o.base}${path}`;
+  const wsApi = (path) => api(path).replace(/^http/, 'ws');  // http: → ws:, https: → wss:
+  const status = (s) => o.onStatus(s, o.transports[index], origin());
   const count = (bytes) => { stats.bytes += bytes; o.onStats({ ...stats }); };
 
   function deliver(m) {
@@ -53,8 +63,11 @@ export function subscribe(options = {}) {
   function retry(gotSomething) {
     if (closed) return;
     current = null;
-    if (gotSomething) { failures = 0; attempt = 0; } else if (++failures >= o.failuresBeforeFallback && index < o.transports.length - 1) {
-      index++; failures = 0; attempt = 0;
+    if (gotSomething) { failures = 0; attempt = 0; } else {
+      if (o.nodes.length > 1) node = (node + 1) % o.nodes.length;  // its node may be gone: the next one
+      if (++failures >= o.failuresBeforeFallback * Math.max(1, o.nodes.length) && index < o.transports.length - 1) {
+        index++; failures = 0; attempt = 0;
+      }
     }
     stats.reconnects++;
     const delay = Math.random() * Math.min(o.backoff.capMs, o.backoff.baseMs * 2 ** attempt++);  // full jitter
@@ -64,8 +77,7 @@ export function subscribe(options = {}) {
 
   const openers = {
     websocket() {
-      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(`${proto}//${location.host}${o.base}/ws?${query()}`);
+      const ws = new WebSocket(wsApi(`/ws?${query()}`));
       // `got` (it worked: reset the backoff, keep this transport) is set by the
       // first frame, not by open: a socket that opens and closes at once must back off.
       let got = false;
@@ -85,7 +97,7 @@ export function subscribe(options = {}) {
     sse() {
       // Reconnects are ours (backoff, fallback), not EventSource's: the cursor goes
       // in the query.
-      const es = new EventSource(`${o.base}/events?${query()}`);
+      const es = new EventSource(api(`/events?${query()}`));
       let got = false;
       stats.requests++;
       es.onopen = () => status('connected');
@@ -104,7 +116,7 @@ export function subscribe(options = {}) {
     let stop = false, got = false;
     (async function loop() {
       while (!stop && !closed) {
-        const url = long ? `${o.base}/poll?${query(`&timeout=${o.pollTimeoutS}`)}` : `${o.base}/messages?${query()}`;
+        const url = long ? api(`/poll?${query(`&timeout=${o.pollTimeoutS}`)}`) : api(`/messages?${query()}`);
         let body;
         try {
           stats.requests++;
@@ -165,16 +177,15 @@ export function subscribe(options = {}) {
       open();  // from lastId: what came meanwhile is replayed, once
     };
     const limit = setTimeout(() => finish(false), 10000);
-    const url = `${o.base}/${best === 'websocket' ? 'ws' : 'events'}?topic=${encodeURIComponent(o.topic)}`;
+    const path = `/${best === 'websocket' ? 'ws' : 'events'}?topic=${encodeURIComponent(o.topic)}`;
     stats.requests++;
     if (best === 'websocket') {
-      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(`${proto}//${location.host}${url}`);
+      const ws = new WebSocket(wsApi(path));
       ws.onmessage = () => finish(true);
       ws.onclose = () => finish(false);
       end = () => { ws.onclose = null; ws.onmessage = null; ws.close(); };
     } else {
-      const es = new EventSource(url);
+      const es = new EventSource(api(path));
       es.addEventListener('ready', () => finish(true));
       es.onmessage = () => finish(true);
       es.onerror = () => finish(false);
@@ -185,11 +196,12 @@ export function subscribe(options = {}) {
   open();
   return {
     get transport() { return o.transports[index]; },
+    get node() { return origin(); },
     get lastId() { return lastId; },
     get stats() { return { ...stats }; },
     publish(text) {
       if (current && current.send && current.send(text)) return Promise.resolve();
-      return fetch(`${o.base}/publish?topic=${encodeURIComponent(o.topic)}`, { method: 'POST', body: text });
+      return fetch(api(`/publish?topic=${encodeURIComponent(o.topic)}`), { method: 'POST', body: text });
     },
     // Drops the current connection now (a test or a "reconnect" button).
     reconnect() { if (current) { current.close(); retry(true); } },
