@@ -1,6 +1,7 @@
 // The failure drill of docs/cluster.md: three live_server nodes on one Redis, a
-// publisher that moves to another node when one fails, and SSE and long-poll
-// clients that move to another node with their last id when theirs goes. Through
+// publisher that moves to another node when one fails, and clients on all four
+// transports (SSE, long and short polls, WebSocket) that move to another node with
+// their last id when theirs goes. Through
 // kill -9 of a node, CLIENT KILL TYPE pubsub, a node stopped for 2 s, DEBUG SLEEP 2
 // and CLIENT PAUSE 1500 WRITE, every client must see every id from 1 to Redis's
 // last, once each, in order, and the publisher's acknowledged ids must be 1..last.
@@ -31,7 +32,8 @@ TEST_CASE("cluster drill: clients moving between three nodes lose nothing and se
     const auto ports = drill::ports_of(nodes);
     // Clients start with no cursor, on nodes that have not seen the topic.
     std::vector<std::unique_ptr<drill::client>> clients;
-    for (std::size_t i = 0; i < 6; ++i) clients.push_back(std::make_unique<drill::client>(ports, i % 2 == 0, i, "drill"));
+    for (std::size_t i = 0; i < 8; ++i)
+        clients.push_back(std::make_unique<drill::client>(ports, static_cast<drill::transport>(i % 4), i, "drill"));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
     drill::publisher publisher(ports, "drill");
@@ -71,7 +73,7 @@ TEST_CASE("cluster drill: clients moving between three nodes lose nothing and se
     CHECK(acknowledged == all);
     for (std::size_t i = 0; i < clients.size(); ++i) {
         const auto r = drill::judge(clients[i]->got());
-        INFO("client " << i << (clients[i]->sse() ? " (SSE)" : " (long poll)") << ": " << clients[i]->got().size()
+        INFO("client " << i << " (" << drill::name_of(clients[i]->kind()) << ")" << ": " << clients[i]->got().size()
                        << " ids, moved " << clients[i]->moves << " times, " << r.broken_at);
         CHECK(r.lost == 0);
         CHECK(r.contiguous);

@@ -7,6 +7,8 @@
 
 #include "../support/process.hpp"
 
+#include <herald/asio/websocket_connect.hpp>
+
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <regex>
 #include <string>
 #include <thread>
@@ -82,14 +85,27 @@ inline std::string id_in(const std::string& answer) {
     return answer.substr(at + 6, answer.find('"', at + 6) - at - 6);
 }
 
-// A client on one transport that moves to the next node whenever its own fails,
-// resuming from the last id it got (an SSE client from the last event id of any
-// event, as EventSource does; a poll from its cursor). Records every message id
-// it is given, in order, and each lost signal as "lost <id>".
+enum class transport { sse, long_poll, short_poll, websocket };
+inline const char* name_of(transport t) {
+    switch (t) {
+    case transport::sse: return "SSE";
+    case transport::long_poll: return "long poll";
+    case transport::short_poll: return "short poll";
+    case transport::websocket: return "WebSocket";
+    }
+    return "?";
+}
+
+// A client on one transport that moves to the next node whenever its own fails
+// (or says nothing for 3 s: a stopped node), resuming from the last id it got
+// (an SSE client from the last event id of any event, as EventSource does; a poll
+// from its cursor; a WebSocket from its last message, lost or ready frame's id).
+// Records every message id it is given, in order, and each lost signal as
+// "lost <id>".
 class client {
 public:
-    client(std::vector<unsigned short> nodes, bool sse, std::size_t first, std::string topic)
-        : nodes_(std::move(nodes)), sse_(sse), at_(first), topic_(std::move(topic)) {
+    client(std::vector<unsigned short> nodes, transport kind, std::size_t first, std::string topic)
+        : nodes_(std::move(nodes)), kind_(kind), at_(first), topic_(std::move(topic)) {
         thread_ = std::thread([this] { run(); });
     }
     ~client() {
@@ -100,7 +116,7 @@ public:
         std::lock_guard lock(mutex_);
         return got_;
     }
-    bool sse() const noexcept { return sse_; }
+    transport kind() const noexcept { return kind_; }
     std::atomic<bool> stop{false};
     std::atomic<int> lost{0}, moves{0};
 
@@ -113,8 +129,12 @@ private:
     void run() {
         while (!stop) {
             const unsigned short port = nodes_[at_ % nodes_.size()];
-            if (sse_) stream(port);
-            else poll(port);
+            switch (kind_) {
+            case transport::sse: stream(port); break;
+            case transport::long_poll: poll(port, true); break;
+            case transport::short_poll: poll(port, false); break;
+            case transport::websocket: websocket(port); break;
+            }
             if (stop) return;
             ++at_;  // its node failed it: the next one
             ++moves;
@@ -153,13 +173,14 @@ private:
         }
     }
 
-    // Long polls on one node until one fails.
-    void poll(unsigned short port) {
+    // Long (or short, every 100 ms) polls on one node until one fails.
+    void poll(unsigned short port, bool long_poll) {
         static const std::regex id(R"re("id":"([^"]*)")re");
         static const std::regex cursor(R"re("cursor":"([^"]*)")re");
         while (!stop) {
-            const std::string answer =
-                ask(port, "GET /api/poll?topic=" + topic_ + "&timeout=2&since=" + last_ + " HTTP/1.1\r\nHost: t\r\n\r\n", 4);
+            if (!long_poll) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            const std::string target = long_poll ? "/api/poll?timeout=2&topic=" : "/api/messages?topic=";
+            const std::string answer = ask(port, "GET " + target + topic_ + "&since=" + last_ + " HTTP/1.1\r\nHost: t\r\n\r\n", 4);
             if (answer.rfind("HTTP/1.1 200", 0) != 0) return;
             const std::string body = answer.substr(answer.find("\r\n\r\n") + 4);
             std::smatch m;
@@ -173,8 +194,42 @@ private:
         }
     }
 
+    // One WebSocket (herald's client) for as long as it lasts; 3 s without a frame
+    // ends it (a stopped node). Frames: a message's JSON, or a lost or ready signal.
+    void websocket(unsigned short port) {
+        static const std::regex id(R"re("id":"([^"]*)")re");
+        asio::io_context io;
+        websocket::stream<tcp::socket> ws(tcp::socket{io}, [gen = std::mt19937(port)]() mutable { return static_cast<std::uint32_t>(gen()); });
+        const auto step = [&](auto start) {  // runs one operation for at most 3 s
+            std::error_code result = asio::error::would_block;
+            start(result);
+            io.run_for(std::chrono::seconds(3));
+            if (result == asio::error::would_block) {  // timed out: cut it, and let the operation end
+                std::error_code ignored;
+                ws.next_layer().close(ignored);
+                io.restart();
+                io.run_for(std::chrono::seconds(1));
+            }
+            io.restart();
+            return !result;
+        };
+        const std::string query = "/api/ws?topic=" + topic_ + (last_.empty() ? "" : "&since=" + last_);
+        if (!step([&](std::error_code& r) { websocket::async_connect(ws, "ws://127.0.0.1:" + std::to_string(port) + query, [&r](std::error_code ec) { r = ec; }); }))
+            return;
+        while (!stop) {
+            std::string frame;
+            if (!step([&](std::error_code& r) { ws.async_read(frame, [&r](std::error_code ec, websocket::opcode) { r = ec; }); })) return;
+            std::smatch m;
+            if (!std::regex_search(frame, m, id)) continue;
+            last_ = m[1];
+            const bool lost_signal = frame.rfind(R"({"type":"lost")", 0) == 0;
+            if (lost_signal) ++lost;
+            if (lost_signal || frame.rfind(R"({"type":)", 0) != 0) take(m[1], lost_signal);
+        }
+    }
+
     std::vector<unsigned short> nodes_;
-    bool sse_;
+    transport kind_;
     std::size_t at_;
     std::string topic_, last_;
     std::mutex mutex_;

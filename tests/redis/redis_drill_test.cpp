@@ -1,5 +1,5 @@
-// The Redis half of docs/cluster.md's failure drill: three live_server nodes, SSE
-// and long-poll clients and a publisher as in cluster_drill_test.cpp, while Redis
+// The Redis half of docs/cluster.md's failure drill: three live_server nodes, a
+// client on each transport and a publisher as in cluster_drill_test.cpp, while Redis
 // itself fails, in turn:
 // - kill -9 with AOF `appendfsync always`, restarted: same epoch, nothing lost;
 // - kill -9 without persistence, restarted empty: exactly one lost signal, then
@@ -52,7 +52,8 @@ TEST_CASE("redis drill: Redis killed with AOF always loses nothing; restarted em
     auto nodes = drill::start_nodes(HERALD_LIVE_SERVER, at_redis, {"r0", "r1", "r2"});
     const auto ports = drill::ports_of(nodes);
     std::vector<std::unique_ptr<drill::client>> clients;
-    for (std::size_t i = 0; i < 4; ++i) clients.push_back(std::make_unique<drill::client>(ports, i % 2 == 0, i, "drill"));
+    for (std::size_t i = 0; i < 4; ++i)
+        clients.push_back(std::make_unique<drill::client>(ports, static_cast<drill::transport>(i % 4), i, "drill"));
     const auto pause = [](int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
     pause(500);
     drill::publisher publisher(ports, "drill");
@@ -113,7 +114,7 @@ TEST_CASE("redis drill: Redis killed with AOF always loses nothing; restarted em
         std::vector<std::string> lost;
         for (const auto& entry : got)
             if (entry.rfind("lost ", 0) == 0) lost.push_back(drill::epoch_of(entry.substr(5)));
-        INFO("client " << i << (clients[i]->sse() ? " (SSE)" : " (long poll)") << ": " << got.size() << " entries, moved "
+        INFO("client " << i << " (" << drill::name_of(clients[i]->kind()) << ")" << ": " << got.size() << " entries, moved "
                        << clients[i]->moves << " times, " << r.broken_at);
         CHECK(r.contiguous);
         CHECK(drill::epoch_of(r.first) == first_epoch);
