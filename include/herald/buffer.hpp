@@ -12,9 +12,20 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace herald {
+
+// What a connection keeps of a buffer between uses (a message, an output buffer, a
+// request body): past this it is freed after use, so an idle connection that once
+// took a large message holds no large buffer; the next large one allocates again.
+inline constexpr std::size_t kept_buffer_capacity = 64 * 1024;
+
+// Frees `s`'s memory when it grew past kept_buffer_capacity.
+inline void free_if_large(std::string& s) noexcept {
+    if (s.capacity() > kept_buffer_capacity) std::string().swap(s);
+}
 
 class flat_buffer {
 public:

@@ -16,13 +16,9 @@ using namespace herald;
 using test_support::redis_call;
 using test_support::redis_server;
 
-namespace {
+using test_support::eventually;
 
-template <class Done>
-bool eventually(Done done, int ms = 5000) {
-    for (int i = 0; i < ms / 10 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    return done();
-}
+namespace {
 
 // What a subscriber got: "id=data" per message, "lost <id>" per lost signal.
 struct recorder final : hub::subscriber {

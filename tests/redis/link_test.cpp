@@ -17,16 +17,7 @@ using namespace herald;
 using test_support::redis_call;
 using test_support::redis_server;
 
-namespace {
-
-// Waits up to five seconds for `done()`.
-template <class Done>
-bool eventually(Done done) {
-    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    return done();
-}
-
-}  // namespace
+using test_support::eventually;
 
 TEST_CASE("redis link: up, then down and up again after its subscriber is killed and after Redis restarts",
           "[redis][link]") {

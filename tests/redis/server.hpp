@@ -9,7 +9,9 @@
 
 #include <asio/io_context.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace herald::test_support {
@@ -37,6 +39,13 @@ private:
 
     child_server child_;
 };
+
+// Waits up to `ms` for `done()`; its last answer.
+template <class Done>
+bool eventually(Done done, int ms = 5000) {
+    for (int i = 0; i < ms / 10 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+}
 
 // Runs `args` on a connection of its own and returns the reply (for set-up and checks).
 inline redis::reply redis_call(const std::string& port, std::vector<std::string> args) {

@@ -144,7 +144,7 @@ private:
     // The last request's body goes back to the budget, and a large buffer is freed
     // rather than kept by an idle keep-alive connection.
     void forget_body() {
-        if (request_.body.capacity() > 64 * 1024) std::string().swap(request_.body);
+        free_if_large(request_.body);
         body_held_.release();
     }
 

@@ -35,6 +35,7 @@
 // next ping comes (see answer_ping). A client masks every frame with a key from
 // the random source it was given (§5.3: "unpredictable"); a server masks nothing.
 
+#include <herald/buffer.hpp>
 #include <herald/memory_budget.hpp>
 #include <herald/websocket/error.hpp>
 #include <herald/websocket/frame.hpp>
@@ -244,8 +245,8 @@ private:
     // connection (the next large message allocates again).
     void forget_message() {
         delivered_ = false;
-        if (message_.capacity() > kept_capacity) std::string().swap(message_);
-        else message_.clear();
+        free_if_large(message_);
+        message_.clear();
         held_.release();
     }
 
@@ -365,7 +366,6 @@ private:
     opcode message_type_ = opcode::text;
     opcode delivered_type_ = opcode::text;
     std::string message_;
-    static constexpr std::size_t kept_capacity = 64 * 1024;  // a message buffer kept between messages
     bool delivered_ = false;                                 // data_ is message_, let go of at the next call
     budget_share held_;                                      // message_'s bytes, against limits_.budget
     std::string control_;

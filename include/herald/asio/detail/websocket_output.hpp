@@ -15,6 +15,7 @@
 // calls. The common cases cost no copy: only shared frames (no connection output),
 // or only connection output (swapped out whole, as before).
 
+#include <herald/buffer.hpp>
 #include <herald/memory_budget.hpp>
 #include <herald/websocket/connection.hpp>
 
@@ -30,7 +31,6 @@ namespace herald::asio_detail {
 
 class websocket_output {
 public:
-    static constexpr std::size_t kept_capacity = 64 * 1024;  // an output buffer kept between writes
 
     // The bytes this stream owns, queued or being written, are held against `budget`
     // (may be null). Shared frames are not: their bytes are one copy for every
@@ -47,8 +47,8 @@ public:
             pieces.clear();
             // A large buffer is freed, not kept by an idle stream: take() swaps it
             // with the connection's output, so it would come back there otherwise.
-            if (owned.capacity() > kept_capacity) std::string().swap(owned);
-            else owned.clear();
+            free_if_large(owned);
+            owned.clear();
             bytes = 0;
         }
 

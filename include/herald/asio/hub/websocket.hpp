@@ -9,6 +9,7 @@
 // frame from the client is a publish to the socket's topic.
 
 #include <herald/asio/hub/service.hpp>
+#include <herald/buffer.hpp>
 #include <herald/asio/websocket.hpp>
 #include <herald/timing/heartbeat.hpp>
 #include <herald/timing/token_bucket.hpp>
@@ -154,7 +155,7 @@ private:
         ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, websocket::opcode type) {
             if (ec) return self->end();
             if (type == websocket::opcode::text) self->publish_text();  // binary is not a publish: the hub carries text
-            if (self->message_.capacity() > 64 * 1024) std::string().swap(self->message_);  // not kept while idle
+            free_if_large(self->message_);  // not kept while idle
             self->read();
         });
     }
