@@ -8,6 +8,13 @@
 //        [--size 64] [--seconds 10] [--warmup 2] [--repeat 3] [--poll-interval-ms 1000]
 //        [--headers browser|minimal] [--transports websocket,sse,long-poll,short-poll]
 //        [--server-arg A]...   (more for live_server: --server-arg --redis --server-arg 127.0.0.1:6379)
+//        [--redis-server PATH [--nodes N]]
+//
+// --redis-server starts a redis-server of its own (a free port, no persistence, on
+// CPU 0 with the nodes) for each run and N live_server nodes on it (default 1);
+// the subscribers are spread over the nodes in turn, the publisher posts to the
+// first, and the table gains Redis's CPU per delivered message. The nodes' CPU is
+// summed. The cluster of docs/cluster.md, measured against one node alone.
 //
 // The subscribers speak the hub's routes (include/herald/asio/hub/routes.hpp) as
 // examples/live/herald.js does: short polling asks /api/messages?since=C every
@@ -25,6 +32,8 @@
 // thread, busy-polling, so that waking it costs the server nothing), transports
 // interleaved over rounds, medians reported.
 #include "loopback.hpp"
+
+#include <asio/write.hpp>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -72,6 +81,15 @@ struct settings {
     std::int64_t poll_interval_ns = 1'000'000'000;
     bool browser_headers = true;
     std::vector<std::string> server_args;  // --server-arg: more for live_server (--redis HOST:PORT)
+    std::string redis_server;               // --redis-server: a Redis of its own and --nodes nodes on it
+    int nodes = 1;
+};
+
+// The processes of one run: the nodes (their ports), and Redis when there is one.
+struct servers {
+    std::vector<pid_t> nodes;
+    std::vector<unsigned short> ports;
+    pid_t redis = -1;
 };
 
 struct result {
@@ -80,6 +98,7 @@ struct result {
     double server_busy = 0;          // share of its core
     double server_us_per_message = 0;       // CPU per delivered message
     double server_user_us_per_message = 0;  // of which in user mode: herald's own code, not the kernel's
+    double redis_us_per_message = 0;        // --redis-server: Redis's CPU per delivered message
     double requests_per_message = 0;
     double bytes_down_per_message = 0;  // server to client, HTTP heads and framing included
     double bytes_up_per_message = 0;    // client to server
@@ -127,7 +146,7 @@ bool take_response(std::string& in, std::string& body, bool& ok) {
 
 class load {
 public:
-    load(const settings& s, transport t, pid_t server, unsigned short port) : s_(s), t_(t), server_(server), port_(port) {
+    load(const settings& s, transport t, servers on) : s_(s), t_(t), on_(std::move(on)) {
         published_.reserve(static_cast<std::size_t>(s.rate * (s.warmup + s.seconds + 1)) + 16);
     }
 
@@ -135,7 +154,7 @@ public:
         epoll_ = ::epoll_create1(0);
         subscribers_.resize(static_cast<std::size_t>(s_.clients));
         for (std::size_t i = 0; i < subscribers_.size(); ++i) open(i);
-        publisher_ = connect_socket();
+        publisher_ = connect_socket(on_.ports.front());
         // Publishing starts when everyone is subscribed (a WebSocket's `ready`
         // frame, an SSE `ready` event, a first poll's cursor).
         const std::int64_t setup_until = bench::now_ns() + 30'000'000'000;
@@ -151,17 +170,19 @@ public:
         window_from_ = begin + static_cast<std::int64_t>(s_.warmup * 1e9);
         window_until_ = window_from_ + static_cast<std::int64_t>(s_.seconds * 1e9);
         const double period_ns = 1e9 / s_.rate;
-        std::int64_t cpu_from = -1, user_from = 0;
+        std::int64_t cpu_from = -1, user_from = 0, redis_from = 0;
         for (std::int64_t now = begin; now < window_until_; now = bench::now_ns()) {
             if (cpu_from < 0 && now >= window_from_) {
-                cpu_from = bench::cpu_ns(server_);
-                user_from = bench::user_ns(server_);
+                cpu_from = nodes_cpu(bench::cpu_ns);
+                user_from = nodes_cpu(bench::user_ns);
+                redis_from = on_.redis > 0 ? bench::cpu_ns(on_.redis) : 0;
             }
             while (begin + static_cast<std::int64_t>(static_cast<double>(published_.size()) * period_ns) <= now) publish(now);
             step(now);
         }
-        const double cpu = static_cast<double>(bench::cpu_ns(server_) - cpu_from);
-        const double user = static_cast<double>(bench::user_ns(server_) - user_from);
+        const double cpu = static_cast<double>(nodes_cpu(bench::cpu_ns) - cpu_from);
+        const double user = static_cast<double>(nodes_cpu(bench::user_ns) - user_from);
+        const double redis = on_.redis > 0 ? static_cast<double>(bench::cpu_ns(on_.redis) - redis_from) : 0;
         // Drain: what was published must still arrive — after a poll interval, or
         // after the backlog of a server run past its capacity clears (30 s at most).
         const std::int64_t drain_until = bench::now_ns() + std::max<std::int64_t>(s_.poll_interval_ns + 2'000'000'000, 30'000'000'000);
@@ -179,6 +200,7 @@ public:
         if (delivered > 0) {
             r_.server_us_per_message = cpu / 1e3 / delivered;
             r_.server_user_us_per_message = user / 1e3 / delivered;
+            r_.redis_us_per_message = redis / 1e3 / delivered;
             r_.requests_per_message = static_cast<double>(requests_) / delivered;
             r_.bytes_down_per_message = static_cast<double>(bytes_down_) / delivered;
             r_.bytes_up_per_message = static_cast<double>(bytes_up_) / delivered;
@@ -203,11 +225,18 @@ private:
                            [&](const subscriber& s) { return s.expected == published_.size(); });
     }
 
-    int connect_socket() {
+    template <class Clock>
+    std::int64_t nodes_cpu(Clock clock) const {
+        std::int64_t total = 0;
+        for (const pid_t node : on_.nodes) total += clock(node);
+        return total;
+    }
+
+    int connect_socket(unsigned short port) {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
-        addr.sin_port = htons(port_);
+        addr.sin_port = htons(port);
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail("cannot connect to the server");
         int one = 1;
@@ -218,7 +247,7 @@ private:
 
     void open(std::size_t i) {
         auto& sub = subscribers_[i];
-        sub.fd = connect_socket();
+        sub.fd = connect_socket(on_.ports[i % on_.ports.size()]);  // spread over the nodes
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = i;
@@ -400,8 +429,7 @@ private:
 
     const settings& s_;
     transport t_;
-    pid_t server_;
-    unsigned short port_;
+    servers on_;
     int epoll_ = -1, publisher_ = -1;
     std::string publisher_in_;
     std::vector<subscriber> subscribers_;
@@ -416,6 +444,45 @@ private:
     result r_;
 };
 
+
+// Whether the node at `port` says it is in sync with Redis (/api/stats).
+bool in_sync(unsigned short port) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    std::error_code ec;
+    socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (ec) return false;
+    asio::write(socket, asio::buffer(std::string_view("GET /api/stats HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")), ec);
+    std::string answer;
+    std::array<char, 4096> chunk;
+    while (!ec) answer.append(chunk.data(), socket.read_some(asio::buffer(chunk), ec));
+    return answer.find("\"in_sync\":true") != std::string::npos;
+}
+
+// One run's servers: live_server alone, or a Redis and --nodes nodes on it, each
+// in sync with it before the run begins (a publish before that would wait for it).
+servers start_servers(const settings& s) {
+    servers on;
+    std::vector<std::string> args{"--ticker-ms", "0", "--quiet", "1", "--history", "100000", "--epoch", "bench"};
+    args.insert(args.end(), s.server_args.begin(), s.server_args.end());
+    if (!s.redis_server.empty()) {
+        const unsigned short redis_port = bench::free_port();
+        on.redis = bench::start_server(s.redis_server, redis_port, {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"});
+        args.insert(args.end(), {"--redis", "127.0.0.1:" + std::to_string(redis_port)});
+    }
+    const int count = s.redis_server.empty() ? 1 : s.nodes;
+    for (int n = 0; n < count; ++n) {
+        on.ports.push_back(bench::free_port());
+        auto node_args = args;
+        if (on.redis > 0) node_args.insert(node_args.end(), {"--node", "n" + std::to_string(n)});
+        on.nodes.push_back(bench::start_server(s.server, on.ports.back(), node_args));
+    }
+    for (const unsigned short port : on.ports) {
+        for (int i = 0; on.redis > 0 && i < 500 && !in_sync(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return on;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -426,6 +493,8 @@ int main(int argc, char** argv) {
         const bool has_value = i + 1 < argc;
         if (arg == "--server" && has_value) s.server = argv[++i];
         else if (arg == "--server-arg" && has_value) s.server_args.push_back(argv[++i]);
+        else if (arg == "--redis-server" && has_value) s.redis_server = argv[++i];
+        else if (arg == "--nodes" && has_value) s.nodes = std::max(1, std::atoi(argv[++i]));
         else if (arg == "--clients" && has_value) s.clients = std::max(1, std::atoi(argv[++i]));
         else if (arg == "--rate" && has_value) s.rate = std::max(0.1, std::atof(argv[++i]));
         else if (arg == "--size" && has_value) s.size = std::strtoul(argv[++i], nullptr, 10);
@@ -447,7 +516,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr,
                          "usage: herald_bench_transport_load --server LIVE_SERVER [--clients N] [--rate M] [--size S]\n"
                          "       [--seconds T] [--warmup T] [--repeat R] [--poll-interval-ms I] [--headers browser|minimal]\n"
-                         "       [--transports websocket,sse,long-poll,short-poll] [--server-arg A]...\n");
+                         "       [--transports websocket,sse,long-poll,short-poll] [--server-arg A]...\n"
+                         "       [--redis-server PATH [--nodes N]]\n");
             return 2;
         }
     }
@@ -458,17 +528,16 @@ int main(int argc, char** argv) {
                 "every %lld ms; %s request fields; server on CPU 0, client on CPU 1\n",
                 s.clients, s.rate, s.size, s.seconds, s.warmup, s.repeat, static_cast<long long>(s.poll_interval_ns / 1'000'000),
                 s.browser_headers ? "browser" : "minimal");
-    std::printf("%-11s %12s %9s %9s %6s %11s %12s %9s %11s %11s %7s\n", "transport", "delivered/s", "p50 ms", "p99 ms", "busy",
-                "cpu us/msg", "user us/msg", "req/msg", "down B/msg", "up B/msg", "errors");
+    if (!s.redis_server.empty()) std::printf("%d live_server nodes on one redis-server, all on CPU 0\n", s.nodes);
+    std::printf("%-11s %12s %9s %9s %6s %11s %12s %9s %11s %11s %7s%s\n", "transport", "delivered/s", "p50 ms", "p99 ms", "busy",
+                "cpu us/msg", "user us/msg", "req/msg", "down B/msg", "up B/msg", "errors", s.redis_server.empty() ? "" : " redis us/msg");
     std::vector<std::vector<result>> rounds(transports.size());
     for (int round = 0; round < s.repeat; ++round) {
         for (std::size_t i = 0; i < transports.size(); ++i) {  // interleaved: drift hits every transport alike
-            const unsigned short port = bench::free_port();
-            std::vector<std::string> args{"--ticker-ms", "0", "--quiet", "1", "--history", "100000", "--epoch", "bench"};
-            args.insert(args.end(), s.server_args.begin(), s.server_args.end());
-            const pid_t child = bench::start_server(s.server, port, args);
-            rounds[i].push_back(load(s, transports[i], child, port).run());
-            bench::stop_server(child);
+            const servers on = start_servers(s);
+            rounds[i].push_back(load(s, transports[i], on).run());
+            for (const pid_t node : on.nodes) bench::stop_server(node);
+            if (on.redis > 0) bench::stop_server(on.redis);
         }
     }
     std::uint64_t all_errors = 0;
@@ -482,13 +551,15 @@ int main(int argc, char** argv) {
         std::uint64_t errors = 0;
         for (const auto& r : rounds[i]) errors += r.errors + (r.delivered_per_second > 0 ? 0 : 1);  // nothing delivered: broken
         all_errors += errors;
-        std::printf("%-11s %12.0f %9.2f %9.2f %5.1f%% %11.2f %12.2f %9.3f %11.1f %11.1f %7llu\n",
+        std::printf("%-11s %12.0f %9.2f %9.2f %5.1f%% %11.2f %12.2f %9.3f %11.1f %11.1f %7llu",
                     transport_names[static_cast<std::size_t>(transports[i])], median(&result::delivered_per_second),
                     median(&result::p50_ms), median(&result::p99_ms), median(&result::server_busy) * 100,
                     median(&result::server_us_per_message), median(&result::server_user_us_per_message),
                     median(&result::requests_per_message),
                     median(&result::bytes_down_per_message), median(&result::bytes_up_per_message),
                     static_cast<unsigned long long>(errors));
+        if (!s.redis_server.empty()) std::printf(" %12.2f", median(&result::redis_us_per_message));
+        std::printf("\n");
     }
     // A run with errors measured something broken: say so in the exit status (the
     // test suite runs this tool briefly as a check that no transport loses a message).
