@@ -4,15 +4,20 @@
 // WebSocket; herald.js) and the auto client is on a node; npm ws and npm
 // eventsource clients too, each moving to the next node with its last id when its
 // node goes. A publisher retries each message with its Idempotency-Key on the next
-// node. Node 0 is killed with SIGKILL, later node 1 is stopped (SIGSTOP) for two
-// seconds: every client moves on and gets every id, once each, in order, with no
-// lost signal.
+// node. In turn: node 0 killed (SIGKILL), node 1 stopped (SIGSTOP) for 2 s, every
+// subscription killed (CLIENT KILL TYPE pubsub), DEBUG SLEEP 2, CLIENT PAUSE 1500
+// WRITE, Redis killed with AOF always and restarted (same epoch), killed and
+// restarted empty (a new epoch), and restarted from an older snapshot (a new
+// epoch). Every client gets every id of each epoch once, in order, and exactly one
+// lost signal for each epoch Redis lost, none for the rest.
 //   node cluster_chromium_test.cjs <live_server> <node_modules> <chromium> <redis-server>
 'use strict';
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const net = require('node:net');
-const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const { spawn, execFileSync } = require('node:child_process');
 const { start, stop, request, until, run } = require('./server.cjs');
 const modules = process.argv[3];
 const { chromium } = require(path.join(modules, 'playwright-core'));
@@ -31,15 +36,38 @@ function freePort() {
   });
 }
 
-function contiguous(ids, what) {
+const epochOf = (id) => id.slice(0, id.lastIndexOf('-'));
+
+// Within an epoch each id follows the one before; a new epoch begins right after
+// the position its lost signal gave (`losts`, in order). -> the epochs seen.
+function contiguous(ids, losts, what) {
   assert.ok(ids.length > 0, what + ' got something');
-  for (let i = 1; i < ids.length; i++) assert.equal(seq(ids[i]), seq(ids[i - 1]) + 1, `${what}: ${ids[i - 1]} then ${ids[i]}`);
+  const epochs = [epochOf(ids[0])];
+  for (let i = 1; i < ids.length; i++) {
+    if (epochOf(ids[i]) === epochOf(ids[i - 1])) {
+      assert.equal(seq(ids[i]), seq(ids[i - 1]) + 1, `${what}: ${ids[i - 1]} then ${ids[i]}`);
+      continue;
+    }
+    const at = losts.find((l) => epochOf(l) === epochOf(ids[i]));
+    assert.ok(at, `${what}: ${ids[i]} in a new epoch without a lost signal`);
+    assert.equal(seq(ids[i]), seq(at) + 1, `${what}: lost at ${at}, then ${ids[i]}`);
+    epochs.push(epochOf(ids[i]));
+  }
+  return epochs;
 }
+
+// A redis-server on `port`, with `args` after the common ones.
+function startRedis(port, args) {
+  return spawn(redisServer, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--enable-debug-command', 'local',
+                             '--loglevel', 'warning', ...args], { stdio: 'ignore' });
+}
+const redisCli = (port, ...args) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 10000 }).trim();
+const killed = (child) => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGKILL'); });
 
 // A client of npm ws or npm eventsource that moves to the next node when its
 // connection ends, resuming from the last id it was given (?since=).
 function mover(kind, ports) {
-  const state = { ids: [], lost: 0, moves: 0, last: '', closed: false };
+  const state = { ids: [], lost: 0, losts: [], moves: 0, last: '', closed: false };
   let at = 0;
   const open = () => {
     if (state.closed) return;
@@ -51,7 +79,7 @@ function mover(kind, ports) {
       state.end = () => ws.terminate();
       ws.on('message', (data) => {
         const m = JSON.parse(data.toString());
-        if (m.type === 'lost') { state.lost++; state.last = m.id; } else if (m.type === 'ready') state.last = m.id;
+        if (m.type === 'lost') { state.lost++; state.losts.push(m.id); state.last = m.id; } else if (m.type === 'ready') state.last = m.id;
         else if (m.id) { state.ids.push(m.id); state.last = m.id; }
       });
       ws.on('error', () => {});
@@ -69,7 +97,7 @@ function mover(kind, ports) {
       const moveOn = () => { clearInterval(watch); es.close(); next(); };
       const watch = setInterval(() => { if (Date.now() - heard > 3000) moveOn(); }, 500);
       es.addEventListener('ready', (e) => { heard = Date.now(); state.last = e.lastEventId; });
-      es.addEventListener('history-lost', (e) => { heard = Date.now(); state.lost++; state.last = e.lastEventId; });
+      es.addEventListener('history-lost', (e) => { heard = Date.now(); state.lost++; state.losts.push(e.lastEventId); state.last = e.lastEventId; });
       es.onmessage = (e) => { heard = Date.now(); state.ids.push(e.lastEventId); state.last = e.lastEventId; };
       es.onerror = moveOn;  // herald.js's way: its own reconnect, to the next node
     }
@@ -112,10 +140,13 @@ function publisher(nodes) {
 
 let browser;
 run([
-  ['every client moves to another node when its node is killed or stopped, and loses nothing', async () => {
+  ['every client moves on through node failures and Redis failures, and loses nothing Redis kept', async () => {
     const redisPort = await freePort();
-    const redis = spawn(redisServer, ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no',
-                                      '--loglevel', 'warning'], { stdio: 'ignore' });
+    const aofDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-aof-'));
+    const plainDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-rdb-'));
+    const aof = ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', aofDir];
+    const plain = ['--appendonly', 'no', '--dir', plainDir];
+    let redis = startRedis(redisPort, aof);
     const nodes = [];
     try {
       await pause(300);
@@ -130,9 +161,10 @@ run([
       await page.goto(`${nodes[0].url}/?nodes=${ports.join(',')}`);
       const clients = [mover('ws', ports), mover('eventsource', ports)];
       const panes = () => page.evaluate(() => Object.fromEntries(Object.entries(window.panes).map(
-        ([k, v]) => [k, { ids: v.ids, lost: v.lost, status: v.status, nodes: v.nodes }])));
+        ([k, v]) => [k, { ids: v.ids, lost: v.lost, losts: v.losts, status: v.status, nodes: v.nodes }])));
       await until(async () => Object.values(await panes(page)).every((p) => p.status === 'connected' && p.ids.length >= 3) &&
                                clients.every((c) => c.ids.length >= 3), 20000, 'every client receiving');
+      const firstEpoch = redisCli(redisPort, 'HGET', 'herald:{live}:meta', 'epoch');
 
       process.kill(nodes[0].child.pid, 'SIGKILL');  // every client starts on node 0
       await pause(2500);
@@ -140,36 +172,62 @@ run([
       await pause(2000);
       process.kill(nodes[1].child.pid, 'SIGCONT');
       await pause(1500);
+      redisCli(redisPort, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await pause(1500);
+      redisCli(redisPort, 'DEBUG', 'SLEEP', '2');
+      await pause(1000);
+      redisCli(redisPort, 'CLIENT', 'PAUSE', '1500', 'WRITE');
+      await pause(2500);
+      await killed(redis);  // AOF always: Redis comes back with every message it answered
+      redis = startRedis(redisPort, aof);
+      await pause(2500);
+      assert.equal(redisCli(redisPort, 'HGET', 'herald:{live}:meta', 'epoch'), firstEpoch, 'the same epoch after an AOF restart');
+      await killed(redis);  // no persistence: Redis comes back empty
+      redis = startRedis(redisPort, plain);
+      await pause(2500);
+      const secondEpoch = redisCli(redisPort, 'HGET', 'herald:{live}:meta', 'epoch');
+      assert.equal(redisCli(redisPort, 'SAVE'), 'OK');
+      await pause(1000);
+      await killed(redis);  // back to the snapshot: its numbering went back
+      redis = startRedis(redisPort, plain);
+      await pause(3000);
       pub.going = false;
       await until(() => pub.done, 20000, 'the publisher done');
-      const last = pub.acked.map(seq).reduce((a, b) => Math.max(a, b));
-      const reached = (ids) => ids.length && seq(ids.at(-1)) >= last;
+      const epoch = redisCli(redisPort, 'HGET', 'herald:{live}:meta', 'epoch');
+      const lastSeq = Number(redisCli(redisPort, 'HGET', 'herald:{live}:meta', 'seq'));
+      const epochs = [firstEpoch, secondEpoch, epoch];
+      assert.equal(new Set(epochs).size, 3, `three epochs: ${epochs}`);
+      const reached = (ids) => ids.length && ids.at(-1) === `${epoch}-${lastSeq}`;
       await until(async () => Object.values(await panes(page)).every((p) => reached(p.ids)) && clients.every((c) => reached(c.ids)) &&
-                               reached(await page.evaluate(() => window.auto.ids)), 30000, 'every client at the last id');
+                               reached(await page.evaluate(() => window.auto.ids)), 30000, `every client at ${epoch}-${lastSeq}`);
       const summary = Object.entries(await panes(page)).map(([k, p]) => `${k} ${p.ids.length} ids on ${p.nodes.map((n) => n.split(':').pop()).join('>')}`);
-      console.log(`     last id ${last}; ${summary.join('; ')}; ws ${clients[0].ids.length} ids, ${clients[0].moves} moves; ` +
-                  `eventsource ${clients[1].ids.length} ids, ${clients[1].moves} moves`);
-      // Nothing acknowledged twice, nothing stored without its acknowledgement.
+      console.log(`     epochs ${epochs.join(', ')}, last ${lastSeq}; ${summary.join('; ')}; ws ${clients[0].ids.length} ids, ` +
+                  `${clients[0].moves} moves; eventsource ${clients[1].ids.length} ids, ${clients[1].moves} moves`);
+      // Nothing acknowledged twice; in the last epoch every stored message was acknowledged.
       assert.equal(new Set(pub.acked).size, pub.acked.length, 'no id acknowledged twice');
-      assert.deepEqual(pub.acked.map(seq).sort((a, b) => a - b), Array.from({ length: last }, (_, i) => i + 1));
+      assert.deepEqual(pub.acked.filter((id) => epochOf(id) === epoch).map(seq).sort((a, b) => a - b),
+                       Array.from({ length: lastSeq }, (_, i) => i + 1));
+      const judge = (ids, losts, what) => {
+        assert.deepEqual(contiguous(ids, losts, what), epochs, what + ': the three epochs, in order');
+        assert.equal(losts.length, 2, what + ': one lost signal per epoch Redis lost');
+      };
       for (const [name, p] of Object.entries(await panes(page))) {
-        contiguous(p.ids, 'pane ' + name);
-        assert.equal(p.lost, 0, name + ' lost nothing');
+        judge(p.ids, p.losts, 'pane ' + name);
         assert.ok(p.nodes.length >= 2, `pane ${name} moved to another node (${p.nodes})`);
       }
       const auto = await page.evaluate(() => window.auto);
-      contiguous(auto.ids, 'auto client');
-      assert.equal(auto.lost, 0, 'the auto client lost nothing');
+      judge(auto.ids, auto.losts, 'auto client');
       for (const [i, c] of clients.entries()) {
-        contiguous(c.ids, ['npm ws', 'npm eventsource'][i]);
-        assert.equal(c.lost, 0, 'lost nothing');
+        judge(c.ids, c.losts, ['npm ws', 'npm eventsource'][i]);
         assert.ok(c.moves >= 1, 'moved');
         c.close();
       }
     } finally {
       if (browser) await browser.close();
       for (const n of nodes.slice(1)) { try { process.kill(n.child.pid, 'SIGCONT'); } catch (e) {} await stop(n); }
-      redis.kill('SIGTERM');
+      redis.kill('SIGKILL');
+      fs.rmSync(aofDir, { recursive: true, force: true });
+      fs.rmSync(plainDir, { recursive: true, force: true });
     }
   }],
 ]);
