@@ -107,8 +107,8 @@ function mover(kind, ports) {
   return state;
 }
 
-// Publishes m1, m2, ... every 50 ms, each retried with its Idempotency-Key on the
-// next node until acknowledged.
+// Publishes m1, m2, ... one request at a time, 1 ms apart, each retried with its
+// Idempotency-Key on the next node until acknowledged.
 function publisher(nodes) {
   const state = { acked: [], going: true };
   (async () => {
@@ -131,7 +131,7 @@ function publisher(nodes) {
         node++;
         await pause(50);
       }
-      await pause(50);
+      await pause(1);
     }
     state.done = true;
   })();
