@@ -30,7 +30,10 @@ struct recorder : hub::subscriber {
     }
     void lost(std::string_view, std::string_view id) override { add("lost " + std::string(id)); }
     void ready(std::string_view, std::string_view id) override { add("ready " + std::string(id)); }
-    void unavailable(std::string_view, std::string_view id) override { add("unavailable " + std::string(id)); }
+    bool unavailable(std::string_view, std::string_view id) override {
+        add("unavailable " + std::string(id));
+        return true;
+    }
     bool ended() const override { return false; }
     std::vector<std::string> got() const {
         std::lock_guard lock(mutex);
@@ -448,4 +451,30 @@ TEST_CASE("hub service: a source away for now is no lost signal: the subscriber 
     CHECK(source.asked[2].range == hub::seq_range{2, 2});
     source.asked[2].done({{2, "m2"}}, answer::answered);
     CHECK(live->got() == std::vector<std::string>{"ready e-0", "r-1", "r-2", "r-3"});
+}
+
+TEST_CASE("hub service: a subscriber that cannot come back later is told lost as before, and stays", "[asio][hub][service]") {
+    using answer = hub::history_source::answer;
+    struct stays final : recorder {
+        bool unavailable(std::string_view, std::string_view id) override {
+            add("asked to come back at " + std::string(id));
+            return false;  // a transport with no way to: the lost signal, as before
+        }
+    };
+    manual_source source;
+    hub::service hub{"e", {}, &source};
+    auto s = std::make_shared<stays>();
+    REQUIRE_FALSE(hub.subscribe("t", "far-7", s));
+    REQUIRE(source.catch_ups.size() == 1);
+    source.catch_ups[0](answer::not_now);
+    std::error_code ec;
+    hub.publish("t", "m", ec);
+    CHECK(s->got() == std::vector<std::string>{"asked to come back at e-0", "lost e-0", "e-1"});
+    // Unsubscribed while its catch-up waits: the late answer does nothing.
+    auto gone = std::make_shared<recorder>();
+    REQUIRE_FALSE(hub.subscribe("t", "far-9", gone));
+    hub.unsubscribe(gone.get());
+    REQUIRE(source.catch_ups.size() == 2);
+    source.catch_ups[1](answer::not_now);
+    CHECK(gone->got().empty());
 }

@@ -121,8 +121,9 @@ private:
             if (finish()) respond_(poll_response(poll_body(id, true, {})));
         }
         void ready(std::string_view, std::string_view) override {}  // a parked poll always has a cursor
-        void unavailable(std::string_view, std::string_view) override {
+        bool unavailable(std::string_view, std::string_view) override {
             if (finish()) respond_(try_again_later());
+            return true;
         }
         bool ended() const override { return done_; }
         asio::any_io_executor executor() const override { return ex_; }

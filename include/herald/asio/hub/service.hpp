@@ -88,7 +88,9 @@ public:
         message_ptr m;
         if (idempotency_key.empty()) m = publish_here(topic_name, data, ec);
         else {
-            std::lock_guard lock(keys_mutex_);  // a key's first publish and its retry are one at a time
+            // A key's first publish and its retry one at a time; recursive: a subscriber
+            // may publish with a key from inside the delivery this one drains.
+            std::lock_guard lock(keys_mutex_);
             if (const auto was = keys_.find(topic_name, idempotency_key)) m = published_again(topic_name, *was, data);
             else if ((m = publish_here(topic_name, data, ec))) keys_.remember(topic_name, idempotency_key, m->id);
         }
@@ -316,6 +318,7 @@ private:
     // impl/service_source.hpp: what a history source does for the service.
     void start(const std::shared_ptr<slot>& here, const std::shared_ptr<subscriber>& s, work w,
                std::optional<std::string> cursor, bool may_catch_up);
+    void start_fresh(const std::shared_ptr<slot>& here, const std::shared_ptr<subscriber>& s, work w, std::string local);
     void fetch_for(const std::shared_ptr<slot>& s, const std::shared_ptr<subscriber>& sub, const std::string& epoch,
                    seq_range missing);
     void settle(const std::shared_ptr<slot>& s, topic::applied a, std::unique_lock<std::mutex>& lock);
@@ -359,7 +362,7 @@ private:
     broker* broker_ = nullptr;
     std::shared_ptr<detail::life> life_ = std::make_shared<detail::life>();
     std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0};
-    std::mutex keys_mutex_;
+    std::recursive_mutex keys_mutex_;
     idempotency_memory keys_;  // publishes with a key, without a broker
 };
 

@@ -31,9 +31,10 @@ public:
     // EventSource carries ready's id as its last event id, and resumes from it.
     void ready(std::string_view topic, std::string_view id) override { stream_->send(sse_ready(topic, id)); }
     // EventSource reconnects after `retry:` with the same Last-Event-ID.
-    void unavailable(std::string_view, std::string_view) override {
+    bool unavailable(std::string_view, std::string_view) override {
         stream_->send(sse_retry_later());
         stream_->close_when_sent();
+        return true;
     }
     bool ended() const override { return stream_->ended(); }
     bool can_take(const std::vector<message_ptr>& messages) const override {

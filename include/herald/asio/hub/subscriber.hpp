@@ -42,9 +42,13 @@ public:
     virtual void ready(std::string_view topic, std::string_view id) = 0;
     // Its cursor needs the history source, which cannot answer now (Redis away):
     // it should come back later (SSE: `retry:` then close; WebSocket: close 1013;
-    // a poll: 503 with Retry-After), not be told lost. The hub lets go of it. The
-    // default tells it lost, at `id`.
-    virtual void unavailable(std::string_view topic, std::string_view id) { lost(topic, id); }
+    // a poll: 503 with Retry-After), not be told lost. -> true when it will (the
+    // hub lets go of it); false, the default, and it is told lost as before.
+    virtual bool unavailable(std::string_view topic, std::string_view id) {
+        (void)topic;
+        (void)id;
+        return false;
+    }
     virtual bool ended() const = 0;
     // Whether a replay of `messages` fits this transport's queue. One that does not
     // is told its history is lost instead (and resynchronises): queued anyway, it

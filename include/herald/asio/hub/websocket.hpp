@@ -69,8 +69,15 @@ public:
     }
     void lost(std::string_view topic, std::string_view id) override { send(own(lost_payload(topic, id))); }
     void ready(std::string_view topic, std::string_view id) override { send(own(ready_payload(topic, id))); }
-    // 1013 Try Again Later (IANA): the client reconnects with its cursor.
-    void unavailable(std::string_view, std::string_view) override { close(1013, "try again later"); }
+    // 1013 Try Again Later (IANA): the client reconnects with its cursor. Called
+    // on the hub's thread: the close runs on the socket's executor.
+    bool unavailable(std::string_view, std::string_view) override {
+        if (ended_.exchange(true)) return true;
+        asio::post(executor_, [self = this->shared_from_this()] {
+            self->ws_.async_close(1013, "try again later", [self](std::error_code) {});
+        });
+        return true;
+    }
     bool ended() const override { return ended_; }
     bool can_take(const std::vector<message_ptr>& messages) const override {
         std::size_t bytes = 0;

@@ -105,10 +105,12 @@ public:
     }
 
     // Redis's epoch and last number of `topic` (for a fresh subscriber's ready id).
+    // Asked once, not retried: only the first try is sure to run before any publish
+    // this node issues after it; ("", 0) when the link is down.
     void latest(std::string_view topic, std::function<void(std::string, std::uint64_t)> done) override {
         state_->latest(std::string(topic), [done = std::move(done)](std::string epoch, std::uint64_t seq, answer) {
             done(std::move(epoch), seq);
-        }, std::chrono::steady_clock::now() + state_->options.retry_for);
+        }, std::chrono::steady_clock::now());
     }
 
     // Applies what Redis has of `topic` beyond what the hub has (at most the last

@@ -161,10 +161,8 @@ private:
         if (f->s->can_take(w.found.messages))
             for (const auto& m : w.found.messages) f->catching_up->offer(m->seq, m);
         flush(*f, t);
-        if (f->catching_up->last() < w.until && w.not_now) {  // the rest may come later: so may the client
-            f->s->unavailable(name(), w.id);
-            return t.ended.push_back(take_follower(at).s);
-        }
+        if (f->catching_up->last() < w.until && w.not_now && f->s->unavailable(name(), w.id))
+            return t.ended.push_back(take_follower(at).s);  // the rest may come later: so may the client
         if (f->catching_up->last() < w.until) {  // the source no longer has all of it
             f->s->lost(name(), w.id);
             f->catching_up->skip_to(w.until + 1);

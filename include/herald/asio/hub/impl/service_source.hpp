@@ -16,43 +16,29 @@ namespace herald::hub {
 // cannot place (lost, with a source behind the hub) is first brought up to date by
 // the source, once: it may come from a client of another node that is ahead of
 // this one, or from an epoch this node has not seen yet.
-//
-// A fresh subscriber (no cursor) of a topic that never had a message here is
-// started from the source's latest position instead (history_source::latest), the
-// topic anchored there: its ready id is then one another node can place, and it
-// gets every message numbered after it.
 inline void service::start(const std::shared_ptr<slot>& here, const std::shared_ptr<subscriber>& s, work w,
                            std::optional<std::string> cursor, bool may_catch_up) {
     std::optional<seq_range> missing;
     std::string epoch;
     bool mine = false, catch_up = false;
     if (may_catch_up && (!cursor || cursor->empty())) {
-        bool unnumbered = false;
+        std::string local;
         {
             std::lock_guard lock(here->mutex);
-            unnumbered = here->last_seq() == 0;
+            if (here->last_seq() == 0) local = here->last_id();
         }
-        if (unnumbered) {
-            return source_->latest(here->name(), [this, life = life_, here, s, w = std::move(w)](std::string at, std::uint64_t seq) mutable {
-                const detail::living alive(life);
-                if (!alive.in) return;
-                std::optional<std::string> from;
-                if (!at.empty()) {
-                    std::lock_guard lock(here->mutex);
-                    here->anchor(at, seq);
-                    from = make_position(at, seq);
-                    w.ready_at_cursor = true;
-                }
-                start(here, s, std::move(w), std::move(from), false);
-            });
-        }
+        if (!local.empty()) return start_fresh(here, s, std::move(w), std::move(local));
     }
     {
         std::lock_guard lock(here->mutex);
         std::optional<std::string_view> from;
         if (cursor) from = *cursor;
         w.found = here->resume(from);
-        w.id = w.ready_at_cursor && w.found.state != topic::outcome::lost ? *cursor : here->last_id();
+        w.id = here->last_id();
+        if (w.ready_at_cursor && w.found.state != topic::outcome::lost) {  // ready at the cursor, in the topic's numbering
+            const auto at = here->parse_id(*cursor);
+            w.id = at ? make_position(here->epoch(), *at) : *cursor;
+        }
         catch_up = may_catch_up && w.found.state == topic::outcome::lost;
         if (!catch_up && w.found.state == topic::outcome::behind) {
             // Fetched and held per subscriber: a cursor further behind than
@@ -69,19 +55,48 @@ inline void service::start(const std::shared_ptr<slot>& here, const std::shared_
         return source_->catch_up(name, [this, life = life_, here, s, w = std::move(w),
                                         cursor = std::move(cursor)](history_source::answer a) mutable {
             const detail::living alive(life);
-            if (!alive.in) return;
-            if (a == history_source::answer::answered) return start(here, s, std::move(w), std::move(cursor), false);
-            std::string id;
-            {
-                std::lock_guard lock(here->mutex);
-                id = here->last_id();
+            if (!alive.in || s->generation_.load() != w.generation) return;  // unsubscribed (or moved) meanwhile
+            if (a == history_source::answer::not_now) {
+                std::string id;
+                {
+                    std::lock_guard lock(here->mutex);
+                    id = here->last_id();
+                }
+                // Never attached: it comes back later, or (a transport that cannot) is told lost below.
+                if (s->unavailable(here->name(), id)) return unsubscribe(s.get());
             }
-            s->unavailable(here->name(), id);  // never attached: come back later
-            unsubscribe(s.get());
+            start(here, s, std::move(w), std::move(cursor), false);
         });
     }
     if (mine) drain(*here);
     if (missing) fetch_for(here, s, epoch, *missing);
+}
+
+// A fresh subscriber (no cursor) of a topic never numbered here is started from
+// the source's latest position (history_source::latest), the topic anchored
+// there: its ready id is then one every node can place, and it gets every message
+// numbered after it. When the source has no such topic, or cannot say now, it
+// starts from `local`, the "<local epoch>-0" the topic had when it subscribed:
+// that reads as whatever numbering the topic adopted meanwhile, so a message
+// published here just after subscribe() returned is not skipped.
+inline void service::start_fresh(const std::shared_ptr<slot>& here, const std::shared_ptr<subscriber>& s, work w,
+                                 std::string local) {
+    source_->latest(here->name(), [this, life = life_, here, s, w = std::move(w), local = std::move(local)](std::string at,
+                                                                                                          std::uint64_t seq) mutable {
+        const detail::living alive(life);
+        if (!alive.in) return;
+        std::string from = std::move(local);
+        if (!at.empty()) {
+            std::lock_guard lock(here->mutex);
+            here->anchor(at, seq);
+            // Anchored lower by another fresh subscriber, with what lies between
+            // still on its way here: from there (a cursor ahead would read as lost).
+            if (here->epoch() == at && here->last_seq() < seq) seq = here->last_seq();
+            from = make_position(at, seq);
+        }
+        w.ready_at_cursor = true;
+        start(here, s, std::move(w), std::move(from), false);
+    });
 }
 
 // Asks the source for what `sub` missed before `s` kept it; the answer is
