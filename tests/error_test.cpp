@@ -89,11 +89,11 @@ TEST_CASE("every websocket error has a distinct message a condition and the righ
 
 TEST_CASE("every hub error has a distinct message and a condition", "[error]") {
     std::set<std::string> messages;
-    for (int value = 1; value <= static_cast<int>(hub::error::too_many_topics); ++value) {
+    for (int value = 1; value <= static_cast<int>(hub::error::idempotency_key_reused); ++value) {
         const std::error_code ec = static_cast<hub::error>(value);
         CHECK(ec.message() != "unknown herald.hub error");
         CHECK(messages.insert(ec.message()).second);
-        CHECK((ec == condition::protocol_violation || ec == condition::limit_exceeded));
+        CHECK((ec == condition::protocol_violation || ec == condition::limit_exceeded || ec == condition::invalid_state));
         CHECK(hub::status_for(ec) != 0);
     }
 }

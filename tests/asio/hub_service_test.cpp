@@ -406,6 +406,12 @@ TEST_CASE("hub service: a publish retried with its idempotency key is answered w
         publish("two", "k2");
         publish("three", {});
         publish("three", {});  // no key: stored again
+        std::error_code reused;
+        hub->publish("t", "not one", "k1", [&](std::error_code ec, hub::message_ptr m) {
+            reused = ec;
+            CHECK_FALSE(m);
+        });
+        CHECK(reused == hub::error::idempotency_key_reused);  // the key again, with another body
         const std::string epoch = hub == &alone ? "a" : "br";
         CHECK(ids == std::vector<std::string>{epoch + "-1", epoch + "-1", epoch + "-2", epoch + "-3", epoch + "-4"});
         const std::string ready = std::string("ready ") + (hub == &alone ? "a-0" : "j-0");

@@ -80,22 +80,32 @@ TEST_CASE("route: a publish's Idempotency-Key is passed on, quoted or not, and a
     CHECK(with_key(std::string(128, 'k')).what == kind::publish);
 }
 
-TEST_CASE("idempotency memory: a key's id per topic, the oldest forgotten past capacity", "[hub][idempotency]") {
+TEST_CASE("idempotency memory: a key's first answer per topic, another body refused, the oldest forgotten past capacity",
+          "[hub][idempotency]") {
     hub::idempotency_memory keys(2);
-    keys.remember("t", "k1", "e-1");
-    CHECK(keys.find("t", "k1") == "e-1");
-    CHECK_FALSE(keys.find("u", "k1"));  // keys are per topic
-    keys.remember("t", "k1", "e-9");    // the first answer stays
-    CHECK(keys.find("t", "k1") == "e-1");
-    keys.remember("u", "k1", "e-2");
-    keys.remember("t", "k3", "e-3");
-    CHECK_FALSE(keys.find("t", "k1"));
-    CHECK(keys.size() == 2);
-    const auto again = hub::published_again("t", "e-1", "data");
+    std::error_code ec;
+    CHECK_FALSE(keys.retry("t", "k1", "data", ec));
+    keys.remember("t", "k1", "e-1", "data");
+    auto again = keys.retry("t", "k1", "data", ec);
     REQUIRE(again);
-    CHECK(again->id == "e-1");
-    CHECK(again->seq == 1);
-    CHECK(again->data == "data");
+    REQUIRE(*again);
+    CHECK((*again)->id == "e-1");
+    CHECK((*again)->seq == 1);
+    CHECK((*again)->data == "data");
+    CHECK_FALSE(ec);
+    CHECK_FALSE(keys.retry("u", "k1", "data", ec));  // keys are per topic
+    keys.remember("t", "k1", "e-9", "data");          // the first answer stays
+    CHECK((*keys.retry("t", "k1", "data", ec))->id == "e-1");
+    again = keys.retry("t", "k1", "other data", ec);  // the key reused with another body
+    REQUIRE(again);
+    CHECK_FALSE(*again);
+    CHECK(ec == hub::error::idempotency_key_reused);
+    CHECK(hub::status_for(ec) == 422);
+    keys.remember("u", "k1", "e-2", "x");
+    keys.remember("t", "k3", "e-3", "x");
+    ec = {};
+    CHECK_FALSE(keys.retry("t", "k1", "data", ec));  // forgotten: the oldest of three
+    CHECK(keys.size() == 2);
 }
 
 TEST_CASE("route: refusals carry their status and the fields the protocol asks for", "[hub][route]") {

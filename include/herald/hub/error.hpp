@@ -23,6 +23,7 @@ enum class error {
     bad_sequence,      // a broker numbered a message 0 (sequence numbers start at 1)
     bad_event_name,    // an event name with CR or LF, not UTF-8, or over 64 bytes
     asynchronous_broker,  // a publish that must wait for its broker was asked to answer at once
+    idempotency_key_reused,  // a publish's Idempotency-Key came before with another body (hub/idempotency.hpp)
 };
 
 // The message of each error, for error_category() (herald/error.hpp enum_category).
@@ -36,6 +37,7 @@ inline const char* describe(error e) noexcept {
     case error::bad_sequence: return "sequence numbers start at 1";
     case error::bad_event_name: return "event name has CR or LF, is not UTF-8 or is over 64 bytes";
     case error::asynchronous_broker: return "the broker answers later: publish with a completion handler";
+    case error::idempotency_key_reused: return "this Idempotency-Key was used before with another body";
     }
     return nullptr;
 }
@@ -43,6 +45,7 @@ inline const char* describe(error e) noexcept {
 inline condition condition_of(error e) noexcept {
     switch (e) {
     case error::not_utf8:
+    case error::idempotency_key_reused:
     case error::bad_event_name:
     case error::bad_topic_name: return condition::protocol_violation;
     case error::message_too_big:
@@ -68,6 +71,7 @@ inline std::error_code make_error_code(error e) noexcept {
 inline unsigned status_for(std::error_code ec) noexcept {
     if (ec.category() != error_category()) return 0;
     if (ec.value() == static_cast<int>(error::too_many_topics)) return 503;
+    if (ec.value() == static_cast<int>(error::idempotency_key_reused)) return 422;  // draft-ietf-httpapi-idempotency-key-header
     return ec == condition::limit_exceeded ? 413 : 400;
 }
 

@@ -6,20 +6,24 @@
 // A publisher that never heard the answer to a publish cannot know whether it was
 // stored; it sends it again with the same key (the Idempotency-Key header,
 // draft-ietf-httpapi-idempotency-key-header), and the second publish is answered
-// with the first one's id and stores nothing. Keys are per topic.
+// with the first one's id and stores nothing. Keys are per topic; a key that comes
+// again with another body is refused (error::idempotency_key_reused, HTTP 422).
 //
 // The Redis broker keeps keys in Redis (for idempotency_ttl); a hub alone, or
 // in_process_broker, keeps the last `capacity` keys here: a retry that comes after
 // that many other keyed publishes is stored again.
 
 #include <herald/history.hpp>
+#include <herald/hub/error.hpp>
 #include <herald/hub/wire.hpp>
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unordered_map>
 
 namespace herald::hub {
@@ -44,21 +48,36 @@ inline message_ptr published_again(std::string_view topic, std::string_view id, 
 
 class idempotency_memory {
 public:
+    // What a key's first publish left: its id, and its body's fingerprint (a
+    // retry must carry the same body; another is error::idempotency_key_reused).
+    struct remembered {
+        std::string id;
+        std::size_t body = 0;
+    };
+
     explicit idempotency_memory(std::size_t capacity = 10'000) : capacity_(capacity) {}
 
-    // The id ("<epoch>-<seq>") a publish to `topic` with `key` got, when it is
-    // still remembered.
-    std::optional<std::string> find(std::string_view topic, std::string_view key) const {
+    static std::size_t fingerprint(std::string_view data) noexcept { return std::hash<std::string_view>{}(data); }
+
+    // The answer to a publish of `data` to `topic` with `key`, when the key is
+    // still remembered: the first publish's message, or null and
+    // idempotency_key_reused when `data` is not what that one carried.
+    std::optional<message_ptr> retry(std::string_view topic, std::string_view key, std::string_view data,
+                                     std::error_code& ec) const {
         const auto it = ids_.find(name(topic, key));
         if (it == ids_.end()) return std::nullopt;
-        return it->second;
+        if (it->second.body != fingerprint(data)) {
+            ec = error::idempotency_key_reused;
+            return message_ptr{};
+        }
+        return published_again(topic, it->second.id, data);
     }
 
-    // A publish to `topic` with `key` got `id`; the oldest key goes when `capacity`
-    // are kept.
-    void remember(std::string_view topic, std::string_view key, std::string_view id) {
+    // A publish of `data` to `topic` with `key` got `id`; the oldest key goes when
+    // `capacity` are kept.
+    void remember(std::string_view topic, std::string_view key, std::string_view id, std::string_view data) {
         if (capacity_ == 0) return;
-        auto [it, fresh] = ids_.try_emplace(name(topic, key), id);
+        auto [it, fresh] = ids_.try_emplace(name(topic, key), remembered{std::string(id), fingerprint(data)});
         if (!fresh) return;
         order_.push_back(it->first);
         if (order_.size() > capacity_) {
@@ -79,7 +98,7 @@ private:
     }
 
     std::size_t capacity_;
-    std::unordered_map<std::string, std::string> ids_;
+    std::unordered_map<std::string, remembered> ids_;
     std::deque<std::string> order_;
 };
 

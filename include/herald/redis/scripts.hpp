@@ -10,7 +10,8 @@
 //   <prefix>:{T}:meta        hash: epoch, seq (the last number given)
 //   <prefix>:{T}:log         stream: entry "<seq>-0" with field d = the data,
 //                            MAXLEN = stream_length (exact)
-//   <prefix>:{T}:done:<key>  the id a publish with idempotency key <key> got (EX ttl)
+//   <prefix>:{T}:done:<key>  "<id> <sha1 of the body>" a publish with idempotency key
+//                            <key> got (EX ttl)
 //   <prefix>:{T}             the channel: "<epoch>\n<seq>\n<data>"
 //
 // Each script runs atomically (Redis runs one script at a time), so numbering,
@@ -25,12 +26,21 @@ namespace herald::redis::scripts {
 // KEYS: meta, log, done. ARGV: data, stream length, epoch for a new topic, channel,
 // idempotency ttl (s), the epoch and seq this node has seen of the topic ('' and
 // 0: none). -> "<epoch>-<seq>", the id (the same one again for a retry with the
-// same key). A topic whose numbering is below what the node has seen in the same
+// same key and body; the error KEYREUSED for the same key with another body: the
+// key's record is "<id> <sha1 of the body>"). A topic whose numbering is below what the node has seen in the same
 // epoch (a Redis rolled back to an older snapshot) moves to the new epoch first,
 // here, atomically: no id is given to two messages by this node's publishes.
 inline constexpr std::string_view publish = R"lua(
+local body = redis.sha1hex(ARGV[1])
 local done = redis.call('GET', KEYS[3])
-if done then return done end
+if done then
+  local space = string.find(done, ' ', 1, true)
+  if not space then return done end
+  if string.sub(done, space + 1) ~= body then
+    return redis.error_reply('KEYREUSED the idempotency key was used before with another body')
+  end
+  return string.sub(done, 1, space - 1)
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch and epoch == ARGV[6] and tonumber(redis.call('HGET', KEYS[1], 'seq')) < tonumber(ARGV[7]) then
   epoch = nil
@@ -44,7 +54,7 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'd', ARGV[1])
 redis.call('PUBLISH', ARGV[4], epoch .. '\n' .. seq .. '\n' .. ARGV[1])
 local id = epoch .. '-' .. seq
-redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
+redis.call('SET', KEYS[3], id .. ' ' .. body, 'EX', ARGV[5])
 return id
 )lua";
 

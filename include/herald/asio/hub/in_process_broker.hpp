@@ -44,8 +44,8 @@ public:
         bool mine = false;
         {
             std::lock_guard lock(mutex_);
-            const auto was = idempotency_key.empty() ? std::nullopt : keys_.find(topic, idempotency_key);
-            if (was) m = published_again(topic, *was, data);  // stored once already
+            auto was = idempotency_key.empty() ? std::nullopt : keys_.retry(topic, idempotency_key, data, ec);
+            if (was) m = std::move(*was);  // stored once already (or the key reused: refused)
             // A topic followed on any hub is never reclaimed (its ids would change epoch).
             else m = numbering_.publish(topic, data, ec, [this](const hub::topic& t) {
                 return std::any_of(hubs_.begin(), hubs_.end(), [&](const service* h) { return h->followed(t.name()); });
@@ -53,7 +53,7 @@ public:
             if (m && !was) {
                 queue_.push_back({std::string(topic), numbering_.find(topic)->epoch(), m});
                 mine = !std::exchange(applying_, true);
-                if (!idempotency_key.empty()) keys_.remember(topic, idempotency_key, m->id);
+                if (!idempotency_key.empty()) keys_.remember(topic, idempotency_key, m->id, data);
             }
         }
         if (mine) apply_queued();

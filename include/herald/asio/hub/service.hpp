@@ -91,8 +91,8 @@ public:
             // A key's first publish and its retry one at a time; recursive: a subscriber
             // may publish with a key from inside the delivery this one drains.
             std::lock_guard lock(keys_mutex_);
-            if (const auto was = keys_.find(topic_name, idempotency_key)) m = published_again(topic_name, *was, data);
-            else if ((m = publish_here(topic_name, data, ec))) keys_.remember(topic_name, idempotency_key, m->id);
+            if (auto again = keys_.retry(topic_name, idempotency_key, data, ec)) m = std::move(*again);
+            else if ((m = publish_here(topic_name, data, ec))) keys_.remember(topic_name, idempotency_key, m->id, data);
         }
         done(ec, std::move(m));
     }

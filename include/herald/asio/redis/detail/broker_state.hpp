@@ -121,6 +121,7 @@ struct broker_state : std::enable_shared_from_this<broker_state> {
                                if (ec) return self->retry_publish(call, ec);
                                if (r.is_error()) {
                                    if (self->transient(r)) return self->retry_publish(call, error::refused);
+                                   if (r.is_error("KEYREUSED")) return call->done(hub::error::idempotency_key_reused, nullptr);
                                    return call->done(error::refused, nullptr);
                                }
                                const auto id = r.type == reply::kind::string ? split_position(r.text) : std::nullopt;
