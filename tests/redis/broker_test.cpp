@@ -109,6 +109,9 @@ TEST_CASE("redis broker: one numbering on every node, delivered everywhere, and 
     auto on_a = std::make_shared<recorder>(), on_b = std::make_shared<recorder>();
     REQUIRE_FALSE(a.hub->subscribe("t", std::nullopt, on_a));
     REQUIRE_FALSE(b.hub->subscribe("t", std::nullopt, on_b));
+    // A fresh subscriber starts at its ready id: what is numbered after it. Until
+    // it has one, a publish on another node has no order with its subscribe.
+    REQUIRE(eventually([&] { return !on_a->ready_at().empty() && !on_b->ready_at().empty(); }));
     const std::string first = a.publish("t", "one");
     const std::string epoch = epoch_of(server, "t");
     CHECK(first == epoch + "-1");
@@ -130,6 +133,7 @@ TEST_CASE("redis broker: a message the subscription missed is fetched from the s
     REQUIRE(eventually([&] { return a.broker->in_sync() && b.broker->in_sync(); }));
     auto on_b = std::make_shared<recorder>();
     REQUIRE_FALSE(b.hub->subscribe("t", std::nullopt, on_b));
+    REQUIRE(eventually([&] { return !on_b->ready_at().empty(); }));  // then a publish on node a comes after it
     const std::string epoch = a.publish("t", "one").substr(0, epoch_of(server, "t").size());
     // Message 2 is numbered and stored, but its PUBLISH goes where no node listens
     // (as if the subscription had dropped it).
@@ -153,6 +157,7 @@ TEST_CASE("redis broker: a retried publish with the same key is stored once", "[
     };
     CHECK(run("once") == "e1-1");
     CHECK(run("once") == "e1-1");  // the retry: the first answer, nothing stored
+    CHECK(run("twice").rfind("KEYREUSED", 0) == 0);  // the key again with another body
     CHECK(redis_call(server.port(), {"XLEN", "herald:{t}:log"}).integer == 1);
 }
 
@@ -164,6 +169,7 @@ TEST_CASE("redis broker: a publisher's retry with its Idempotency-Key on another
     const std::string first = a.publish("t", "once", "key-1");
     REQUIRE(first.find("error") == std::string::npos);
     CHECK(b.publish("t", "once", "key-1") == first);                      // stored once
+    CHECK(b.publish("t", "not once", "key-1") == "error: " + std::error_code(hub::error::idempotency_key_reused).message());
     CHECK(b.publish("u", "once", "key-1").find("error") == std::string::npos);  // keys are per topic
     const std::string other = b.publish("t", "twice", "key-2");
     CHECK(other != first);
