@@ -67,7 +67,10 @@ public:
         if (!caught_up && (!cursor || cursor->empty()) && hub_.limits().topic.backed && split_position(now.newest).value_or(position{}).seq == 0) {
             auto answer = std::make_shared<http::responder>(std::move(respond));
             return hub_.latest(r.topic, [self = shared_from_this(), r, answer](std::string epoch, std::uint64_t seq) {
-                if (epoch.empty()) return self->poll(r, std::move(*answer), true);
+                // No topic there, or one with no message yet (a new epoch): the local "-0"
+                // (it reads as whatever the topic adopts), not "<epoch>-0", which
+                // nothing could place before that epoch's first message.
+                if (epoch.empty() || seq == 0) return self->poll(r, std::move(*answer), true);
                 (*answer)(poll_response(poll_body(make_position(epoch, seq), false, {})));
             });
         }
