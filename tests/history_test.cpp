@@ -71,7 +71,7 @@ TEST_CASE("a named event (an SSE channel's event type) carries its name in every
     CHECK(t.kept_count() == 2);
 }
 
-TEST_CASE("make_epoch spells a number in base 36; split_position reads any cursor", "[history]") {
+TEST_CASE("make_epoch spells a number in base 36, split_position reads any cursor", "[history]") {
     CHECK(make_epoch(0) == "0");
     CHECK(make_epoch(35) == "z");
     CHECK(make_epoch(36) == "01");

@@ -281,7 +281,7 @@ TEST_CASE("hub routes: answered long polls leave the subscriber list without dis
     CHECK(http_get(server.endpoint(), "/api/stats").body.find(R"({"long_poll":0,"websocket":1})") != std::string::npos);
 }
 
-TEST_CASE("hub routes: a fresh subscriber learns where now is; reading never creates topics; disconnect_all reaches WebSockets", "[asio][hub]") {
+TEST_CASE("hub routes: a fresh subscriber learns where now is, reading never creates topics, disconnect_all reaches WebSockets", "[asio][hub]") {
     hub::hub_limits limits;
     limits.max_topics = 1;
     hub_server server{limits};
@@ -374,7 +374,7 @@ TEST_CASE("hub routes: streaming clients coming and going are reported for the l
     CHECK(seen(5, 10).size() == 4);
 }
 
-TEST_CASE("hub routes: a WebSocket client that stops reading is closed with 1008 and counted; the others lose nothing", "[asio][hub]") {
+TEST_CASE("hub routes: a WebSocket client that stops reading is closed with 1008 and counted, the others lose nothing", "[asio][hub]") {
     hub::route_options options;
     options.websocket.max_queued_bytes = 16 * 1024;
     options.websocket.close_timeout = std::chrono::seconds(60);  // time enough to read the backlog, even under ASan

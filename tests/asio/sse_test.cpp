@@ -364,7 +364,7 @@ TEST_CASE("sse stream: a write the client does not take in write_timeout ends th
     CHECK(stream->ended());
 }
 
-TEST_CASE("sse stream: close_when_sent writes what is queued, then ends; later sends are refused", "[asio][sse]") {
+TEST_CASE("sse stream: close_when_sent writes what is queued, then ends, later sends are refused", "[asio][sse]") {
     asio::io_context io;
     auto conn = make_connection(io);
     auto stream = std::make_shared<stream_type>(conn);

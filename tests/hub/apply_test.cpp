@@ -108,7 +108,7 @@ TEST_CASE("apply: a topic that never had a message adopts the broker's numbering
     CHECK(t.resume(ready).state == hub::topic::outcome::lost);
 }
 
-TEST_CASE("anchor: a topic that never had a message takes a broker's position without a message; one that had, not",
+TEST_CASE("anchor: a topic that never had a message takes a broker's position without a message, one that had, not",
           "[hub][apply]") {
     hub::topic t{"t", "local"};
     const std::string before = t.last_id();  // what a fresh subscriber was told before the anchor

@@ -77,7 +77,7 @@ TEST_CASE("resume gives exactly what came after the cursor, or says lost", "[hub
     CHECK(ids(t.kept()) == std::vector<std::string>{"e7-3", "e7-4", "e7-5"});
 }
 
-TEST_CASE("history is bounded by bytes across all wire forms; the newest always stays", "[hub]") {
+TEST_CASE("history is bounded by bytes across all wire forms, the newest always stays", "[hub]") {
     hub::topic t{"t", "e", {1000, 400, 1000}};
     for (int i = 0; i < 20; ++i) publish(t, std::string(30, 'x'));
     CHECK(t.kept_bytes() <= 400);
@@ -117,7 +117,7 @@ TEST_CASE("the hub core creates topics on first use within limits and counts", "
     CHECK(hub.stats().json().ends_with(R"("queue_drops":0,"in_sync":false})"));
 }
 
-TEST_CASE("at max_topics the least recently used topic nobody follows is reclaimed; its old cursors read as lost", "[hub]") {
+TEST_CASE("at max_topics the least recently used topic nobody follows is reclaimed, its old cursors read as lost", "[hub]") {
     hub::core hub{"ep", {3, {}}};
     std::error_code ec;
     REQUIRE(hub.publish("a", "1", ec));

@@ -40,7 +40,7 @@ std::string topic_epoch(const redis_server& redis) { return redis_call(redis.por
 
 }  // namespace
 
-TEST_CASE("redis drill: Redis killed with AOF always loses nothing; restarted empty, one lost signal and a new epoch; "
+TEST_CASE("redis drill: Redis killed with AOF always loses nothing, restarted empty, one lost signal and a new epoch, "
           "rolled back to a snapshot, a new epoch", "[redis][cluster][drill]") {
     const std::string aof_dir = new_directory(), plain_dir = new_directory();
     const unsigned short port = test_support::free_port();

@@ -28,7 +28,7 @@ TEST_CASE("token bucket: a burst, then the rate, and the wait until the next tok
     CHECK(b.take(later));
 }
 
-TEST_CASE("token bucket: no limit takes everything; a burst below one still allows one", "[timing][rate]") {
+TEST_CASE("token bucket: no limit takes everything, a burst below one still allows one", "[timing][rate]") {
     const clock_type::time_point t0{};
     timing::token_bucket none{{}, t0};
     for (int i = 0; i < 1000; ++i) CHECK_FALSE(none.take(t0));

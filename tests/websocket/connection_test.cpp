@@ -233,7 +233,7 @@ TEST_CASE("writing fragments out of order is a local error, not a broken stream"
 }
 
 // Autobahn 2.x in spirit: the largest ping, pings with binary payloads, pongs nobody asked for.
-TEST_CASE("pings of up to 125 bytes are answered in kind; unsolicited pongs are taken and ignored", "[websocket][connection]") {
+TEST_CASE("pings of up to 125 bytes are answered in kind, unsolicited pongs are taken and ignored", "[websocket][connection]") {
     std::string binary_payload;
     for (int i = 0; i < 125; ++i) binary_payload.push_back(static_cast<char>(255 - i));
     for (const std::string& payload : {std::string(), std::string(125, '*'), binary_payload}) {
@@ -276,7 +276,7 @@ TEST_CASE("pings from a peer that never reads leave one pong queued, for the lat
     }
 }
 
-TEST_CASE("a coalesced pong keeps its place among queued frames; a taken one is not touched", "[websocket][connection]") {
+TEST_CASE("a coalesced pong keeps its place among queued frames, a taken one is not touched", "[websocket][connection]") {
     ws::connection server(ws::role::server);
     feed(server, frame(0x89, "aaaa"));
     REQUIRE_FALSE(server.write_message(ws::opcode::text, "after the first pong"));
