@@ -649,6 +649,13 @@ TEST_CASE("hub routes: response_fields go on every answer of theirs, a parked po
     server.publish("three");
     CHECK(allowed(testing::http_parse_whole(parked.get())));
     CHECK_FALSE(allowed(http_get(server.endpoint(), "/other")));  // not the routes': the caller's answer
+    // A page of another origin asks first before a publish with an Idempotency-Key.
+    const auto preflight = http_exchange(server.endpoint(), "OPTIONS /api/publish?topic=t HTTP/1.1\r\nHost: t\r\n"
+                                                            "Origin: http://elsewhere\r\nAccess-Control-Request-Method: POST\r\n"
+                                                            "Access-Control-Request-Headers: idempotency-key\r\n\r\n");
+    CHECK(preflight.status == 204);
+    CHECK(allowed(preflight));
+    CHECK(preflight.fields.find("Access-Control-Allow-Headers")->find("Idempotency-Key") != std::string_view::npos);
 
     asio::io_context io;
     asio::ip::tcp::socket sse{io};

@@ -80,6 +80,20 @@ TEST_CASE("route: a publish's Idempotency-Key is passed on, quoted or not, and a
     CHECK(with_key(std::string(128, 'k')).what == kind::publish);
 }
 
+TEST_CASE("route: OPTIONS on the routes is the CORS preflight: 204 with what may be asked and sent", "[hub][route]") {
+    const hub::route_config config;
+    auto r = hub::decide(get("/api/publish?topic=t", "OPTIONS"), config);
+    REQUIRE(r.what == kind::respond);
+    CHECK(r.response.status == 204);
+    CHECK(r.response.fields.find("Allow") == std::optional<std::string_view>("POST, OPTIONS"));
+    CHECK(r.response.fields.find("Access-Control-Allow-Methods") == std::optional<std::string_view>("POST, OPTIONS"));
+    CHECK(r.response.fields.find("Access-Control-Allow-Headers")->find("Idempotency-Key") != std::string_view::npos);
+    r = hub::decide(get("/api/events?topic=t", "OPTIONS"), config);
+    CHECK(r.response.status == 204);
+    CHECK(r.response.fields.find("Allow") == std::optional<std::string_view>("GET, HEAD, OPTIONS"));
+    CHECK(hub::decide(get("/elsewhere", "OPTIONS"), config).what == kind::not_ours);
+}
+
 TEST_CASE("idempotency memory: a key's first answer per topic, another body refused, the oldest forgotten past capacity",
           "[hub][idempotency]") {
     hub::idempotency_memory keys(2);

@@ -12,6 +12,7 @@
 //                                              after C, else parked for up to S seconds
 //   GET  /events?topic=T  (Last-Event-ID or ?since=C)   SSE
 //   GET  /ws?topic=T&since=C                   WebSocket; text frames are publishes
+//   OPTIONS any of them                        204: what may be asked (the CORS preflight)
 //   POST /publish?topic=T                      the body is published -> {"id":C};
 //                                              with Idempotency-Key: K, a retry is not
 //                                              stored twice (hub/idempotency.hpp)
@@ -94,6 +95,20 @@ inline http::response not_allowed(std::string_view allow) {
     return res;
 }
 
+// OPTIONS (RFC 9110 §9.3.7), which a browser sends first for a request of another
+// origin with fields beyond the simple ones (a publish's Idempotency-Key; Fetch
+// §4.8, the CORS preflight): what may be asked and sent. Whether that origin may
+// read the answer is route_options::response_fields' Access-Control-Allow-Origin,
+// added to this answer as to every other.
+inline http::response preflight(std::string_view allow) {
+    http::response res{204};
+    res.fields.append("Allow", allow);
+    res.fields.append("Access-Control-Allow-Methods", allow);
+    res.fields.append("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key, Last-Event-ID");
+    res.fields.append("Access-Control-Max-Age", "600");
+    return res;
+}
+
 // `timeout=S` within [0, max_poll]; the default when absent or not a number.
 inline std::chrono::seconds poll_timeout(const http::request& req, const route_config& config) {
     const auto text = http::query_value(req.target, "timeout");
@@ -126,6 +141,7 @@ inline route decide(const http::request& req, const route_config& config) {
         return r;
     };
     const bool get = req.method == "GET" || req.method == "HEAD";
+    if (req.method == "OPTIONS") return answer(detail::preflight(name == "/publish" ? "POST, OPTIONS" : "GET, HEAD, OPTIONS"));
     if (name == "/publish" && req.method != "POST") return answer(detail::not_allowed("POST"));
     if (name != "/publish" && !get) return answer(detail::not_allowed("GET"));
     r.topic = name == "/stats" ? std::string() : http::query_value(req.target, "topic").value_or(config.default_topic);
