@@ -28,8 +28,11 @@ enum class error {
     unexpected_continuation, // a continuation frame with no message started (§5.4)
     expected_continuation,   // a new data frame while a fragmented message is open (§5.4)
     bad_close_payload,       // a close payload of 1 byte, or a code that may not be sent (§7.4)
+    compressed_control,      // RSV1 on a control frame (RFC 7692 §6.1)
+    compressed_continuation, // RSV1 on a continuation frame: only a message's first frame has it (RFC 7692 §6.1)
     // Remote, payload: 1007.
     invalid_utf8,            // a text message or close reason that is not UTF-8 (§8.1)
+    bad_compressed_data,     // a compressed message that does not inflate (RFC 7692 §7.2.2)
     // Remote, limits: 1009.
     frame_too_big,           // a frame payload over limits::max_frame
     message_too_big,         // a message over limits::max_message
@@ -44,6 +47,7 @@ enum class error {
     bad_accept,              // the server's 101 lacks the right Sec-WebSocket-Accept
     not_switching,           // the server answered with other than 101
     bad_subprotocol,         // the server chose a subprotocol the client did not offer
+    bad_extension,           // the server answered with an extension, or parameters, not offered (§9.1, RFC 7692 §5)
     // Local.
     closed,                  // the connection is closed (or closing) for this operation
     send_queue_full,         // a write would pass stream_options::max_queued_bytes (backpressure)
@@ -91,7 +95,10 @@ inline const char* describe(error e) noexcept {
     case error::unexpected_continuation: return "continuation frame with no message started";
     case error::expected_continuation: return "new data frame inside a fragmented message";
     case error::bad_close_payload: return "invalid close frame payload";
+    case error::compressed_control: return "control frame with RSV1 (compressed) set";
+    case error::compressed_continuation: return "continuation frame with RSV1 (compressed) set";
     case error::invalid_utf8: return "text is not valid UTF-8";
+    case error::bad_compressed_data: return "compressed message does not inflate";
     case error::frame_too_big: return "frame payload too big";
     case error::message_too_big: return "message too big";
     case error::not_get: return "upgrade request method is not GET";
@@ -104,6 +111,7 @@ inline const char* describe(error e) noexcept {
     case error::bad_accept: return "Sec-WebSocket-Accept does not match the key";
     case error::not_switching: return "server did not answer 101 Switching Protocols";
     case error::bad_subprotocol: return "server chose a subprotocol that was not offered";
+    case error::bad_extension: return "server answered with an extension or parameters that were not offered";
     case error::closed: return "websocket connection is closed";
     case error::send_queue_full: return "websocket send queue full";
     case error::invalid_close_code: return "close code may not be sent";
@@ -125,7 +133,10 @@ inline condition condition_of(error e) noexcept {
     case error::unexpected_continuation:
     case error::expected_continuation:
     case error::bad_close_payload:
-    case error::invalid_utf8: return condition::protocol_violation;
+    case error::compressed_control:
+    case error::compressed_continuation:
+    case error::invalid_utf8:
+    case error::bad_compressed_data: return condition::protocol_violation;
     case error::frame_too_big:
     case error::message_too_big: return condition::limit_exceeded;
     case error::not_get:
@@ -137,7 +148,8 @@ inline condition condition_of(error e) noexcept {
     case error::origin_refused:
     case error::bad_accept:
     case error::not_switching:
-    case error::bad_subprotocol: return condition::handshake_failed;
+    case error::bad_subprotocol:
+    case error::bad_extension: return condition::handshake_failed;
     case error::closed:
     case error::send_queue_full:
     case error::invalid_close_code:
@@ -163,7 +175,8 @@ inline std::uint16_t close_code_for(std::error_code ec) noexcept {
     if (ec == budget_error::exhausted) return 1009;  // a message the process cannot take in now
     if (ec.category() != error_category()) return 0;
     switch (static_cast<error>(ec.value())) {
-    case error::invalid_utf8: return 1007;
+    case error::invalid_utf8:
+    case error::bad_compressed_data: return 1007;
     case error::frame_too_big:
     case error::message_too_big: return 1009;
     default: return ec == condition::protocol_violation ? 1002 : 0;
