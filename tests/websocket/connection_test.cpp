@@ -2,12 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/websocket_wire.hpp"
+
 #include <random>
 #include <string>
 #include <vector>
 
 using namespace herald;
 namespace ws = herald::websocket;
+using herald::test::rng;
+using herald::test::take;
+using herald::test::raw;
 
 namespace {
 
@@ -30,22 +35,6 @@ std::vector<seen> feed(ws::connection& c, const std::string& wire, std::size_t s
             out.push_back({ev, std::string(c.data()), c.message_type(), c.close_code()});
         REQUIRE(piece.empty());
     } while (at < wire.size());
-    return out;
-}
-
-std::function<std::uint32_t()> rng(unsigned seed) {
-    return [gen = std::mt19937(seed)]() mutable { return static_cast<std::uint32_t>(gen()); };
-}
-
-std::string take(ws::connection& c) {
-    std::string out{c.output()};
-    c.consume_output(out.size());
-    return out;
-}
-
-std::string raw(std::initializer_list<int> list) {
-    std::string out;
-    for (int b : list) out.push_back(static_cast<char>(b));
     return out;
 }
 

@@ -27,16 +27,22 @@
 // invalid UTF-8 fails the connection at the first bad byte, even mid-fragment.
 // Control frames may come between the fragments of a message (§5.4).
 //
-// Bytes to send — frames from the write_* calls and the automatic pongs and
-// close replies — are appended to output(). The caller takes them before it writes
-// them: take_output() into a buffer of its own, or a copy then consume_output(n)
-// at once, before the next call of next(). Bytes left in output() while a write
-// of them is under way may change: an unsent pong is rewritten in place when the
-// next ping comes (see answer_ping). A client masks every frame with a key from
-// the random source it was given (§5.3: "unpredictable"); a server masks nothing.
+// Bytes to send — frames from the write_* calls, the automatic pongs and close
+// replies — are appended to output(). The caller takes them before it writes them
+// (take_output(), or a copy then consume_output(n) before the next call of next()):
+// an unsent pong may be rewritten in place (detail/frame_writer.hpp). A client
+// masks every frame with a key from its random source (§5.3); a server masks none.
+//
+// permessage-deflate (RFC 7692), after enable_deflate(): a message whose first
+// frame has RSV1 is inflated as it arrives, in steps held against max_message and
+// the budget (a decompression bomb fails with 1009 at the limit, not after), and
+// write_message compresses what is worth it (deflate_codec.hpp); fragments are
+// sent uncompressed (§6 lets any message be).
 
 #include <herald/buffer.hpp>
 #include <herald/memory_budget.hpp>
+#include <herald/websocket/deflate_codec.hpp>
+#include <herald/websocket/detail/frame_writer.hpp>
 #include <herald/websocket/error.hpp>
 #include <herald/websocket/frame.hpp>
 #include <herald/websocket/mask.hpp>
@@ -46,6 +52,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -70,8 +77,8 @@ public:
     // `random` gives 32 random bits for each mask key. A client must have one: a
     // client without it starts closed, with error() == invalid_state.
     explicit connection(role r, const websocket::limits& l = {}, std::function<std::uint32_t()> random = {})
-        : role_(r), limits_(l), random_(std::move(random)), held_(l.budget) {
-        if (role_ == role::client && !random_) {
+        : role_(r), limits_(l), held_(l.budget), writer_(r, random) {
+        if (role_ == role::client && !random) {
             error_ = error::invalid_state;
             failed_ = true;
             state_ = state::closed;
@@ -101,7 +108,7 @@ public:
                     source = {header_bytes_, had + add};
                 }
                 std::error_code ec;
-                const std::size_t n = read_header(source, header_, role_, ec);
+                const std::size_t n = read_header(source, header_, role_, ec, deflate_ ? detail::rsv1 : 0);
                 if (ec) return fail(ec);
                 if (n == 0) {  // fewer bytes than the header needs, so fewer than 14
                     if (had == 0 && add) std::memcpy(header_bytes_, input.data(), add);
@@ -115,6 +122,13 @@ public:
                 in_frame_ = true;
                 remaining_ = header_.length;
                 mask_offset_ = 0;
+            }
+            if (compressed_ && !is_control(header_.op)) {
+                if (auto bad = inflate_payload(input)) return fail(bad);
+                if (remaining_ != 0) return event_type::need_more;
+                in_frame_ = false;
+                if (auto ev = end_frame(); ev != event_type::need_more) return ev;
+                continue;
             }
             const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
             std::string& target = is_control(header_.op) ? control_ : message_;
@@ -149,29 +163,34 @@ public:
     std::uint64_t frame_bytes_left() const noexcept { return in_frame_ ? remaining_ : 0; }
 
     // Bytes to send, in order; take them before writing them (see the top).
-    std::string_view output() const noexcept { return output_; }
-    void consume_output(std::size_t n) noexcept {
-        n = std::min(n, output_.size());
-        output_.erase(0, n);
-        if (pong_pending_) {
-            if (n > pong_at_) pong_pending_ = false;  // (part of) it is on its way
-            else pong_at_ -= n;
-        }
-    }
+    std::string_view output() const noexcept { return writer_.output(); }
+    void consume_output(std::size_t n) noexcept { writer_.consume(n); }
     // Moves all of output() into `out` (its old contents dropped), keeping both
     // buffers' capacity: for an I/O layer that writes from a buffer of its own.
-    void take_output(std::string& out) noexcept {
-        out.clear();
-        out.swap(output_);
-        pong_pending_ = false;
-    }
+    void take_output(std::string& out) noexcept { writer_.take(out); }
 
-    // Appends a whole message as one frame.
+    // Turns permessage-deflate on with the agreement of the handshake
+    // (accept_deflate_offer, check_deflate_answer). Before any frame.
+    void enable_deflate(const deflate_params& params, const deflate_options& options) {
+        deflate_ = std::make_unique<deflate_codec>(params, role_, options);
+    }
+    // The codec when permessage-deflate was agreed, else null.
+    const deflate_codec* deflate() const noexcept { return deflate_.get(); }
+
+    // Appends a whole message as one frame, compressed when permessage-deflate is
+    // on and the codec finds it worth it.
     std::error_code write_message(opcode type, std::string_view payload) {
         if (type != opcode::text && type != opcode::binary) return error::invalid_state;
         if (state_ != state::open) return error::closed;
         if (sending_fragments_) return error::invalid_state;  // §5.4: messages do not interleave
-        append_frame(type, payload, true);
+        if (deflate_ && deflate_->compresses(payload.size())) {
+            thread_local std::string compressed;  // one per thread: copied into the output at once
+            const bool ok = deflate_->compress(payload, compressed);
+            if (ok) writer_.append_frame(type, compressed, true, detail::rsv1);
+            free_if_large(compressed);
+            if (ok) return {};
+        }
+        writer_.append_frame(type, payload, true);
         return {};
     }
 
@@ -183,7 +202,7 @@ public:
         if (state_ != state::open) return error::closed;
         if (first == sending_fragments_) return error::invalid_state;
         if (first && type != opcode::text && type != opcode::binary) return error::invalid_state;
-        append_frame(first ? type : opcode::continuation, payload, fin);
+        writer_.append_frame(first ? type : opcode::continuation, payload, fin);
         sending_fragments_ = !fin;
         return {};
     }
@@ -195,7 +214,7 @@ public:
     std::error_code write_ping(std::string_view payload) {
         if (state_ != state::open) return error::closed;
         if (payload.size() > 125) return error::invalid_state;
-        append_frame(opcode::ping, payload, true);
+        writer_.append_frame(opcode::ping, payload, true);
         return {};
     }
 
@@ -207,22 +226,28 @@ public:
         if (reason.size() > 123) return error::invalid_state;  // 125 minus the code
         utf8_validator check;
         if (!check.feed(reason) || !check.finish()) return error::invalid_utf8;
-        append_close(code, reason);
+        writer_.append_close(code, reason);
         state_ = state::closing;
         return {};
     }
 
     // The header of a server's unmasked data frame, for writing (header, payload)
     // as a gathered pair without copying the payload (DESIGN.md "Limits and
-    // memory"). Only for role::server.
-    std::size_t frame_header_for(opcode type, std::uint64_t size, char (&out)[max_header_size], bool fin = true) const noexcept {
-        return write_header({fin, 0, type, false, size, {}}, out);
+    // memory"); `compressed`: a payload of compress_message (RSV1). Only for role::server.
+    std::size_t frame_header_for(opcode type, std::uint64_t size, char (&out)[max_header_size], bool fin = true,
+                                 bool compressed = false) const noexcept {
+        return write_header({fin, static_cast<std::uint8_t>(compressed ? detail::rsv1 : 0), type, false, size, {}}, out);
     }
 
 private:
     // Frame-level rules that need the connection's state (§5.4, limits).
     std::error_code start_frame() {
         if (header_.length > limits_.max_frame) return error::frame_too_big;
+        // RFC 7692 §6.1: RSV1 marks a message, on its first frame only.
+        if (header_.rsv & detail::rsv1) {
+            if (is_control(header_.op)) return error::compressed_control;
+            if (header_.op == opcode::continuation) return error::compressed_continuation;
+        }
         if (is_control(header_.op)) {
             control_.clear();
             return {};
@@ -235,9 +260,38 @@ private:
             message_type_ = header_.op;
             message_.clear();
             utf8_.reset();
+            compressed_ = (header_.rsv & detail::rsv1) != 0;
         }
-        if (message_.size() + header_.length > limits_.max_message) return error::message_too_big;
+        // A compressed message is checked as it inflates (inflate_into_message).
+        if (!compressed_ && message_.size() + header_.length > limits_.max_message) return error::message_too_big;
         return {};
+    }
+
+    // The compressed payload in `input` (up to the frame's end), inflated.
+    std::error_code inflate_payload(std::string_view& input) {
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
+        const std::string_view chunk = input.substr(0, take);
+        input.remove_prefix(take);
+        remaining_ -= take;
+        if (!header_.masked) return inflate_into_message(chunk);
+        return for_each_unmasked(chunk, header_.key, mask_offset_, [this](std::string_view in) { return inflate_into_message(in); });
+    }
+
+    // Inflates all of `in` into message_, a step (at most 64 KiB) at a time, each
+    // step held against max_message, the budget and (for text) UTF-8.
+    std::error_code inflate_into_message(std::string_view in) {
+        while (true) {
+            const std::size_t before = message_.size();
+            const std::uint64_t room = limits_.max_message - std::min<std::uint64_t>(before, limits_.max_message);
+            bool full = false;
+            const auto step = static_cast<std::size_t>(std::min<std::uint64_t>(room, 64 * 1024) + 1);
+            if (auto bad = deflate_->inflate_some(in, message_, step, full)) return bad;
+            if (message_.size() > limits_.max_message) return error::message_too_big;
+            if (!held_.hold(message_.size())) return budget_error::exhausted;
+            if (message_type_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
+                return error::invalid_utf8;
+            if (!full && in.empty()) return {};
+        }
     }
 
     // A delivered message is let go of before the next event: its bytes go back to
@@ -254,13 +308,17 @@ private:
         switch (header_.op) {
         case opcode::ping:
             data_ = control_;
-            if (state_ == state::open) answer_ping();  // §5.5.2
+            if (state_ == state::open) writer_.answer_ping(control_);  // §5.5.2
             return event_type::ping;
         case opcode::pong: data_ = control_; return event_type::pong;
         case opcode::close: return on_close();
         default:
             if (!header_.fin) return event_type::need_more;
             in_message_ = false;
+            if (compressed_) {  // RFC 7692 §7.2.2: the tail the sender removed
+                if (auto bad = inflate_into_message(deflate_tail)) return fail(bad);
+                deflate_->end_message();
+            }
             if (message_type_ == opcode::text && !utf8_.finish()) return fail(error::invalid_utf8);
             delivered_type_ = message_type_;
             data_ = message_;
@@ -285,8 +343,8 @@ private:
         }
         if (state_ == state::open) {
             // Echo the code (§5.5.1); a close without one is answered without one.
-            if (close_code_ == 1005) append_frame(opcode::close, {}, true);
-            else append_close(close_code_, {});
+            if (close_code_ == 1005) writer_.append_frame(opcode::close, {}, true);
+            else writer_.append_close(close_code_, {});
         }
         state_ = state::closed;
         peer_closed_ = true;
@@ -297,65 +355,14 @@ private:
         error_ = ec;
         failed_ = true;
         // §7.1.7: send a close frame with the code, unless ours went already.
-        if (state_ == state::open) append_close(close_code_for(ec), {});
+        if (state_ == state::open) writer_.append_close(close_code_for(ec), {});
+        forget_message();  // its bytes go back to the budget: nothing more is read
         state_ = state::closed;
         return event_type::error;
     }
 
-    // §5.5.3: "If an endpoint receives a Ping frame and has not yet sent Pong
-    // frame(s) in response to previous Ping frame(s), the endpoint MAY elect to send
-    // a Pong frame for only the most recently processed Ping frame." The unsent pong
-    // is rewritten in place when it is the last frame queued or has the same size
-    // (the usual heartbeat); otherwise the new one is queued and the old one stays,
-    // which happens at most once per frame of ours queued after it.
-    void answer_ping() {
-        if (pong_pending_) {
-            if (pong_at_ + pong_size_ == output_.size()) {  // the last frame: replace it
-                output_.resize(pong_at_);
-                append_frame(opcode::pong, control_, true);
-                pong_size_ = output_.size() - pong_at_;
-                return;
-            }
-            const frame_header pong{true, 0, opcode::pong, role_ == role::client, control_.size(), {}};
-            if (header_size(pong) + control_.size() == pong_size_) {  // same size: overwrite it
-                const std::size_t at = output_.size();
-                append_frame(opcode::pong, control_, true);
-                std::memcpy(output_.data() + pong_at_, output_.data() + at, pong_size_);
-                output_.resize(at);
-                return;
-            }
-        }
-        pong_at_ = output_.size();
-        append_frame(opcode::pong, control_, true);
-        pong_size_ = output_.size() - pong_at_;
-        pong_pending_ = true;
-    }
-
-    void append_close(std::uint16_t code, std::string_view reason) {
-        char payload[125];
-        payload[0] = static_cast<char>(code >> 8);
-        payload[1] = static_cast<char>(code & 0xff);
-        reason.copy(payload + 2, reason.size());
-        append_frame(opcode::close, {payload, 2 + reason.size()}, true);
-    }
-
-    void append_frame(opcode op, std::string_view payload, bool fin) {
-        frame_header h{fin, 0, op, role_ == role::client, payload.size(), {}};
-        if (h.masked) {
-            const std::uint32_t r = random_();
-            h.key = {static_cast<std::uint8_t>(r >> 24), static_cast<std::uint8_t>(r >> 16),
-                     static_cast<std::uint8_t>(r >> 8), static_cast<std::uint8_t>(r)};
-        }
-        char head[max_header_size];
-        output_.append(head, write_header(h, head));
-        const std::size_t at = output_.size();
-        output_.append(payload);
-        if (h.masked) apply_mask(output_.data() + at, payload.size(), h.key);
-    }
-
     role role_;
     websocket::limits limits_;
-    std::function<std::uint32_t()> random_;
     frame_header header_{};
     char header_bytes_[max_header_size]{};
     std::size_t header_size_ = 0;
@@ -378,10 +385,9 @@ private:
     websocket::state state_ = state::open;
     bool failed_ = false;
     bool peer_closed_ = false;
-    std::string output_;
-    bool pong_pending_ = false;  // a pong waits unsent in output_ at pong_at_
-    std::size_t pong_at_ = 0;
-    std::size_t pong_size_ = 0;
+    detail::frame_writer writer_;
+    std::unique_ptr<deflate_codec> deflate_;  // permessage-deflate, when agreed
+    bool compressed_ = false;                 // the message being received has RSV1
 };
 
 }  // namespace herald::websocket

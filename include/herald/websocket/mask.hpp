@@ -14,10 +14,14 @@
 // step, then bytewise; loads and stores go through memcpy (DESIGN.md: never
 // type-punning), so any alignment is correct.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -98,6 +102,21 @@ inline std::size_t apply_mask(char* data, std::size_t size, const mask_key& key,
     }
     for (; i < size; ++i, offset = (offset + 1) & 3) data[i] = static_cast<char>(data[i] ^ static_cast<char>(key[offset]));
     return offset;
+}
+
+// Hands `in`, unmasked, to `use` in pieces of at most 16 KiB copied into one buffer
+// per thread (for a consumer that must see plain bytes but keeps none, an
+// inflater); stops at the first error `use` returns. `offset` as for apply_mask.
+template <class Use>
+std::error_code for_each_unmasked(std::string_view in, const mask_key& key, std::size_t& offset, Use use) {
+    thread_local std::string piece;
+    while (!in.empty()) {
+        piece.assign(in.data(), std::min<std::size_t>(in.size(), 16 * 1024));
+        in.remove_prefix(piece.size());
+        offset = apply_mask(piece.data(), piece.size(), key, offset);
+        if (auto bad = use(std::string_view(piece))) return bad;
+    }
+    return {};
 }
 
 }  // namespace herald::websocket
