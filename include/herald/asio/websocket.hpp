@@ -118,7 +118,8 @@ public:
         key_ = make_key(draw);
         handshake_.clear();
         const auto& client = options_.client;
-        (void)http::serialize_head(upgrade_request(host, target, key_, client.subprotocols, client.origin), handshake_);
+        (void)http::serialize_head(
+            upgrade_request(host, target, key_, client.subprotocols, client.origin, deflate_offer(client.deflate)), handshake_);
         return asio::async_compose<Token, void(std::error_code)>(handshake_op{this}, token, next_);
     }
 
@@ -135,6 +136,15 @@ public:
 
     // The subprotocol the handshake chose (empty: none).
     const std::string& subprotocol() const noexcept { return accepted_.subprotocol; }
+    // Whether the handshake agreed to permessage-deflate (stream_options' handshake
+    // or client deflate options enable it; RFC 7692).
+    bool compressing() const noexcept { return conn_.deflate() != nullptr; }
+    // Whether send_shared may be given a frame of compress_message(…, window_bits)
+    // bytes (its head with RSV1): this stream agreed to compress every message
+    // afresh, with a window at least that large.
+    bool takes_compressed(int window_bits) const noexcept {
+        return conn_.deflate() && conn_.deflate()->takes_shared(window_bits);
+    }
 
     // Reads the next whole message into `out` (replacing its contents). Pings are
     // answered on the way. -> (ec, opcode). Completes with error::closed after the
@@ -329,9 +339,12 @@ private:
         if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
     }
 
-    // The server's answer to `req` into handshake_ (websocket::write_answer).
+    // The server's answer to `req` into handshake_ (websocket::write_answer), and
+    // the connection set up as it agrees.
     std::error_code prepare_answer(const http::request& req, std::error_code not_http) {
-        return write_answer(req, not_http, options_.handshake, accepted_, handshake_);
+        const std::error_code refused = write_answer(req, not_http, options_.handshake, accepted_, handshake_);
+        if (!refused && accepted_.deflate) conn_.enable_deflate(accepted_.deflate->params, options_.handshake.deflate);
+        return refused;
     }
 
     // impl/websocket_handshake_ops.hpp: the server's answer (reading the request

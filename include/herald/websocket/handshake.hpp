@@ -11,15 +11,18 @@
 // refusal_response(ec) is the answer to a refused request (400, 403, 405, or 426
 // with `Sec-WebSocket-Version: 13` as §4.4 asks). Client: make_key() draws the
 // 16-byte nonce from the caller's generator; upgrade_request() writes the request;
-// check_response() verifies the 101 and its Sec-WebSocket-Accept.
+// check_response() verifies the 101 and its Sec-WebSocket-Accept. Both sides
+// negotiate permessage-deflate (permessage_deflate.hpp) when their options enable it.
 
 #include <herald/http/message.hpp>
 #include <herald/http/serializer.hpp>
 #include <herald/websocket/detail/base64.hpp>
 #include <herald/websocket/detail/sha1.hpp>
 #include <herald/websocket/error.hpp>
+#include <herald/websocket/permessage_deflate.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -46,6 +49,8 @@ struct server_options {
     std::function<bool(std::string_view origin)> check_origin{};
     // Subprotocols this server speaks, most preferred first (§4.2.2 /subprotocol/).
     std::vector<std::string> subprotocols{};
+    // permessage-deflate (RFC 7692): off unless enabled.
+    deflate_options deflate{};
 };
 
 struct client_options {
@@ -53,15 +58,26 @@ struct client_options {
     std::vector<std::string> subprotocols{};
     // An Origin field to send (browsers always do; other clients may, §4.1 item 8).
     std::string origin{};
+    // permessage-deflate (RFC 7692): offered when enabled.
+    deflate_options deflate{};
 };
 
 struct accepted {
     std::string accept;       // the Sec-WebSocket-Accept value
     std::string subprotocol;  // empty: none
+    std::optional<deflate_agreement> deflate;  // permessage-deflate, when agreed
 };
 
 // Whether `req` asks for a WebSocket at all (so a server can route it here).
 inline bool is_upgrade(const http::request& req) noexcept { return req.fields.has_token("Upgrade", "websocket"); }
+
+// The first of the server's subprotocols that the client offered, or "".
+inline std::string choose_subprotocol(const http::request& req, const std::vector<std::string>& mine) {
+    for (const auto& p : mine)
+        for (auto f : req.fields)
+            if (http::iequals(f.name, "Sec-WebSocket-Protocol") && http::token_list{f.value}.contains(p)) return p;
+    return {};
+}
 
 // Validates an upgrade request (§4.2.1). On success fills `out`.
 inline std::error_code check_request(const http::request& req, const server_options& options, accepted& out) {
@@ -80,18 +96,8 @@ inline std::error_code check_request(const http::request& req, const server_opti
     if (!nonce || nonce->size() != 16) return error::bad_key;  // "a randomly selected 16-byte value"
     if (options.check_origin && !options.check_origin(req.fields.find("Origin").value_or(""))) return error::origin_refused;
     out.accept = accept_key(*key);
-    out.subprotocol.clear();
-    // The first of the server's subprotocols that the client offered, if any.
-    for (const auto& mine : options.subprotocols) {
-        for (auto f : req.fields) {
-            if (!http::iequals(f.name, "Sec-WebSocket-Protocol")) continue;
-            for (auto offered : http::token_list{f.value})
-                if (offered == mine) {
-                    out.subprotocol = mine;
-                    return {};
-                }
-        }
-    }
+    out.subprotocol = choose_subprotocol(req, options.subprotocols);
+    out.deflate = accept_deflate_offer(req, options.deflate);
     return {};
 }
 
@@ -102,6 +108,7 @@ inline http::response accept_response(const accepted& a) {
     res.fields.append("Connection", "Upgrade");
     res.fields.append("Sec-WebSocket-Accept", a.accept);
     if (!a.subprotocol.empty()) res.fields.append("Sec-WebSocket-Protocol", a.subprotocol);
+    if (a.deflate) res.fields.append("Sec-WebSocket-Extensions", a.deflate->response);
     return res;
 }
 
@@ -154,9 +161,11 @@ inline std::error_code write_answer(const http::request& req, std::error_code no
     return refused;
 }
 
-// The client's upgrade request (§4.1).
+// The client's upgrade request (§4.1); `extensions`: a Sec-WebSocket-Extensions
+// value to offer (deflate_offer), or none.
 inline http::request upgrade_request(std::string_view host, std::string_view target, std::string_view key,
-                                     const std::vector<std::string>& subprotocols = {}, std::string_view origin = {}) {
+                                     const std::vector<std::string>& subprotocols = {}, std::string_view origin = {},
+                                     std::string_view extensions = {}) {
     http::request req;
     req.method = "GET";
     req.target = std::string(target);
@@ -171,13 +180,18 @@ inline http::request upgrade_request(std::string_view host, std::string_view tar
         for (const auto& p : subprotocols) list += (list.empty() ? "" : ", ") + p;
         req.fields.append("Sec-WebSocket-Protocol", list);
     }
+    if (!extensions.empty()) req.fields.append("Sec-WebSocket-Extensions", extensions);
     return req;
 }
 
 // Verifies the server's answer to upgrade_request() (§4.1, "the client MUST
-// validate the server's response"); `subprotocol` gets the server's choice.
+// validate the server's response"); `subprotocol` gets the server's choice and
+// `deflate` the permessage-deflate agreement (none unless `deflate_offered` was
+// enabled and the server accepted). An extension in the answer that was not
+// offered is error::bad_extension (§4.1 item 5 of the client's checks).
 inline std::error_code check_response(const http::response& res, std::string_view key,
-                                      const std::vector<std::string>& offered, std::string& subprotocol) {
+                                      const std::vector<std::string>& offered, std::string& subprotocol,
+                                      const deflate_options& deflate_offered, std::optional<deflate_params>& deflate) {
     if (res.status != 101) return error::not_switching;
     if (!res.fields.has_token("Upgrade", "websocket") || !res.fields.has_token("Connection", "upgrade"))
         return error::no_upgrade;
@@ -188,7 +202,14 @@ inline std::error_code check_response(const http::response& res, std::string_vie
         for (const auto& p : offered) was_offered = was_offered || p == subprotocol;
         if (!was_offered) return error::bad_subprotocol;
     }
-    return {};
+    return check_deflate_answer(res, deflate_offered, deflate);
+}
+
+// The same for a client that offered no extension.
+inline std::error_code check_response(const http::response& res, std::string_view key,
+                                      const std::vector<std::string>& offered, std::string& subprotocol) {
+    std::optional<deflate_params> none;
+    return check_response(res, key, offered, subprotocol, deflate_options{}, none);
 }
 
 }  // namespace herald::websocket

@@ -95,8 +95,11 @@ struct stream<NextLayer>::handshake_op {
         if (ev.type == http::event_type::head) {
             http::response res;
             parser->head_into(res);
-            std::error_code refused = check_response(res, st.key_, st.options_.client.subprotocols, st.accepted_.subprotocol);
+            std::optional<deflate_params> agreed;
+            const auto& client = st.options_.client;
+            std::error_code refused = check_response(res, st.key_, client.subprotocols, st.accepted_.subprotocol, client.deflate, agreed);
             if (refused) asio_detail::close_stream(st.next_);
+            else if (agreed) st.conn_.enable_deflate(*agreed, client.deflate);
             return self.complete(refused);
         }
         if (ev.type == http::event_type::error) {
