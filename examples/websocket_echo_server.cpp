@@ -3,6 +3,12 @@
 // Plain HTTP requests (no upgrade) get a short page saying what this is.
 //
 //   websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]
+//                         [--deflate off|on|takeover] [--deflate-window 15]
+//
+// --deflate on accepts permessage-deflate (RFC 7692) with herald's defaults: each
+// message compressed afresh both ways, so no connection keeps zlib memory between
+// messages; `takeover` lets both sides keep their context (better ratios, about
+// 300 KiB of zlib state per connection); --deflate-window limits both windows.
 //
 // Each connection may send messages up to 16 MiB (herald's default, the conformance
 // suite's largest) and have 16 MiB of echoes waiting while it does not read; all
@@ -30,8 +36,8 @@ using socket_type = server_type::socket_type;
 // One echo session: read a message, write it back, again, until the peer closes.
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(socket_type socket, flat_buffer buffered, memory_budget& budget)
-        : ws_(std::move(socket), options(budget), std::move(buffered)) {}
+    session(socket_type socket, flat_buffer buffered, const ws::stream_options& options)
+        : ws_(std::move(socket), options, std::move(buffered)) {}
 
     void start(const http::request& req) {
         ws_.async_accept(req, [self = shared_from_this()](std::error_code ec) {
@@ -40,13 +46,6 @@ public:
     }
 
 private:
-    static ws::stream_options options(memory_budget& budget) {
-        ws::stream_options o;  // herald's per-connection limits, sized for many connections,
-        o.max_queued_bytes = 16 * 1024 * 1024;  // but room for the echo of one largest message
-        o.limits.budget = &budget;
-        return o;
-    }
-
     void read() {
         ws_.async_read(message_, [self = shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return;  // closed by the peer (answered), a protocol error (answered), or gone
@@ -64,22 +63,36 @@ private:
     std::string message_;
 };
 
+ws::stream_options stream_options(memory_budget& budget, const example::options& opts) {
+    ws::stream_options o;  // herald's per-connection limits, sized for many connections,
+    o.max_queued_bytes = 16 * 1024 * 1024;  // but room for the echo of one largest message
+    o.limits.budget = &budget;
+    const std::string deflate = opts.get("deflate", "off");
+    auto& d = o.handshake.deflate;
+    d.enabled = deflate != "off";
+    d.server_no_context_takeover = d.client_no_context_takeover = deflate != "takeover";
+    d.server_max_window_bits = d.client_max_window_bits = static_cast<int>(opts.number("deflate-window", 15));
+    return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
-                                "websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]",
-                                {"host", "port", "threads", "memory-budget-mib"});
+                                "websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]\n"
+                                "                      [--deflate off|on|takeover] [--deflate-window 15]",
+                                {"host", "port", "threads", "memory-budget-mib", "deflate", "deflate-window"});
     example::raise_descriptor_limit();
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
+    const ws::stream_options options = stream_options(budget, opts);
     http::server_options server_options;
     server_options.budget = &budget;
-    server_type server{io.get_executor(), [&budget](const http::request& req, http::responder respond) {
+    server_type server{io.get_executor(), [&options](const http::request& req, http::responder respond) {
                             if (!ws::is_upgrade(req))
                                 return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
-                            respond.hand_off<server_type::connection_type>([&budget](std::shared_ptr<server_type::connection_type> conn) {
-                                auto s = std::make_shared<session>(std::move(conn->next_layer()), conn->take_buffered(), budget);
+                            respond.hand_off<server_type::connection_type>([&options](std::shared_ptr<server_type::connection_type> conn) {
+                                auto s = std::make_shared<session>(std::move(conn->next_layer()), conn->take_buffered(), options);
                                 s->start(conn->request());
                             });
                         },

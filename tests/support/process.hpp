@@ -61,13 +61,9 @@ public:
 
     // The server's resident memory (VmRSS), in KiB: for tests that show a hostile
     // client cannot grow it without bound.
-    long resident_kib() const {
-        std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-        std::string line;
-        while (std::getline(status, line))
-            if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-        return -1;
-    }
+    long resident_kib() const { return status_kib("VmRSS:"); }
+    // Its peak resident memory so far (VmHWM), in KiB: catches a spike between polls.
+    long peak_resident_kib() const { return status_kib("VmHWM:"); }
 
     // SIGTERM: the server shuts down as it would be asked to; SIGKILL: kill -9.
     void stop(int signal = SIGTERM) {
@@ -79,6 +75,14 @@ public:
     }
 
 private:
+    long status_kib(const std::string& field) const {
+        std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+        std::string line;
+        while (std::getline(status, line))
+            if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
+        return -1;
+    }
+
     unsigned short port_;
     pid_t pid_ = -1;
 };

@@ -1,11 +1,14 @@
 // Helpers for tests of the WebSocket core: a seeded mask source, bytes from a
-// list, and a connection's output taken whole.
+// list, a connection's output taken whole, and a decompression bomb.
 #ifndef HERALD_TESTS_SUPPORT_WEBSOCKET_WIRE_HPP
 #define HERALD_TESTS_SUPPORT_WEBSOCKET_WIRE_HPP
 
 #include <herald/websocket/connection.hpp>
 
+#include <zlib.h>
+
 #include <cstdint>
+#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <random>
@@ -26,6 +29,31 @@ inline std::string take(websocket::connection& c) {
 inline std::string raw(std::initializer_list<int> list) {
     std::string out;
     for (int b : list) out.push_back(static_cast<char>(b));
+    return out;
+}
+
+// `size` zero bytes deflated raw with a sync flush, the tail removed (RFC 7692
+// §7.2.1), made in pieces so that the test never holds them inflated either.
+inline std::string deflated_zeros(std::size_t size) {
+    z_stream z{};
+    if (deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+    const std::string chunk(1 << 20, '\0');
+    std::string out;
+    char buf[1 << 16];
+    for (std::size_t left = size; left > 0;) {
+        const std::size_t n = std::min(left, chunk.size());
+        left -= n;
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+        z.avail_in = static_cast<uInt>(n);
+        do {
+            z.next_out = reinterpret_cast<Bytef*>(buf);
+            z.avail_out = sizeof buf;
+            deflate(&z, left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+            out.append(buf, sizeof buf - z.avail_out);
+        } while (z.avail_out == 0);
+    }
+    deflateEnd(&z);
+    out.resize(out.size() - 4);
     return out;
 }
 

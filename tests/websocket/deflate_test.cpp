@@ -61,29 +61,6 @@ std::string client_frame(std::string_view payload, bool first, bool fin, ws::opc
     return out;
 }
 
-// `size` zero bytes deflated raw with a sync flush, tail removed, without holding them.
-std::string deflated_zeros(std::size_t size) {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    const std::string chunk(1 << 20, '\0');
-    std::string out;
-    char buf[1 << 16];
-    for (std::size_t left = size; left > 0;) {
-        const std::size_t n = std::min(left, chunk.size());
-        left -= n;
-        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
-        z.avail_in = static_cast<uInt>(n);
-        do {
-            z.next_out = reinterpret_cast<Bytef*>(buf);
-            z.avail_out = sizeof buf;
-            deflate(&z, left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH);
-            out.append(buf, sizeof buf - z.avail_out);
-        } while (z.avail_out == 0);
-    }
-    deflateEnd(&z);
-    out.resize(out.size() - 4);
-    return out;
-}
 
 }  // namespace
 
@@ -213,7 +190,7 @@ TEST_CASE("compression's protocol errors fail the connection with their close co
 
 TEST_CASE("a decompression bomb is stopped at the message limit, its memory never spent", "[websocket][deflate]") {
     // 100 MiB of zeros is about 100 KiB on the wire.
-    const std::string bomb = deflated_zeros(std::size_t{100} << 20);
+    const std::string bomb = herald::test::deflated_zeros(std::size_t{100} << 20);
     CHECK(bomb.size() < 200 * 1024);
     memory_budget budget(std::size_t{64} << 20);
     ws::limits l;
