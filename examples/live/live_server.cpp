@@ -13,6 +13,12 @@
 //   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000] [--publish-rate 0]
 //               [--static DIR] [--epoch WORD] [--quiet 1] [--memory-budget-mib 256]
 //               [--redis HOST:PORT] [--node NAME] [--allow-origin ORIGIN]
+//               [--deflate-topics T1,T2|*] [--deflate-share 1]
+//
+// --deflate-topics: WebSocket clients that offer permessage-deflate (browsers do)
+// get those topics' messages compressed, each message once for all of them
+// (--deflate-share 0: once per client, for comparison). Opt-in per topic: see
+// docs/websocket.md on compression and secrets.
 //
 // --redis joins the other nodes on that Redis (docs/cluster.md): every node's
 // clients get every message with the same ids, and a client resumes on any node.
@@ -102,9 +108,12 @@ int main(int argc, char** argv) {
                                 "  --redis      HOST:PORT of the Redis the nodes share (docs/cluster.md); --node names\n"
                                 "               this node (default node-<port>)\n"
                                 "  --allow-origin  pages of that origin (or *) may read the hub: the cluster demo's page\n"
-                                "               talks to nodes on other ports (tools/cluster)",
+                                "               talks to nodes on other ports (tools/cluster)\n"
+                                "  --deflate-topics  topics (comma-separated, or *) whose messages go compressed to\n"
+                                "               WebSocket clients that offer permessage-deflate; --deflate-share 0\n"
+                                "               compresses per client instead of once for all",
                                 {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate",
-                                 "memory-budget-mib", "redis", "node", "allow-origin"});
+                                 "memory-budget-mib", "redis", "node", "allow-origin", "deflate-topics", "deflate-share"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
@@ -140,6 +149,13 @@ int main(int argc, char** argv) {
         routes.response_fields.append("Access-Control-Allow-Origin", origin);  // Fetch §3.2.3 (CORS)
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     routes.websocket.limits.budget = &budget;
+    if (const std::string topics = opts.get("deflate-topics", ""); !topics.empty()) {
+        routes.websocket.handshake.deflate.enabled = true;
+        routes.compress_topic = [list = "," + topics + ","](std::string_view topic) {
+            return list == ",*," || list.find("," + std::string(topic) + ",") != std::string::npos;
+        };
+        routes.share_compressed = opts.number("deflate-share", 1) != 0;
+    }
     http::server_options server_options;
     server_options.budget = &budget;
     const bool quiet = opts.number("quiet", 0) != 0;

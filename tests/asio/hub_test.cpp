@@ -1,5 +1,6 @@
 // The hub over HTTP on loopback: one topic through WebSocket, SSE, long polling and
 // short polling, each resumable, all carrying the same ids in the same order.
+#include "hub_server.hpp"
 #include "support.hpp"
 
 #include <herald/asio/hub.hpp>
@@ -24,39 +25,8 @@ using testing::http_get;
 
 namespace {
 
-using server_type = http::basic_server<asio::io_context::executor_type>;
-
-// The hub's routes on a loopback server running on a thread of its own.
-struct hub_server {
-    explicit hub_server(hub::hub_limits limits = {}, hub::route_options options = {})
-        : hub("ep", limits), routes(hub, io.get_executor(), std::move(options)),
-          server(io.get_executor(), [this](const http::request& req, http::responder respond) {
-              if (!routes(req, respond)) respond({404, "text/plain", "no\n"});
-          }) {
-        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
-        server.start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~hub_server() {
-        asio::post(io, [this] { server.stop(); });
-        work.reset();
-        io.stop();
-        thread.join();
-    }
-    asio::ip::tcp::endpoint endpoint() const { return server.local_endpoint(); }
-    std::string publish(const std::string& data, const std::string& topic = "t") {
-        const auto res = http_exchange(endpoint(), "POST /api/publish?topic=" + topic + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                                                       std::to_string(data.size()) + "\r\n\r\n" + data);
-        return std::to_string(res.status) + " " + res.body;
-    }
-
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
-    hub::service hub;
-    hub::routes<server_type> routes;
-    server_type server;
-    std::thread thread;
-};
+using testing::hub_server;
+using server_type = hub_server::server_type;
 
 std::vector<std::string> ids_in(const std::string& json) {
     std::vector<std::string> out;

@@ -44,6 +44,7 @@ struct stats {
     std::uint64_t messages_out = 0;  // deliveries to subscribers, replays included
     std::uint64_t bytes_out = 0;     // their bytes in their wire forms
     std::uint64_t queue_drops = 0;   // subscribers closed or thinned for being too slow
+    std::uint64_t deflated = 0;      // messages compressed once for WebSocket subscribers (RFC 7692)
     // With a broker: whether it is connected and repaired since it last connected
     // (Redis: docs/cluster.md). Unset: a hub alone.
     std::optional<bool> in_sync;
@@ -58,7 +59,7 @@ struct stats {
         }
         out += R"(},"published":)" + std::to_string(published) + R"(,"refused":)" + std::to_string(refused) +
                R"(,"messages_out":)" + std::to_string(messages_out) + R"(,"bytes_out":)" + std::to_string(bytes_out) +
-               R"(,"queue_drops":)" + std::to_string(queue_drops);
+               R"(,"queue_drops":)" + std::to_string(queue_drops) + R"(,"deflated":)" + std::to_string(deflated);
         if (in_sync) out += *in_sync ? R"(,"in_sync":true)" : R"(,"in_sync":false)";
         out += '}';
         return out;

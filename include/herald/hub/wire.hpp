@@ -13,6 +13,8 @@
 //   ws_head  the header of a server's text frame carrying json: every WebSocket
 //            subscriber writes (ws_head, json) from here, no copy (RFC 6455 §5.2;
 //            server frames are not masked, so one header serves all)
+//   ws_deflated()  that frame compressed once (RFC 7692), made by the first
+//            subscriber that agreed to permessage-deflate and shared by all such
 //
 // A message may have an event name (an SSE channel's event types): SSE then
 // writes `event: <name>` first, and the JSON carries "event":"<name>" before "data".
@@ -30,11 +32,13 @@
 #include <herald/history.hpp>
 #include <herald/json.hpp>
 #include <herald/sse/serializer.hpp>
+#include <herald/websocket/deflate_codec.hpp>
 #include <herald/websocket/frame.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +60,33 @@ struct message {
     std::size_t size() const noexcept {
         return id.size() + event.size() + data.size() + sse.size() + json.size() + ws_head.size();
     }
+
+    // json's text frame compressed afresh (websocket::compress_message) with
+    // `options`' server window: any subscriber whose stream takes_compressed() that
+    // window may be sent it. Made once, by the first delivery that asks, on its
+    // thread (`on_compress` is called then: a counter), and shared by all after.
+    // An empty head: compressing did not pay, send the plain frame.
+    struct deflated_frame {
+        std::string head, body;
+    };
+    template <class OnCompress>
+    const deflated_frame& ws_deflated(const websocket::deflate_options& options, OnCompress on_compress) const {
+        std::call_once(deflate_once_, [&] {
+            on_compress();
+            if (!websocket::compress_message(json, options.server_max_window_bits, options, deflated_.body)) {
+                deflated_.body = std::string();
+                return;
+            }
+            char head[websocket::max_header_size];
+            deflated_.head.assign(head, websocket::write_header({true, 0x4, websocket::opcode::text, false,
+                                                                 deflated_.body.size(), {}}, head));
+        });
+        return deflated_;
+    }
+
+private:
+    mutable std::once_flag deflate_once_;
+    mutable deflated_frame deflated_;
 };
 using message_ptr = std::shared_ptr<const message>;
 

@@ -37,6 +37,10 @@ struct route_options : route_config {
     sse::stream_options sse{};
     websocket::stream_options websocket{};
     timing::heartbeat_config websocket_heartbeat = default_websocket_heartbeat;
+    // permessage-deflate, when websocket.handshake.deflate enables it: which topics'
+    // messages are compressed, once for all subscribers (websocket_options).
+    std::function<bool(std::string_view topic)> compress_topic{};
+    bool share_compressed = true;
     longpoll::limits polls{};  // parked long polls, in total and per topic (past them: 503)
     // Called when a streaming client comes or goes: ("open" | "close", transport
     // name, topic), from the connection's thread; for a log line. Polls are
@@ -143,7 +147,7 @@ private:
     void upgrade(route r, http::responder& respond) {
         respond.hand_off<connection_type>([s = state_, r = std::move(r)](std::shared_ptr<connection_type> conn) {
             const websocket_options options{s->options.websocket, s->options.websocket_heartbeat, s->options.publish_rate,
-                                            s->options.on_connection};
+                                            s->options.on_connection, s->options.compress_topic, s->options.share_compressed};
             auto sub = std::make_shared<websocket_subscriber<socket_type>>(s->hub, r.topic, conn, options, r.may_publish);
             sub->start(*conn, r.cursor);
         });

@@ -255,6 +255,8 @@ public:
 
     // A subscriber closed by its transport for being too slow (lock-free).
     void count_drop() noexcept { drops_.fetch_add(1, std::memory_order_relaxed); }
+    // A message compressed for WebSocket subscribers (lock-free).
+    void count_deflated() noexcept { deflated_.fetch_add(1, std::memory_order_relaxed); }
 
     hub::stats stats() const {
         hub::stats out;
@@ -267,6 +269,7 @@ public:
         out.messages_out = messages_out_.load(std::memory_order_relaxed);
         out.bytes_out = bytes_out_.load(std::memory_order_relaxed);
         out.queue_drops = drops_.load(std::memory_order_relaxed);
+        out.deflated = deflated_.load(std::memory_order_relaxed);
         if (broker_) out.in_sync = broker_->in_sync();
         return out;
     }
@@ -361,7 +364,7 @@ private:
     history_source* source_;
     broker* broker_ = nullptr;
     std::shared_ptr<detail::life> life_ = std::make_shared<detail::life>();
-    std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0};
+    std::atomic<std::uint64_t> published_{0}, refused_{0}, messages_out_{0}, bytes_out_{0}, drops_{0}, deflated_{0};
     std::recursive_mutex keys_mutex_;
     idempotency_memory keys_;  // publishes with a key, without a broker
 };

@@ -7,6 +7,12 @@
 // written from the message itself (its shared header and JSON: no copy per
 // subscriber), the signals and refusals as JSON text frames (hub/wire.hpp); a text
 // frame from the client is a publish to the socket's topic.
+//
+// permessage-deflate (RFC 7692), when stream.handshake.deflate enables it and
+// compress_topic() says yes for the topic: a message is compressed once, by the
+// first subscriber that needs it, and the same bytes go to every subscriber whose
+// stream agreed (message::ws_deflated); one that asked for a smaller window gets
+// the plain frame.
 
 #include <herald/asio/hub/service.hpp>
 #include <herald/buffer.hpp>
@@ -16,6 +22,7 @@
 
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -37,10 +44,16 @@ inline constexpr timing::heartbeat_config default_websocket_heartbeat{std::chron
                                                                       std::chrono::seconds(10)};
 
 struct websocket_options {
-    websocket::stream_options stream{};
+    websocket::stream_options stream{};  // stream.handshake.deflate: permessage-deflate
     timing::heartbeat_config heartbeat = default_websocket_heartbeat;
     timing::rate_limit publish_rate{};  // per connection; past it: close 1008
     report_fn report{};
+    // Which topics' messages are compressed (opt-in: compressing secrets together
+    // with what an attacker chooses leaks them, the CRIME/BREACH class). Unset: none.
+    std::function<bool(std::string_view topic)> compress_topic{};
+    // false: each subscriber's stream compresses the message itself, as other
+    // libraries do (for comparison in benchmarks); true: once for all.
+    bool share_compressed = true;
 };
 
 // A WebSocket as a hub subscriber: each message a text frame of its JSON. deliver()
@@ -58,12 +71,25 @@ public:
         : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.stream, conn->take_buffered()),
           keep_(conn), max_pending_(options.stream.max_queued_bytes), report_(options.report),
           may_publish_(may_publish), publish_rate_(options.publish_rate, timing::token_bucket::clock::now()),
-          heartbeat_(options.heartbeat), executor_(ws_.get_executor()) {}
+          heartbeat_(options.heartbeat), executor_(ws_.get_executor()), deflate_(options.stream.handshake.deflate),
+          compress_(deflate_.enabled && options.compress_topic && options.compress_topic(topic_)),
+          share_compressed_(options.share_compressed) {}
 
     std::string_view transport() const noexcept override { return "websocket"; }
 
     std::size_t deliver(const message_ptr& m) override {
         if (ended_) return 0;
+        if (compressed_window_ != 0 && m->json.size() >= deflate_.min_size) {
+            if (!share_compressed_) {
+                send({m, {}, m->json});  // the stream compresses it (as other libraries do)
+                return m->json.size();
+            }
+            const auto& d = m->ws_deflated(deflate_, [this] { hub_.count_deflated(); });
+            if (!d.head.empty()) {
+                send({m, d.head, d.body});  // compressed once, the same bytes for every subscriber
+                return d.body.size();
+            }
+        }
         send({m, m->ws_head, m->json});  // the frame every subscriber shares
         return m->json.size();
     }
@@ -98,6 +124,10 @@ public:
             if (ec) return self->end();
             // Heartbeats find clients that vanished without a word (a sleeping laptop, a NAT timeout).
             self->ws_.start_heartbeat(self->heartbeat_);
+            // Read by deliver() on other threads: set before subscribing, never after.
+            const int window = std::clamp(self->deflate_.server_max_window_bits, 9, 15);
+            if (self->compress_ && (self->ws_.takes_compressed(window) || !self->share_compressed_))
+                self->compressed_window_ = self->ws_.compressing() ? window : 0;
             std::optional<std::string_view> cursor;
             if (since) cursor = *since;
             if (self->hub_.subscribe(self->topic_, cursor, self)) return self->close(1008, "bad topic");
@@ -212,6 +242,10 @@ private:
     timing::token_bucket publish_rate_;  // this connection's websocket_options::publish_rate
     timing::heartbeat_config heartbeat_;
     asio::any_io_executor executor_;  // the socket's
+    websocket::deflate_options deflate_;  // the server's permessage-deflate settings
+    bool compress_;                       // this topic's messages are compressed (compress_topic)
+    bool share_compressed_;
+    int compressed_window_ = 0;  // the window of the shared compressed frames this stream takes; 0: none
 };
 
 }  // namespace herald::hub
