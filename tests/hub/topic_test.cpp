@@ -112,9 +112,9 @@ TEST_CASE("the hub core creates topics on first use within limits and counts", "
     hub.stats().subscribers["my-transport"] = 1;  // a user's own: no core enum to edit
     CHECK(hub.stats().json() ==
           R"({"subscribers":{"my-transport":1,"sse":4},"published":3,"refused":2,)"
-          R"("messages_out":0,"bytes_out":0,"queue_drops":0})");
+          R"("messages_out":0,"bytes_out":0,"queue_drops":0,"deflated":0})");
     hub.stats().in_sync = false;  // with a broker (Redis) that is away
-    CHECK(hub.stats().json().ends_with(R"("queue_drops":0,"in_sync":false})"));
+    CHECK(hub.stats().json().ends_with(R"("queue_drops":0,"deflated":0,"in_sync":false})"));
 }
 
 TEST_CASE("at max_topics the least recently used topic nobody follows is reclaimed, its old cursors read as lost", "[hub]") {
