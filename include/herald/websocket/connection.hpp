@@ -277,14 +277,14 @@ private:
         return for_each_unmasked(chunk, header_.key, mask_offset_, [this](std::string_view in) { return inflate_into_message(in); });
     }
 
-    // Inflates all of `in` into message_, a step (at most 64 KiB) at a time, each
+    // Inflates all of `in` into message_, a step (at most 32 KiB) at a time, each
     // step held against max_message, the budget and (for text) UTF-8.
     std::error_code inflate_into_message(std::string_view in) {
         while (true) {
             const std::size_t before = message_.size();
             const std::uint64_t room = limits_.max_message - std::min<std::uint64_t>(before, limits_.max_message);
             bool full = false;
-            const auto step = static_cast<std::size_t>(std::min<std::uint64_t>(room, 64 * 1024) + 1);
+            const auto step = static_cast<std::size_t>(std::min<std::uint64_t>(room, 32 * 1024) + 1);
             if (auto bad = deflate_->inflate_some(in, message_, step, full)) return bad;
             if (message_.size() > limits_.max_message) return error::message_too_big;
             if (!held_.hold(message_.size())) return budget_error::exhausted;

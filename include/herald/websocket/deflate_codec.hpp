@@ -197,17 +197,18 @@ public:
         }
         if (!inflater_.ready(params_.peer_window_bits(role_))) return budget_error::exhausted;
         auto& z = inflater_.z();
-        const std::size_t at = out.size();
-        const std::size_t step = std::min(max_add, std::max<std::size_t>({1024, in.size() * 4, at}));
-        out.resize(at + step);
+        // Into one buffer per thread, then appended: `out` grows as a string does
+        // (geometrically, never zero-filled ahead of the data).
+        thread_local char chunk[32 * 1024];
+        const std::size_t room = std::min(max_add, sizeof chunk);
         z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
         z.avail_in = static_cast<uInt>(std::min<std::size_t>(in.size(), UINT_MAX));
-        z.next_out = reinterpret_cast<Bytef*>(out.data() + at);
-        z.avail_out = static_cast<uInt>(std::min<std::size_t>(step, UINT_MAX));
+        z.next_out = reinterpret_cast<Bytef*>(chunk);
+        z.avail_out = static_cast<uInt>(room);
         const uInt in_before = z.avail_in;
         const int rc = ::inflate(&z, Z_SYNC_FLUSH);
         in.remove_prefix(in_before - z.avail_in);
-        out.resize(out.size() - z.avail_out);
+        out.append(chunk, room - z.avail_out);
         if (rc == Z_STREAM_END) {
             // The sender ended its stream (a BFINAL block, §7.2.3.4): what follows
             // in this message, the tail put back included, is ignored, and the
