@@ -8,7 +8,14 @@
 //        [--size 64] [--seconds 10] [--warmup 2] [--repeat 3] [--poll-interval-ms 1000]
 //        [--headers browser|minimal] [--transports websocket,sse,long-poll,short-poll]
 //        [--server-arg A]...   (more for live_server: --server-arg --redis --server-arg 127.0.0.1:6379)
-//        [--redis-server PATH [--nodes N]]
+//        [--redis-server PATH [--nodes N]] [--body dots|json]
+//
+// Two more transports, not in the default list, measure permessage-deflate
+// (RFC 7692): ws-deflate-once (live_server --deflate-topics live: the hub compresses
+// each message once for every subscriber) and ws-deflate-each (--deflate-share 0:
+// each subscriber's stream compresses it, as other libraries do). Their subscribers
+// offer the extension and inflate what comes compressed. --body json makes the
+// messages JSON quotes (what compression is for) instead of dots.
 //
 // --redis-server starts a redis-server of its own (a free port, no persistence, on
 // CPU 0 with the nodes) for each run and N live_server nodes on it (default 1);
@@ -33,6 +40,8 @@
 // interleaved over rounds, medians reported.
 #include "loopback.hpp"
 
+#include <herald/websocket/deflate_codec.hpp>
+
 #include <asio/write.hpp>
 
 #include <arpa/inet.h>
@@ -46,6 +55,7 @@
 #include <charconv>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <random>
 #include <string>
@@ -53,8 +63,10 @@
 
 namespace {
 
-enum class transport { websocket, sse, long_poll, short_poll };
-constexpr std::array<const char*, 4> transport_names{"websocket", "sse", "long-poll", "short-poll"};
+enum class transport { websocket, sse, long_poll, short_poll, ws_deflate_once, ws_deflate_each };
+constexpr std::array<const char*, 6> transport_names{"websocket", "sse", "long-poll", "short-poll", "ws-deflate-once",
+                                                     "ws-deflate-each"};
+
 
 // What Chromium 131 sends with a same-origin fetch() or EventSource, less cookies
 // (and Connection: keep-alive, added to requests that are not upgrades).
@@ -83,6 +95,7 @@ struct settings {
     std::vector<std::string> server_args;  // --server-arg: more for live_server (--redis HOST:PORT)
     std::string redis_server;               // --redis-server: a Redis of its own and --nodes nodes on it
     int nodes = 1;
+    bool json_body = false;                 // --body json: JSON quotes rather than dots
 };
 
 // The processes of one run: the nodes (their ports), and Redis when there is one.
@@ -112,7 +125,20 @@ struct subscriber {
     std::uint64_t expected = 0;     // the next message's sequence number
     bool head_read = false;         // SSE, WebSocket: the response head is behind us
     bool ready = false;             // subscribed: publishing may start
+    std::unique_ptr<herald::websocket::deflate_codec> inflater;  // ws-deflate-*: agreed in the 101
 };
+
+// A whole compressed message inflated (RFC 7692 §7.2.2: the tail put back).
+bool inflate_message(herald::websocket::deflate_codec& codec, std::string_view payload, std::string& out) {
+    out.clear();
+    for (std::string_view in : {payload, herald::websocket::deflate_tail}) {
+        bool full = true;
+        while (full || !in.empty())
+            if (codec.inflate_some(in, out, std::size_t{1} << 20, full)) return false;
+    }
+    codec.end_message();
+    return true;
+}
 
 // Finds `name` (lower case) among the head's fields and returns its value.
 std::string_view field(std::string_view head, std::string_view name) {
@@ -254,9 +280,15 @@ private:
         ::epoll_ctl(epoll_, EPOLL_CTL_ADD, sub.fd, &ev);
         switch (t_) {
         case transport::websocket:
+        case transport::ws_deflate_once:
+        case transport::ws_deflate_each:
             return request(sub, "/api/ws?topic=live",
-                           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+                           t_ == transport::websocket
+                               ? "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                               : "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                 "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
         case transport::sse: return request(sub, "/api/events?topic=live", "Connection: keep-alive\r\nAccept: text/event-stream\r\n");
         case transport::long_poll:
         case transport::short_poll: return request(sub, "/api/messages?topic=live", keep_alive());  // fresh: where now is
@@ -283,9 +315,14 @@ private:
                 keep_alive());
     }
 
-    // Message k's body: "msg#k" padded to the size asked for.
+    // Message k's body: "msg#k" padded to the size asked for, with dots or with
+    // JSON quotes whose numbers change from message to message (--body json).
     void publish(std::int64_t now) {
-        std::string body = "msg#" + std::to_string(published_.size()) + ' ';
+        const std::size_t k = published_.size();
+        std::string body = "msg#" + std::to_string(k) + ' ';
+        for (std::size_t i = 0; s_.json_body && body.size() < s_.size; ++i)
+            body += R"({"symbol":"H)" + std::to_string(i % 50) + R"(","price":)" + std::to_string(100 + (k * 7 + i * 13) % 997) +
+                    "." + std::to_string((k + i) % 100) + R"(,"volume":)" + std::to_string((k * 31 + i * 17) % 100000) + "},";
         body.resize(std::max(body.size(), s_.size), '.');
         std::string req = "POST /api/publish?topic=live HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: " +
                           std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -330,7 +367,9 @@ private:
         if (in_window(now)) bytes_down_ += static_cast<std::uint64_t>(got);
         sub.in.append(buf, static_cast<std::size_t>(got));
         switch (t_) {
-        case transport::websocket: return read_frames(sub, now);
+        case transport::websocket:
+        case transport::ws_deflate_once:
+        case transport::ws_deflate_each: return read_frames(sub, now);
         case transport::sse: return read_events(sub, now);
         case transport::long_poll:
         case transport::short_poll: return read_answers(i, now);
@@ -361,7 +400,10 @@ private:
 
     void read_frames(subscriber& sub, std::int64_t now) {
         std::size_t at = 0;
-        if (!sub.head_read && !read_head(sub, "HTTP/1.1 101 ", at)) return;
+        if (!sub.head_read) {
+            if (!read_head(sub, "HTTP/1.1 101 ", at)) return;
+            if (t_ != transport::websocket) start_inflater(sub, std::string_view(sub.in).substr(0, at));
+        }
         while (sub.in.size() - at >= 2) {  // RFC 6455 §5.2; a server's frames are not masked
             const auto b = [&](std::size_t k) { return static_cast<unsigned char>(sub.in[at + k]); };
             std::uint64_t length = b(1) & 0x7f;
@@ -374,8 +416,12 @@ private:
                 for (std::size_t k = 2; k < header; ++k) length = length << 8 | b(k);
             }
             if (sub.in.size() - at - header < length) break;
-            const std::string_view payload(sub.in.data() + at + header, length);
+            std::string_view payload(sub.in.data() + at + header, length);
             const int opcode = b(0) & 0x0f;
+            if ((b(0) & 0x40) != 0) {  // RSV1: compressed (RFC 7692 §6)
+                if (!sub.inflater || !inflate_message(*sub.inflater, payload, inflated_)) ++r_.errors;
+                payload = inflated_;
+            }
             if (opcode == 0x1 && payload.find("\"type\":\"ready\"") != std::string_view::npos) sub.ready = true;
             else if (opcode == 0x1) deliver(sub, payload, now);
             else if (opcode == 0x9) pong(sub, payload);
@@ -383,6 +429,17 @@ private:
             at += header + length;
         }
         sub.in.erase(0, at);
+    }
+
+    // The agreement in the 101 (herald's server answers with no context takeover both ways).
+    void start_inflater(subscriber& sub, std::string_view head) {
+        const auto answer = field(head, "sec-websocket-extensions");
+        if (answer.rfind("permessage-deflate", 0) != 0) fail("the server did not agree to permessage-deflate");
+        herald::websocket::deflate_params p;
+        p.server_no_context_takeover = answer.find("server_no_context_takeover") != std::string_view::npos;
+        p.client_no_context_takeover = true;
+        sub.inflater = std::make_unique<herald::websocket::deflate_codec>(p, herald::websocket::role::client,
+                                                                          herald::websocket::deflate_options{});
     }
 
     // A heartbeat's ping answered: masked with a zero key, which leaves the payload as it is (§5.3).
@@ -440,6 +497,7 @@ private:
     std::mt19937_64 random_{42};
     std::int64_t window_from_ = 0, window_until_ = 0;
     std::uint64_t delivered_ = 0, requests_ = 0, bytes_down_ = 0, bytes_up_ = 0;
+    std::string inflated_;  // the message being read, inflated
     std::vector<std::int64_t> latencies_;
     result r_;
 };
@@ -461,9 +519,11 @@ bool in_sync(unsigned short port) {
 
 // One run's servers: live_server alone, or a Redis and --nodes nodes on it, each
 // in sync with it before the run begins (a publish before that would wait for it).
-servers start_servers(const settings& s) {
+servers start_servers(const settings& s, transport t) {
     servers on;
     std::vector<std::string> args{"--ticker-ms", "0", "--quiet", "1", "--history", "100000", "--epoch", "bench"};
+    if (t == transport::ws_deflate_once || t == transport::ws_deflate_each)
+        args.insert(args.end(), {"--deflate-topics", "live", "--deflate-share", t == transport::ws_deflate_once ? "1" : "0"});
     args.insert(args.end(), s.server_args.begin(), s.server_args.end());
     if (!s.redis_server.empty()) {
         const unsigned short redis_port = bench::free_port();
@@ -503,6 +563,7 @@ int main(int argc, char** argv) {
         else if (arg == "--repeat" && has_value) s.repeat = std::max(1, std::atoi(argv[++i]));
         else if (arg == "--poll-interval-ms" && has_value) s.poll_interval_ns = std::max(1L, std::atol(argv[++i])) * 1'000'000;
         else if (arg == "--headers" && has_value) s.browser_headers = std::string_view(argv[++i]) != "minimal";
+        else if (arg == "--body" && has_value) s.json_body = std::string_view(argv[++i]) == "json";
         else if (arg == "--transports" && has_value) {
             transports.clear();
             const std::string list = std::string(argv[++i]) + ',';
@@ -517,7 +578,8 @@ int main(int argc, char** argv) {
                          "usage: herald_bench_transport_load --server LIVE_SERVER [--clients N] [--rate M] [--size S]\n"
                          "       [--seconds T] [--warmup T] [--repeat R] [--poll-interval-ms I] [--headers browser|minimal]\n"
                          "       [--transports websocket,sse,long-poll,short-poll] [--server-arg A]...\n"
-                         "       [--redis-server PATH [--nodes N]]\n");
+                         "       [--redis-server PATH [--nodes N]] [--body dots|json]\n"
+                         "       (transports also ws-deflate-once, ws-deflate-each)\n");
             return 2;
         }
     }
@@ -529,12 +591,12 @@ int main(int argc, char** argv) {
                 s.clients, s.rate, s.size, s.seconds, s.warmup, s.repeat, static_cast<long long>(s.poll_interval_ns / 1'000'000),
                 s.browser_headers ? "browser" : "minimal");
     if (!s.redis_server.empty()) std::printf("%d live_server nodes on one redis-server, all on CPU 0\n", s.nodes);
-    std::printf("%-11s %12s %9s %9s %6s %11s %12s %9s %11s %11s %7s%s\n", "transport", "delivered/s", "p50 ms", "p99 ms", "busy",
+    std::printf("%-15s %12s %9s %9s %6s %11s %12s %9s %11s %11s %7s%s\n", "transport", "delivered/s", "p50 ms", "p99 ms", "busy",
                 "cpu us/msg", "user us/msg", "req/msg", "down B/msg", "up B/msg", "errors", s.redis_server.empty() ? "" : " redis us/msg");
     std::vector<std::vector<result>> rounds(transports.size());
     for (int round = 0; round < s.repeat; ++round) {
         for (std::size_t i = 0; i < transports.size(); ++i) {  // interleaved: drift hits every transport alike
-            const servers on = start_servers(s);
+            const servers on = start_servers(s, transports[i]);
             rounds[i].push_back(load(s, transports[i], on).run());
             for (const pid_t node : on.nodes) bench::stop_server(node);
             if (on.redis > 0) bench::stop_server(on.redis);
@@ -551,7 +613,7 @@ int main(int argc, char** argv) {
         std::uint64_t errors = 0;
         for (const auto& r : rounds[i]) errors += r.errors + (r.delivered_per_second > 0 ? 0 : 1);  // nothing delivered: broken
         all_errors += errors;
-        std::printf("%-11s %12.0f %9.2f %9.2f %5.1f%% %11.2f %12.2f %9.3f %11.1f %11.1f %7llu",
+        std::printf("%-15s %12.0f %9.2f %9.2f %5.1f%% %11.2f %12.2f %9.3f %11.1f %11.1f %7llu",
                     transport_names[static_cast<std::size_t>(transports[i])], median(&result::delivered_per_second),
                     median(&result::p50_ms), median(&result::p99_ms), median(&result::server_busy) * 100,
                     median(&result::server_us_per_message), median(&result::server_user_us_per_message),
