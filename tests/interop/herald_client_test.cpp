@@ -1,6 +1,6 @@
 // herald's WebSocket client against npm's `ws` server (tests/interop/ws_server.cjs),
 // a peer nobody here wrote: every length form, fragments, pings both ways, close
-// codes from either side, and the URI's target.
+// codes from either side, the URI's target, and permessage-deflate.
 #include "../support/process.hpp"
 
 #include <herald/asio/websocket.hpp>
@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <random>
 
 using namespace herald;
@@ -18,8 +19,9 @@ namespace {
 
 class client {
 public:
-    explicit client(unsigned short port, const std::string& target = "/") {
+    explicit client(unsigned short port, const std::string& target = "/", ws::deflate_options deflate = {}) {
         ws::stream_options options;
+        options.client.deflate = deflate;
         options.limits.max_message = 8 << 20;
         options.limits.max_frame = 8 << 20;
         ws_.emplace(asio::ip::tcp::socket{io_}, [gen = std::mt19937(std::random_device{}())]() mutable { return static_cast<std::uint32_t>(gen()); },
@@ -61,7 +63,60 @@ private:
     std::optional<ws::stream<asio::ip::tcp::socket>> ws_;
 };
 
+std::string json(int n, int k) {
+    std::string out = "[";
+    for (int i = 0; i < n; ++i)
+        out += R"({"symbol":"HRLD","price":)" + std::to_string(100 + (i * 7 + k) % 97) + R"(,"volume":)" + std::to_string(i * 31) + "},";
+    out.back() = ']';
+    return out;
+}
+
 }  // namespace
+
+TEST_CASE("herald client and npm ws server: permessage-deflate both ways, with and without context takeover, "
+          "with small windows",
+          "[interop][websocket][deflate]") {
+    child_server server{HERALD_WS_SERVER, {"--modules", HERALD_NODE_MODULES, "--deflate", "1"}};
+    struct variant {
+        const char* name;
+        ws::deflate_options offer;
+        const char* agreed;  // as ws reports it
+    };
+    ws::deflate_options afresh;  // herald's defaults: both sides start each message afresh
+    afresh.enabled = true;
+    ws::deflate_options takeover = afresh;
+    takeover.server_no_context_takeover = takeover.client_no_context_takeover = false;
+    ws::deflate_options small = takeover;
+    small.server_max_window_bits = 10;
+    small.client_max_window_bits = 9;
+    for (const auto& v : {variant{"afresh", afresh, R"({"server_no_context_takeover":true,"client_no_context_takeover":true})"},
+                          variant{"takeover", takeover, "{}"},
+                          variant{"small windows", small, R"({"server_max_window_bits":10,"client_max_window_bits":9})"}}) {
+        INFO(v.name);
+        client c{server.port(), "/", v.offer};
+        CHECK((*c).compressing());
+        c.write(ws::opcode::text, "deflate");
+        CHECK(c.read().second == std::string("deflate:") + v.agreed);
+        std::size_t plain = 0;
+        for (int k = 0; k < 6; ++k) {
+            const std::string m = json(400 + 300 * k, k);
+            c.write(ws::opcode::text, m);
+            CHECK(c.read() == std::pair(ws::opcode::text, m));
+            plain += m.size();
+        }
+        const std::string binary(200000, '\x07');
+        c.write(ws::opcode::binary, binary);
+        CHECK(c.read() == std::pair(ws::opcode::binary, binary));
+        plain += binary.size();
+        // What crossed ws's socket, both ways: a fraction of the messages'.
+        c.write(ws::opcode::text, "bytes");
+        const std::string bytes = c.read().second;
+        unsigned long long read = 0, written = 0;
+        REQUIRE(std::sscanf(bytes.c_str(), "bytes:%llu:%llu", &read, &written) == 2);
+        CHECK(read < plain / 4);
+        CHECK(written < plain / 4);
+    }
+}
 
 TEST_CASE("herald client and npm ws server: every length form, text and binary", "[interop][websocket]") {
     child_server server{HERALD_WS_SERVER, {"--modules", HERALD_NODE_MODULES}};
