@@ -623,6 +623,22 @@ int main(int argc, char** argv) {
         if (!s.redis_server.empty()) std::printf(" %12.2f", median(&result::redis_us_per_message));
         std::printf("\n");
     }
+    // The spread over the rounds of what a delivered message cost, min / median / max.
+    std::printf("\n%-15s %26s %26s %26s\n", "transport", "cpu us/msg min/med/max", "p50 ms min/med/max",
+                "down B/msg min/med/max");
+    for (std::size_t i = 0; i < transports.size(); ++i) {
+        const auto spread = [&](double result::*field) {
+            std::vector<double> v;
+            for (const auto& r : rounds[i]) v.push_back(r.*field);
+            std::sort(v.begin(), v.end());
+            char text[64];
+            std::snprintf(text, sizeof text, "%.2f / %.2f / %.2f", v.front(), v[v.size() / 2], v.back());
+            return std::string(text);
+        };
+        std::printf("%-15s %26s %26s %26s\n", transport_names[static_cast<std::size_t>(transports[i])],
+                    spread(&result::server_us_per_message).c_str(), spread(&result::p50_ms).c_str(),
+                    spread(&result::bytes_down_per_message).c_str());
+    }
     // A run with errors measured something broken: say so in the exit status (the
     // test suite runs this tool briefly as a check that no transport loses a message).
     return all_errors ? 1 : 0;
