@@ -25,6 +25,11 @@
 // executor too, http::basic_server<E, E> (alias http::single_thread_server<E>),
 // and every completion skips the strand's queue and its lock. Run from several
 // threads, that server has data races: the default keeps the strands.
+//
+// The third parameter turns each accepted socket into the stream its connection
+// reads and writes: plain_transport serves the socket itself; tls::server_transport
+// (herald/asio/tls.hpp) runs the TLS handshake first, with a deadline, and serves
+// an asio::ssl::stream (stream_type).
 
 #include <herald/asio/detail/descriptor_reserve.hpp>
 #include <herald/asio/serve.hpp>
@@ -47,23 +52,37 @@
 
 namespace herald::http {
 
-template <class Executor = asio::any_io_executor, class ConnectionExecutor = asio::strand<Executor>>
+// Serves each accepted socket as it is: plain HTTP.
+struct plain_transport {
+    template <class Socket>
+    using stream_type = Socket;
+
+    template <class Socket, class Done>
+    void start(Socket socket, Done done) const {
+        done(std::error_code{}, std::move(socket));
+    }
+};
+
+template <class Executor = asio::any_io_executor, class ConnectionExecutor = asio::strand<Executor>,
+          class Transport = plain_transport>
 class basic_server {
 public:
     using executor_type = Executor;
     // Each connection's socket runs on a strand of the server's executor (or on the
     // executor itself: see above).
     using socket_type = asio::basic_stream_socket<asio::ip::tcp, ConnectionExecutor>;
-    using connection_type = server_connection<socket_type>;
+    // What a connection reads and writes: the socket, or the TLS stream over it.
+    using stream_type = typename Transport::template stream_type<socket_type>;
+    using connection_type = server_connection<stream_type>;
     using async_handler = std::function<void(const request&, responder)>;
 
     // `handler` is either form async_serve accepts; it is called on the
     // connection's executor (its strand, unless single_thread_server), possibly
     // from several threads for different connections.
     template <class Handler>
-    basic_server(Executor ex, Handler handler, server_options options = {})
+    basic_server(Executor ex, Handler handler, server_options options = {}, Transport transport = {})
         : executor_(std::move(ex)), acceptor_(asio::make_strand(executor_)), accept_delay_(acceptor_.get_executor()),
-          options_(std::move(options)),
+          options_(std::move(options)), transport_(std::move(transport)),
           handler_(wrap(std::move(handler))) {}
 
     basic_server(const basic_server&) = delete;
@@ -187,11 +206,21 @@ private:
         std::error_code ignored;
         if (options_.max_connections && connection_count() >= options_.max_connections) return refuse(socket);
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
+        if constexpr (std::is_same_v<stream_type, socket_type>) {
+            register_and_serve(std::move(socket));
+        } else {
+            transport_.start(std::move(socket), [this, alive = alive_](std::error_code ec, stream_type stream) mutable {
+                if (!ec && *alive) register_and_serve(std::move(stream));  // a failed handshake: the stream just goes
+            });
+        }
+    }
+
+    void register_and_serve(stream_type stream) {
         const auto id = next_id_++;
         // The connection leaves the table when it is destroyed, not when serving
         // ends: a connection handed off (an SSE stream, a WebSocket) is still
         // tracked, so stop() closes it too.
-        std::shared_ptr<connection_type> conn(new connection_type(std::move(socket), options_),
+        std::shared_ptr<connection_type> conn(new connection_type(std::move(stream), options_),
                                               [id, mutex = connections_mutex_, connections = connections_](connection_type* c) {
                                                   {
                                                       std::lock_guard lock(*mutex);
@@ -213,8 +242,14 @@ private:
 
     // Past max_connections: 503 (RFC 9110 §15.6.4) with Retry-After, written at once
     // without waiting (a client that does not read it loses nothing it was promised),
-    // and the connection closed. Nothing of the request is read.
+    // and the connection closed. Nothing of the request is read. Over TLS (no
+    // handshake yet) the connection is closed only.
     static void refuse(socket_type& socket) {
+        if constexpr (!std::is_same_v<stream_type, socket_type>) {
+            std::error_code ignored;
+            socket.close(ignored);
+            return;
+        }
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
             "Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
@@ -233,6 +268,7 @@ private:
     std::chrono::milliseconds limit_delay_{};  // zero: not at the limit
     asio_detail::descriptor_reserve reserve_;
     server_options options_;
+    Transport transport_;
     async_handler handler_;
     std::function<void(std::error_code)> on_end_;
     std::function<void(std::error_code)> on_limit_;
@@ -247,8 +283,8 @@ private:
 using server = basic_server<>;
 
 // For an executor run by one thread only: connections without strands.
-template <class Executor>
-using single_thread_server = basic_server<Executor, Executor>;
+template <class Executor, class Transport = plain_transport>
+using single_thread_server = basic_server<Executor, Executor, Transport>;
 
 }  // namespace herald::http
 

@@ -94,7 +94,7 @@ public:
 
 private:
     using connection_type = typename Server::connection_type;
-    using socket_type = typename Server::socket_type;
+    using socket_type = typename Server::stream_type;  // what a connection reads and writes: a socket, or TLS over one
 
     // What the routes' completions share: they hold it, never the routes object.
     struct state {
