@@ -14,9 +14,9 @@ herald_install_packages() {
 }
 
 # What building and testing herald needs; later issues add to this list.
-HERALD_BUILD_PACKAGES=(g++ cmake ninja-build libasio-dev node-llhttp catch2 zlib1g-dev)
+HERALD_BUILD_PACKAGES=(g++ cmake ninja-build libasio-dev node-llhttp catch2 zlib1g-dev libssl-dev)
 # herald::redis (optional for a build) and the Redis its tests start: pkg-config finds hiredis.
-HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs python3-websockets pkg-config libhiredis-dev redis-server)
+HERALD_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs python3-websockets pkg-config libhiredis-dev redis-server openssl curl)
 
 # Clients nobody here wrote, for the interop tests: npm packages in a prefix of
 # their own (tests find them there; CMake's HERALD_NODE_MODULES).

@@ -1,0 +1,143 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_TLS_HPP
+#define HERALD_ASIO_TLS_HPP
+
+// TLS for herald's servers and clients through asio::ssl and OpenSSL (target
+// herald::tls): https, and wss for WebSocket (docs/tls.md).
+//
+//   std::error_code ec;
+//   auto context = tls::make_server_context({"cert.pem", "key.pem"}, ec);
+//   http::basic_server<E, asio::strand<E>, tls::server_transport> server{ex, handler, {}, tls::server_transport{context}};
+//
+// Server: make_server_context() loads a certificate chain and its key, refuses
+// anything older than TLS 1.2, and answers ALPN with http/1.1 (RFC 7301) when the
+// client offers it. server_transport is what basic_server runs on each accepted
+// socket before serving it: the handshake, cut after handshake_timeout (a client
+// that opens a connection and never finishes its handshake holds it no longer).
+// Client: make_client_context() verifies the server's certificate against the
+// system's authorities (or a file of them); connect with verify_host() set on the
+// stream, which checks the name and sends it as SNI (RFC 6066 §3).
+
+#include <asio/ip/address.hpp>
+#include <asio/ssl.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace herald::tls {
+
+struct server_settings {
+    std::string certificate_chain_file;  // PEM: the server's certificate, then its intermediates
+    std::string private_key_file;        // PEM
+};
+
+namespace detail {
+
+// ALPN (RFC 7301 §3.2): http/1.1 if the client offers it; otherwise no protocol
+// is agreed and the handshake goes on (a client that offers only h2 still gets
+// HTTP/1.1, as it would from a server without ALPN).
+inline int select_http11(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* in,
+                         unsigned int in_size, void*) {
+    static constexpr unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, out_size, http11, sizeof http11, in, in_size) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+inline void minimum_tls12(asio::ssl::context& ctx) {
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+}
+
+}  // namespace detail
+
+// A server's context: TLS 1.2 at least, the chain and key of `settings`, ALPN
+// http/1.1. Null with `ec` set when a file cannot be read or the key does not
+// match the certificate.
+inline std::shared_ptr<asio::ssl::context> make_server_context(const server_settings& settings, std::error_code& ec) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    detail::minimum_tls12(*ctx);
+    ctx->use_certificate_chain_file(settings.certificate_chain_file, ec);
+    if (!ec) ctx->use_private_key_file(settings.private_key_file, asio::ssl::context::pem, ec);
+    if (ec) return nullptr;
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+        ec = std::make_error_code(std::errc::invalid_argument);
+        return nullptr;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx->native_handle(), detail::select_http11, nullptr);
+    return ctx;
+}
+
+// A client's context: TLS 1.2 at least, the server's certificate verified against
+// `ca_file` (PEM), or the system's authorities when it is empty.
+inline std::shared_ptr<asio::ssl::context> make_client_context(const std::string& ca_file, std::error_code& ec) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    detail::minimum_tls12(*ctx);
+    ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+    if (!ec) {
+        if (ca_file.empty()) ctx->set_default_verify_paths(ec);
+        else ctx->load_verify_file(ca_file, ec);
+    }
+    if (ec) return nullptr;
+    return ctx;
+}
+
+// Before a client's handshake: the name the certificate must carry (RFC 6125;
+// an IP address is matched against the certificate's IP entries) and, for a
+// name, SNI. Returns false when OpenSSL refuses the name.
+template <class Socket>
+bool verify_host(asio::ssl::stream<Socket>& stream, const std::string& host) {
+    stream.set_verify_callback(asio::ssl::host_name_verification(host));
+    std::error_code ignored;
+    asio::ip::make_address(host, ignored);
+    if (!ignored) return true;  // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted" in SNI
+    return SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()) == 1;
+}
+
+// What http::basic_server runs on each accepted socket: the server side of the
+// TLS handshake, cut after handshake_timeout, then the connection is served over
+// the TLS stream.
+class server_transport {
+public:
+    template <class Socket>
+    using stream_type = asio::ssl::stream<Socket>;
+
+    explicit server_transport(std::shared_ptr<asio::ssl::context> context,
+                              std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10))
+        : context_(std::move(context)), timeout_(handshake_timeout) {}
+
+    // Calls done(ec, stream) on the socket's executor once the handshake ended.
+    template <class Socket, class Done>
+    void start(Socket socket, Done done) const {
+        auto stream = std::make_shared<asio::ssl::stream<Socket>>(std::move(socket), *context_);
+        auto timer = std::make_shared<asio::steady_timer>(stream->get_executor(), timeout_);
+        // A client that never finishes its handshake: its socket is closed, and the
+        // handshake completes with the error.
+        timer->async_wait([stream](std::error_code ec) {
+            std::error_code ignored;
+            if (!ec) stream->lowest_layer().close(ignored);
+        });
+        stream->async_handshake(asio::ssl::stream_base::server,
+                                [stream, timer, done = std::move(done)](std::error_code ec) mutable {
+                                    timer->cancel();
+                                    done(ec, std::move(*stream));
+                                });
+    }
+
+private:
+    std::shared_ptr<asio::ssl::context> context_;
+    std::chrono::milliseconds timeout_;
+};
+
+}  // namespace herald::tls
+
+#endif

@@ -1,0 +1,211 @@
+// TLS through herald's server and WebSocket client (herald::tls): a self-signed
+// certificate the test makes, verification on, and the failures a deployment
+// meets — a certificate from an authority the client does not trust, a name the
+// certificate does not carry, plain HTTP to the TLS port, a handshake that never
+// comes, a client that offers only TLS 1.1.
+#include "../support/certificates.hpp"
+#include "support.hpp"
+
+#include <herald/asio/server.hpp>
+#include <herald/asio/tls.hpp>
+#include <herald/asio/websocket.hpp>
+#include <herald/asio/websocket_connect_tls.hpp>
+
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <thread>
+
+using namespace herald;
+namespace ws = herald::websocket;
+using test_support::localhost_certificate;
+using test_support::make_certificate;
+
+namespace {
+
+using tls_server_type = http::basic_server<asio::io_context::executor_type, asio::strand<asio::io_context::executor_type>,
+                                           tls::server_transport>;
+using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+
+// An HTTPS server on its own thread: "hello over tls" at any path, and a
+// WebSocket echo on an upgrade.
+struct tls_server {
+    explicit tls_server(const test_support::certificate& c, std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10))
+        : context(make_context(c)),
+          server(io.get_executor(),
+                 [](const http::request& req, http::responder respond) {
+                     if (!ws::is_upgrade(req)) return respond({200, "text/plain", "hello over tls\n"});
+                     respond.hand_off<tls_server_type::connection_type>([](std::shared_ptr<tls_server_type::connection_type> conn) {
+                         auto s = std::make_shared<ws::stream<tls_server_type::stream_type>>(std::move(conn->next_layer()),
+                                                                                             ws::stream_options{}, conn->take_buffered());
+                         s->async_accept(conn->request(), [s](std::error_code ec) {
+                             if (!ec) echo(s);
+                         });
+                     });
+                 },
+                 {}, tls::server_transport{context, handshake_timeout}) {
+        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+        server.start();
+        thread = std::thread([this] { io.run(); });
+    }
+    ~tls_server() {
+        asio::post(io, [this] { server.stop(); });
+        work.reset();
+        io.stop();
+        thread.join();
+    }
+    static std::shared_ptr<asio::ssl::context> make_context(const test_support::certificate& c) {
+        std::error_code ec;
+        auto ctx = tls::make_server_context({c.cert, c.key}, ec);
+        REQUIRE_FALSE(ec);
+        return ctx;
+    }
+    template <class Stream>
+    static void echo(std::shared_ptr<Stream> s) {
+        auto buffer = std::make_shared<std::string>();
+        s->async_read(*buffer, [s, buffer](std::error_code ec, ws::opcode type) {
+            if (ec) return;
+            s->async_write(type, *buffer, [s, buffer](std::error_code) { echo(s); });
+        });
+    }
+    unsigned short port() const { return server.local_endpoint().port(); }
+
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::shared_ptr<asio::ssl::context> context;
+    tls_server_type server;
+    std::thread thread;
+};
+
+std::shared_ptr<asio::ssl::context> client_context(const std::string& ca_file) {
+    std::error_code ec;
+    auto ctx = tls::make_client_context(ca_file, ec);
+    REQUIRE_FALSE(ec);
+    return ctx;
+}
+
+// Connects herald's wss:// client; -> the connect's error, and the echo of "over tls" when it worked.
+std::pair<std::error_code, std::string> wss_echo(asio::ssl::context& ctx, const std::string& uri) {
+    asio::io_context io;
+    ws::stream<tls_socket> client{tls_socket{io, ctx}, [gen = std::mt19937(3)]() mutable { return static_cast<std::uint32_t>(gen()); }};
+    std::error_code connected = asio::error::would_block;
+    std::string echoed;
+    ws::async_connect(client, uri, [&](std::error_code ec) {
+        connected = ec;
+        if (ec) return;
+        client.async_write(ws::opcode::text, "over tls", [](std::error_code) {});
+        client.async_read(echoed, [&](std::error_code, ws::opcode) { client.async_close(1000, "", [](std::error_code) {}); });
+    });
+    io.run_for(std::chrono::seconds(10));
+    return {connected, echoed};
+}
+
+// A raw TCP connection to `port` that sends `bytes` and reads until the server
+// closes (or 5 s pass): -> what it read, and whether the server closed.
+std::pair<std::string, bool> raw_exchange(unsigned short port, const std::string& bytes) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket{io};
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    if (!bytes.empty()) asio::write(socket, asio::buffer(bytes));
+    std::string got;
+    bool closed = false;
+    std::array<char, 4096> buf;
+    std::function<void()> read = [&] {
+        socket.async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t n) {
+            got.append(buf.data(), n);
+            if (ec) closed = true;
+            else read();
+        });
+    };
+    read();
+    io.run_for(std::chrono::seconds(5));
+    return {got, closed};
+}
+
+}  // namespace
+
+TEST_CASE("tls: herald's wss:// client and server echo, the certificate verified by name and by address",
+          "[asio][tls]") {
+    const auto& cert = localhost_certificate();
+    tls_server server{cert};
+    auto ctx = client_context(cert.cert);
+    for (const std::string host : {"localhost", "127.0.0.1"}) {
+        INFO(host);
+        const auto [ec, echoed] = wss_echo(*ctx, "wss://" + host + ":" + std::to_string(server.port()) + "/echo");
+        CHECK_FALSE(ec);
+        CHECK(echoed == "over tls");
+    }
+    // A ws:// URI on a TLS stream is refused before any I/O.
+    CHECK(wss_echo(*ctx, "ws://localhost:" + std::to_string(server.port()) + "/").first == ws::error::bad_uri);
+}
+
+TEST_CASE("tls: a certificate from an authority the client does not trust, or for another name, fails the handshake",
+          "[asio][tls]") {
+    const auto& cert = localhost_certificate();
+    tls_server server{cert};
+    // The system's authorities do not know the test's own.
+    const auto [untrusted, _] = wss_echo(*client_context(""), "wss://localhost:" + std::to_string(server.port()) + "/");
+    CHECK(untrusted);
+    CHECK(untrusted.category() == asio::error::get_ssl_category());
+    // A certificate for another name, from an authority the client trusts.
+    const auto other = make_certificate("other", "DNS:other.example");
+    tls_server elsewhere{other};
+    const auto [mismatch, __] = wss_echo(*client_context(other.cert), "wss://localhost:" + std::to_string(elsewhere.port()) + "/");
+    CHECK(mismatch);
+    CHECK(mismatch.category() == asio::error::get_ssl_category());
+    // And the server goes on serving the clients that verify.
+    CHECK(wss_echo(*client_context(cert.cert), "wss://localhost:" + std::to_string(server.port()) + "/").second == "over tls");
+}
+
+TEST_CASE("tls: plain HTTP to the TLS port, a handshake that never comes and a TLS 1.1 client are cut",
+          "[asio][tls][hostile]") {
+    const auto& cert = localhost_certificate();
+    tls_server server{cert, std::chrono::milliseconds(300)};
+    // Plain HTTP: not a ClientHello; the handshake fails and the connection closes
+    // without an HTTP answer (the bytes, if any, are a TLS alert).
+    const auto [plain_answer, plain_closed] = raw_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(plain_closed);
+    CHECK(plain_answer.find("HTTP/1.1") == std::string::npos);
+    // A client that connects and says nothing: closed at the handshake deadline.
+    const auto start = std::chrono::steady_clock::now();
+    const auto [silent_answer, silent_closed] = raw_exchange(server.port(), "");
+    CHECK(silent_closed);
+    CHECK(silent_answer.empty());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+    // TLS 1.1 at most: refused (the server's minimum is 1.2).
+    auto old = client_context(cert.cert);
+    SSL_CTX_set_min_proto_version(old->native_handle(), TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(old->native_handle(), TLS1_1_VERSION);
+    SSL_CTX_set_security_level(old->native_handle(), 0);  // OpenSSL 3 refuses TLS 1.1 itself otherwise
+    const auto [refused, ___] = wss_echo(*old, "wss://localhost:" + std::to_string(server.port()) + "/");
+    CHECK(refused);
+    // The server still serves.
+    CHECK(wss_echo(*client_context(cert.cert), "wss://localhost:" + std::to_string(server.port()) + "/").second == "over tls");
+}
+
+TEST_CASE("tls: curl fetches over https with the test's authority, and refuses without it", "[asio][tls][interop]") {
+    const auto& cert = localhost_certificate();
+    tls_server server{cert};
+    const std::string url = "https://localhost:" + std::to_string(server.port()) + "/";
+    const auto run = [](const std::string& command) {
+        std::string out;
+        FILE* pipe = ::popen(command.c_str(), "r");
+        REQUIRE(pipe);
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+        const int status = ::pclose(pipe);
+        return std::pair(out, status);
+    };
+    const auto [body, ok] = run("curl -sS --cacert " + cert.cert + " " + url + " 2>&1");
+    CHECK(ok == 0);
+    CHECK(body == "hello over tls\n");
+    // ALPN: curl offers h2 and http/1.1; herald agrees to http/1.1.
+    const auto [verbose, ok2] = run("curl -sS -v --cacert " + cert.cert + " " + url + " 2>&1");
+    CHECK(ok2 == 0);
+    CHECK(verbose.find("ALPN: server accepted http/1.1") != std::string::npos);
+    const auto [refused, failed] = run("curl -sS " + url + " 2>&1");
+    CHECK(failed != 0);
+}
