@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace example {
@@ -88,7 +89,8 @@ int run(asio::io_context& io, Server& server, const options& opts, std::string_v
         std::fprintf(stderr, "accept: %s; refusing new clients until descriptors free up\n", limit.message().c_str());
     });
     server.start();
-    std::printf("%.*s on http://%s:%u/\n", static_cast<int>(what.size()), what.data(), host.c_str(),
+    constexpr bool secure = !std::is_same_v<typename Server::stream_type, typename Server::socket_type>;
+    std::printf("%.*s on %s://%s:%u/\n", static_cast<int>(what.size()), what.data(), secure ? "https" : "http", host.c_str(),
                 server.local_endpoint().port());
     std::fflush(stdout);
     asio::signal_set signals{io, SIGINT, SIGTERM};

@@ -3,7 +3,11 @@
 // Plain HTTP requests (no upgrade) get a short page saying what this is.
 //
 //   websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]
-//                         [--deflate off|on|takeover] [--deflate-window 15]
+//                         [--deflate off|on|takeover] [--deflate-window 15] [--cert FILE --key FILE]
+//
+// --cert and --key (PEM: the certificate chain, then its key) serve wss:// and
+// https:// instead (TLS 1.2 at least; docs/tls.md); the first line printed then
+// says https://.
 //
 // --deflate on accepts permessage-deflate (RFC 7692) with herald's defaults: each
 // message compressed afresh both ways, so no connection keeps zlib memory between
@@ -20,6 +24,9 @@
 #include <herald/asio/server.hpp>
 #include <herald/asio/websocket.hpp>
 #include <herald/memory_budget.hpp>
+#ifdef HERALD_EXAMPLES_TLS
+#include <herald/asio/tls.hpp>
+#endif
 
 #include <memory>
 
@@ -30,24 +37,26 @@ namespace {
 
 // The executor's concrete type, not asio::any_io_executor: no type-erased executor
 // is copied on each I/O completion (docs/benchmarks.md has what that saves).
-using server_type = http::basic_server<asio::io_context::executor_type>;
-using socket_type = server_type::socket_type;
+using executor_type = asio::io_context::executor_type;
+using server_type = http::basic_server<executor_type>;
 
 // One echo session: read a message, write it back, again, until the peer closes.
-class session : public std::enable_shared_from_this<session> {
+// `Stream`: a socket, or TLS over one.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
 public:
-    session(socket_type socket, flat_buffer buffered, const ws::stream_options& options)
-        : ws_(std::move(socket), options, std::move(buffered)) {}
+    session(Stream stream, flat_buffer buffered, const ws::stream_options& options)
+        : ws_(std::move(stream), options, std::move(buffered)) {}
 
     void start(const http::request& req) {
-        ws_.async_accept(req, [self = shared_from_this()](std::error_code ec) {
+        ws_.async_accept(req, [self = this->shared_from_this()](std::error_code ec) {
             if (!ec) self->read();
         });
     }
 
 private:
     void read() {
-        ws_.async_read(message_, [self = shared_from_this()](std::error_code ec, ws::opcode type) {
+        ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return;  // closed by the peer (answered), a protocol error (answered), or gone
             auto copy = std::make_shared<std::string>(std::move(self->message_));
             self->ws_.async_write(type, *copy, [self, copy](std::error_code sent) {
@@ -59,7 +68,7 @@ private:
         });
     }
 
-    ws::stream<socket_type> ws_;
+    ws::stream<Stream> ws_;
     std::string message_;
 };
 
@@ -77,25 +86,42 @@ ws::stream_options stream_options(memory_budget& budget, const example::options&
 
 }  // namespace
 
+// Serves on a Server (plain or TLS; `transport` is its Transport, if any).
+template <class Server, class... Transport>
+int serve(asio::io_context& io, const example::options& opts, memory_budget& budget, const ws::stream_options& options,
+          Transport... transport) {
+    using connection_type = typename Server::connection_type;
+    http::server_options server_options;
+    server_options.budget = &budget;
+    Server server{io.get_executor(), [&options](const http::request& req, http::responder respond) {
+                      if (!ws::is_upgrade(req)) return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
+                      respond.hand_off<connection_type>([&options](std::shared_ptr<connection_type> conn) {
+                          auto s = std::make_shared<session<typename Server::stream_type>>(std::move(conn->next_layer()),
+                                                                                           conn->take_buffered(), options);
+                          s->start(conn->request());
+                      });
+                  },
+                  server_options, transport...};
+    return example::run(io, server, opts, "websocket echo", [] {}, 9001);
+}
+
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
                                 "websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]\n"
-                                "                      [--deflate off|on|takeover] [--deflate-window 15]",
-                                {"host", "port", "threads", "memory-budget-mib", "deflate", "deflate-window"});
+                                "                      [--deflate off|on|takeover] [--deflate-window 15] [--cert FILE --key FILE]",
+                                {"host", "port", "threads", "memory-budget-mib", "deflate", "deflate-window", "cert", "key"});
     example::raise_descriptor_limit();
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     const ws::stream_options options = stream_options(budget, opts);
-    http::server_options server_options;
-    server_options.budget = &budget;
-    server_type server{io.get_executor(), [&options](const http::request& req, http::responder respond) {
-                            if (!ws::is_upgrade(req))
-                                return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
-                            respond.hand_off<server_type::connection_type>([&options](std::shared_ptr<server_type::connection_type> conn) {
-                                auto s = std::make_shared<session>(std::move(conn->next_layer()), conn->take_buffered(), options);
-                                s->start(conn->request());
-                            });
-                        },
-                       server_options};
-    return example::run(io, server, opts, "websocket echo", [] {}, 9001);
+    if (opts.get("cert", "").empty()) return serve<server_type>(io, opts, budget, options);
+#ifdef HERALD_EXAMPLES_TLS
+    std::error_code ec;
+    auto context = tls::make_server_context({opts.get("cert", ""), opts.get("key", "")}, ec);
+    if (!context) return std::fprintf(stderr, "--cert/--key: %s\n", ec.message().c_str()), 1;
+    return serve<http::basic_server<executor_type, asio::strand<executor_type>, tls::server_transport>>(
+        io, opts, budget, options, tls::server_transport{context});
+#else
+    return std::fprintf(stderr, "built without herald::tls (OpenSSL): no --cert\n"), 1;
+#endif
 }

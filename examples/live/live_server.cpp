@@ -13,7 +13,10 @@
 //   live_server [--host 127.0.0.1] [--port 8080] [--ticker-ms 1000] [--history 1000] [--publish-rate 0]
 //               [--static DIR] [--epoch WORD] [--quiet 1] [--memory-budget-mib 256]
 //               [--redis HOST:PORT] [--node NAME] [--allow-origin ORIGIN]
-//               [--deflate-topics T1,T2|*] [--deflate-share 1]
+//               [--deflate-topics T1,T2|*] [--deflate-share 1] [--cert FILE --key FILE]
+//
+// --cert and --key (PEM) serve the page and every transport over TLS: https://,
+// wss:// (docs/tls.md).
 //
 // --deflate-topics: WebSocket clients that offer permessage-deflate (browsers do)
 // get those topics' messages compressed, each message once for all of them
@@ -32,6 +35,9 @@
 #include "../common.hpp"
 
 #include <herald/asio/hub.hpp>
+#ifdef HERALD_EXAMPLES_TLS
+#include <herald/asio/tls.hpp>
+#endif
 #ifdef HERALD_LIVE_REDIS
 #include <herald/asio/redis/broker.hpp>
 #endif
@@ -43,6 +49,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <type_traits>
 
 using namespace herald;
 
@@ -111,9 +118,11 @@ int main(int argc, char** argv) {
                                 "               talks to nodes on other ports (tools/cluster)\n"
                                 "  --deflate-topics  topics (comma-separated, or *) whose messages go compressed to\n"
                                 "               WebSocket clients that offer permessage-deflate; --deflate-share 0\n"
-                                "               compresses per client instead of once for all",
+                                "               compresses per client instead of once for all\n"
+                                "  --cert, --key  PEM certificate chain and key: serve over TLS (https, wss)",
                                 {"host", "port", "ticker-ms", "history", "static", "epoch", "quiet", "publish-rate",
-                                 "memory-budget-mib", "redis", "node", "allow-origin", "deflate-topics", "deflate-share"});
+                                 "memory-budget-mib", "redis", "node", "allow-origin", "deflate-topics", "deflate-share",
+                                 "cert", "key"});
     example::raise_descriptor_limit();
     asio::io_context io{1};
     hub::hub_limits limits;
@@ -169,7 +178,6 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "live_server: %.*s %.*s (topic %.*s)\n", static_cast<int>(name.size()), name.data(),
                          static_cast<int>(event.size()), event.data(), static_cast<int>(topic.size()), topic.data());
         };
-    hub::routes<server_type> api{hub, io.get_executor(), routes};
     const std::string dir = opts.get("static", HERALD_LIVE_DIR);
     const std::string page = read_file(dir + "/index.html"), client = read_file(dir + "/herald.js");
     if (page.empty() || client.empty()) {
@@ -178,35 +186,49 @@ int main(int argc, char** argv) {
     }
     ticker tick{io, hub, std::chrono::milliseconds(opts.number("ticker-ms", 1000))};
     tick.set(true);
-    server_type* self = nullptr;
-    server_type server{io.get_executor(), [&](const http::request& req, http::responder respond) {
-                           const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-                           if (api(req, respond)) return;
-                           if (path == "/") return respond({200, "text/html; charset=utf-8", page});
-                           if (path == "/herald.js") return respond({200, "text/javascript; charset=utf-8", client});
-                           if (path == "/admin/disconnect" && req.method == "POST") {
-                               respond({200, "text/plain; charset=utf-8", "closing every connection\n"});
-                               // A moment later, so that this answer is out before its connection goes too.
-                               auto later = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
-                               return later->async_wait([later, &self](std::error_code) { self->disconnect_all(); });
-                           }
-                           if (path == "/admin/ticker" && req.method == "POST") {
-                               tick.set(http::query_parameter(req.target, "on").value_or("1") != "0");
-                               return respond({200, "text/plain; charset=utf-8", "ok\n"});
-                           }
-                           respond({404, "text/plain; charset=utf-8", "not found\n"});
-                       },
-                       server_options};
-    self = &server;
-    if (!quiet)
-        server.on_connection_end([](std::error_code ec) {
-            if (ec) std::fprintf(stderr, "live_server: connection ended: %s\n", ec.message().c_str());
-        });
-    if (!quiet) std::fprintf(stderr, "live_server: epoch %s, ticker every %ld ms\n", hub.epoch().c_str(), opts.number("ticker-ms", 1000));
-    return example::run(io, server, opts, "herald live demo", [&] {
-        tick.set(false);
+    // Serves on a Server: plain, or TLS with --cert and --key (its transport given).
+    const auto serve = [&]<class Server>(std::type_identity<Server>, auto... transport) -> int {
+        hub::routes<Server> api{hub, io.get_executor(), routes};
+        Server* self = nullptr;
+        Server server{io.get_executor(), [&](const http::request& req, http::responder respond) {
+                               const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+                               if (api(req, respond)) return;
+                               if (path == "/") return respond({200, "text/html; charset=utf-8", page});
+                               if (path == "/herald.js") return respond({200, "text/javascript; charset=utf-8", client});
+                               if (path == "/admin/disconnect" && req.method == "POST") {
+                                   respond({200, "text/plain; charset=utf-8", "closing every connection\n"});
+                                   // A moment later, so that this answer is out before its connection goes too.
+                                   auto later = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+                                   return later->async_wait([later, &self](std::error_code) { self->disconnect_all(); });
+                               }
+                               if (path == "/admin/ticker" && req.method == "POST") {
+                                   tick.set(http::query_parameter(req.target, "on").value_or("1") != "0");
+                                   return respond({200, "text/plain; charset=utf-8", "ok\n"});
+                               }
+                               respond({404, "text/plain; charset=utf-8", "not found\n"});
+                           },
+                           server_options, transport...};
+        self = &server;
+        if (!quiet)
+            server.on_connection_end([](std::error_code ec) {
+                if (ec) std::fprintf(stderr, "live_server: connection ended: %s\n", ec.message().c_str());
+            });
+        if (!quiet) std::fprintf(stderr, "live_server: epoch %s, ticker every %ld ms\n", hub.epoch().c_str(), opts.number("ticker-ms", 1000));
+        return example::run(io, server, opts, "herald live demo", [&] {
+            tick.set(false);
 #ifdef HERALD_LIVE_REDIS
-        if (broker) broker->stop();
+            if (broker) broker->stop();
 #endif
-    });
+        });
+    };
+    if (opts.get("cert", "").empty()) return serve(std::type_identity<server_type>{});
+#ifdef HERALD_EXAMPLES_TLS
+    std::error_code ec;
+    auto context = tls::make_server_context({opts.get("cert", ""), opts.get("key", "")}, ec);
+    if (!context) return std::fprintf(stderr, "live_server: --cert/--key: %s\n", ec.message().c_str()), 1;
+    return serve(std::type_identity<http::single_thread_server<asio::io_context::executor_type, tls::server_transport>>{},
+                 tls::server_transport{context});
+#else
+    return std::fprintf(stderr, "live_server: built without herald::tls (OpenSSL): no --cert\n"), 1;
+#endif
 }

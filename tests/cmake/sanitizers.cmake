@@ -2,7 +2,7 @@
 # them (DESIGN.md: the suite also runs under sanitizers). Called by ctest with
 # SOURCE_DIR, WORK_DIR, ARGS (generator and compilers) and KIND:
 #   address    AddressSanitizer and UndefinedBehaviorSanitizer: core, Asio and example tests
-#              (and the Redis tests with WITH_REDIS)
+#              (and the Redis tests with WITH_REDIS, the TLS tests with WITH_TLS)
 #   thread     ThreadSanitizer: the Asio and example tests, and Redis's (the core ones have no
 #              threads); a race report fails the run. GCC warns that TSan cannot see
 #              the atomic_thread_fence Asio uses (-Wtsan); herald itself uses none.
@@ -22,6 +22,11 @@ endif()
 # The Redis tests too, when this build has them (hiredis and redis-server found).
 if(WITH_REDIS)
   list(APPEND binaries herald_redis_tests)
+endif()
+# The TLS tests under ASan+UBSan, when this build has them (OpenSSL found); not under
+# TSan, which cannot see inside the uninstrumented OpenSSL.
+if(WITH_TLS AND KIND STREQUAL "address")
+  list(APPEND binaries herald_tls_tests)
 endif()
 execute_process(
   COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}" ${ARGS} -DCMAKE_BUILD_TYPE=Debug

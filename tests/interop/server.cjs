@@ -13,10 +13,10 @@ function start(binary, args, port = 0) {
     const timer = setTimeout(() => reject(new Error(binary + ' did not start')), 10000);
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      const found = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      const found = /(https?):\/\/127\.0\.0\.1:(\d+)\//.exec(out);
       if (found) {
         clearTimeout(timer);
-        resolve({ child, port: Number(found[1]), url: 'http://127.0.0.1:' + found[1] });
+        resolve({ child, port: Number(found[2]), url: found[1] + '://127.0.0.1:' + found[2] });
       }
     });
     child.on('exit', (code) => reject(new Error(binary + ' exited with ' + code)));

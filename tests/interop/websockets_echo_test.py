@@ -2,14 +2,19 @@
 websocket_echo_server: every payload length form, fragmented messages, ping/pong,
 close codes; then permessage-deflate (RFC 7692) against the server with it on and
 with context takeover, for the client's default offer and offers that ask for
-small windows or no context takeover, compressed in both directions.
+small windows or no context takeover, compressed in both directions; then over
+TLS (--cert/--key with a certificate the test makes): wss:// with that certificate
+trusted, compressed, and refused by a client that does not trust it.
 
     python3 websockets_echo_test.py <websocket_echo_server binary>
 """
 import asyncio
+import os
 import re
+import ssl
 import subprocess
 import sys
+import tempfile
 
 import websockets
 from websockets.extensions import permessage_deflate as pmd
@@ -141,6 +146,36 @@ async def main():
                      for name, offer, expected in OFFERS]
             cases += [(f"deflate {mode}, {c.__name__}", lambda c=c: c(uri)) for c in [sizes, fragments]]
             p, f = await run(cases)
+            passed, failed = passed + p, failed + f
+        finally:
+            proc.terminate()
+            proc.wait()
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-days", "1", "-subj", "/CN=herald-test", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        proc, uri = await start(sys.argv[1], "--cert", cert, "--key", key, "--deflate", "on")
+        secure = uri.replace("ws://127.0.0.1", "wss://localhost")
+        trusted = ssl.create_default_context(cafile=cert)
+
+        async def tls_echo():
+            async with websockets.connect(secure, ssl=trusted, max_size=None) as ws:
+                assert ws.extensions, "permessage-deflate over TLS"
+                for m in [json_text(100), "ü" * 70000, bytes(200000)]:
+                    await ws.send(m)
+                    assert await ws.recv() == m
+
+        async def tls_refused():
+            try:
+                async with websockets.connect(secure, ssl=ssl.create_default_context()):
+                    raise AssertionError("a certificate nobody trusts was accepted")
+            except ssl.SSLCertVerificationError:
+                pass
+
+        try:
+            p, f = await run([("tls: wss:// with the certificate trusted", tls_echo),
+                              ("tls: refused without it", tls_refused)])
             passed, failed = passed + p, failed + f
         finally:
             proc.terminate()
