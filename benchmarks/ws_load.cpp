@@ -3,7 +3,11 @@
 // latency (p50, p99) for each echo server named, one after the other in one run.
 //
 //   herald_bench_ws_load [--connections 100] [--size 16] [--burst 1] [--seconds 5]
-//                        [--warmup 1] NAME=SERVER_BINARY [NAME=SERVER_BINARY ...]
+//                        [--warmup 1] [--tls CERT:KEY] NAME=SERVER_BINARY [NAME=SERVER_BINARY ...]
+//
+// --tls starts each server with --cert CERT --key KEY and speaks wss:// to it
+// (OpenSSL, TLS 1.3, the certificate not verified: the bench trusts its own), so
+// the servers are compared doing the same TLS work.
 //
 // --burst K sends K messages back to back in one write and waits for all K echoes
 // (a client catching up, a batch of updates): the latency is then the burst's.
@@ -16,6 +20,8 @@
 // measured. Latency is from the send to the last byte of the echo, taken at the
 // epoll wake-up that delivered it.
 #include "loopback.hpp"
+
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -81,12 +87,46 @@ struct result {
 // One connection of the load: its socket, the frame it sends, the echo it expects.
 struct connection {
     int fd = -1;
+    SSL* tls = nullptr;  // --tls: the session over fd
     std::string frame;
     std::string expected;
     std::string reply;
     std::size_t got = 0;
     std::int64_t sent_at = 0;
 };
+
+// --tls: the client context; null for plain TCP.
+SSL_CTX* tls_context = nullptr;
+
+// All of `data` out: over TLS, SSL_write retried while the socket is full.
+bool send_all(connection& c, std::string_view data) {
+    if (!c.tls) return bench::send_all(c.fd, data);
+    while (!data.empty()) {
+        const int n = SSL_write(c.tls, data.data(), static_cast<int>(data.size()));
+        if (n > 0) {
+            data.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        const int why = SSL_get_error(c.tls, n);
+        if (why != SSL_ERROR_WANT_WRITE && why != SSL_ERROR_WANT_READ) return false;
+        pollfd p{c.fd, static_cast<short>(why == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
+        ::poll(&p, 1, 1000);
+    }
+    return true;
+}
+
+// Like recv(2): bytes, 0 at the end, or -1 with errno EAGAIN when nothing is there.
+ssize_t receive(connection& c, char* out, std::size_t size) {
+    if (!c.tls) return ::recv(c.fd, out, size, 0);
+    const int n = SSL_read(c.tls, out, static_cast<int>(size));
+    if (n > 0) return n;
+    const int why = SSL_get_error(c.tls, n);
+    if (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return why == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
 
 // Connects and upgrades (blocking: it happens before the clock starts).
 bool open_connection(connection& c, unsigned short port) {
@@ -98,13 +138,18 @@ bool open_connection(connection& c, unsigned short port) {
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
     int one = 1;
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (!bench::send_all(c.fd, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    if (tls_context) {
+        c.tls = SSL_new(tls_context);
+        SSL_set_fd(c.tls, c.fd);
+        if (SSL_connect(c.tls) != 1) return false;
+    }
+    if (!send_all(c, "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
         return false;
     std::string head;
     char byte;
     while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {  // byte by byte: no frame may be eaten
-        if (::recv(c.fd, &byte, 1, 0) != 1) return false;
+        if (receive(c, &byte, 1) != 1) return false;
         head.push_back(byte);
     }
     if (head.rfind("HTTP/1.1 101", 0) != 0) return false;
@@ -143,7 +188,7 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
     const std::int64_t until = counting_from + static_cast<std::int64_t>(seconds * 1e9);
     for (auto& c : all) {
         c.sent_at = bench::now_ns();
-        if (!bench::send_all(c.fd, c.frame)) ++r.errors;
+        if (!send_all(c, c.frame)) ++r.errors;
     }
     std::vector<epoll_event> ready(1024);
     std::int64_t server_cpu_from = -1, server_user_from = 0;
@@ -158,8 +203,11 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
             server_user_from = bench::user_ns(server);
         }
         for (int k = 0; k < n; ++k) {
-            auto& c = all[ready[k].data.u64];
-            const ssize_t got = ::recv(c.fd, c.reply.data() + c.got, c.reply.size() - c.got, 0);
+          auto& c = all[ready[k].data.u64];
+          // Over TLS a record may hold more than one read takes: read until OpenSSL
+          // has nothing decrypted left (epoll cannot see its buffer).
+          do {
+            const ssize_t got = receive(c, c.reply.data() + c.got, c.reply.size() - c.got);
             if (got <= 0) {
                 if (got < 0 && errno == EAGAIN) continue;
                 ++r.errors;
@@ -175,12 +223,16 @@ result load(pid_t server, unsigned short port, int connections, std::size_t size
                 latencies.push_back(now - c.sent_at);  // of the whole burst
             }
             c.sent_at = now;
-            if (!bench::send_all(c.fd, c.frame)) ++r.errors;
+            if (!send_all(c, c.frame)) ++r.errors;
+          } while (c.tls && SSL_pending(c.tls) > 0);
         }
     }
     const double server_cpu = static_cast<double>(bench::cpu_ns(server) - server_cpu_from);
     const double server_user = static_cast<double>(bench::user_ns(server) - server_user_from);
-    for (auto& c : all) ::close(c.fd);
+    for (auto& c : all) {
+        if (c.tls) SSL_free(c.tls);
+        ::close(c.fd);
+    }
     ::close(epoll);
     r.echoes_per_second = static_cast<double>(echoes) / seconds;
     r.server_us_per_echo = echoes ? server_cpu / 1e3 / static_cast<double>(echoes) : 0;
@@ -203,6 +255,7 @@ int main(int argc, char** argv) {
     std::size_t size = 16;
     double seconds = 5, warmup = 1;
     std::vector<std::pair<std::string, std::string>> servers;
+    std::string tls_files;  // CERT:KEY
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         const bool has_value = i + 1 < argc;
@@ -212,6 +265,7 @@ int main(int argc, char** argv) {
         else if (arg == "--burst" && has_value) burst = std::max(1, std::atoi(argv[++i]));
         else if (arg == "--repeat" && has_value) repeat = std::max(1, std::atoi(argv[++i]));
         else if (arg == "--warmup" && has_value) warmup = std::atof(argv[++i]);
+        else if (arg == "--tls" && has_value) tls_files = argv[++i];
         else if (arg.find('=') != std::string::npos) servers.emplace_back(arg.substr(0, arg.find('=')), arg.substr(arg.find('=') + 1));
         else {
             std::fprintf(stderr, "usage: herald_bench_ws_load [--connections N] [--size S] [--burst K] [--seconds T] [--warmup T] [--repeat R] NAME=BINARY...\n");
@@ -219,11 +273,17 @@ int main(int argc, char** argv) {
         }
     }
     if (servers.empty()) return std::fprintf(stderr, "name at least one server: NAME=BINARY\n"), 2;
+    std::vector<std::string> server_args;
+    if (!tls_files.empty()) {
+        server_args = {"--cert", tls_files.substr(0, tls_files.find(':')), "--key", tls_files.substr(tls_files.find(':') + 1)};
+        tls_context = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_min_proto_version(tls_context, TLS1_2_VERSION);
+    }
     bench::raise_descriptor_limit();
     bench::pin_to(1);
     std::printf("%d connections x %zu-byte messages, %d per burst, %.0f s each (after %.0f s warm-up), median of %d; "
-                "server on CPU 0, client on CPU 1\n",
-                connections, size, burst, seconds, warmup, repeat);
+                "server on CPU 0, client on CPU 1%s\n",
+                connections, size, burst, seconds, warmup, repeat, tls_context ? "; over TLS" : "");
     std::printf("%-12s %10s %7s %9s %9s %12s %6s %9s %13s %10s %6s\n", "server", "echoes/s", "ratio", "p50 us", "p99 us",
                 "cpu us/echo", "busy", "cpu ratio", "user us/echo", "user ratio", "errors");
     // Rounds interleave the servers (A B C A B C ...) so drift in the machine hits
@@ -232,7 +292,7 @@ int main(int argc, char** argv) {
     for (int round = 0; round < repeat; ++round) {
         for (std::size_t i = 0; i < servers.size(); ++i) {
             const unsigned short port = bench::free_port();
-            const pid_t child = bench::start_server(servers[i].second, port);
+            const pid_t child = bench::start_server(servers[i].second, port, server_args);
             rounds[i].push_back(load(child, port, connections, size, burst, seconds, warmup));
             bench::stop_server(child);
         }
