@@ -163,22 +163,21 @@ TEST_CASE("websocket deflate: client and server over loopback compress both ways
             server_options.handshake.deflate.client_max_window_bits = window;
             std::shared_ptr<ws::stream<asio::ip::tcp::socket>> session;
             std::vector<std::string> server_got;
+            std::string server_buffer;
+            std::function<void()> echo = [&] {
+                session->async_read(server_buffer, [&](std::error_code ec3, ws::opcode type) {
+                    if (ec3) return;
+                    server_got.push_back(server_buffer);
+                    session->async_write(type, server_buffer, [](std::error_code) {});  // copied into the output at once
+                    echo();
+                });
+            };
             acceptor.async_accept([&](std::error_code ec, asio::ip::tcp::socket socket) {
                 REQUIRE_FALSE(ec);
                 session = std::make_shared<ws::stream<asio::ip::tcp::socket>>(std::move(socket), server_options);
                 session->async_accept([&](std::error_code ec2) {
                     REQUIRE_FALSE(ec2);
-                    auto buffer = std::make_shared<std::string>();
-                    auto echo = std::make_shared<std::function<void()>>();
-                    *echo = [&, buffer, echo] {
-                        session->async_read(*buffer, [&, buffer, echo](std::error_code ec3, ws::opcode type) {
-                            if (ec3) return;
-                            server_got.push_back(*buffer);
-                            session->async_write(type, *buffer, [](std::error_code) {});
-                            (*echo)();
-                        });
-                    };
-                    (*echo)();
+                    echo();
                 });
             });
             ws::stream_options client_options;

@@ -118,6 +118,7 @@ public:
 
     // Stops accepting and closes every open connection. Thread-safe.
     void stop() {
+        *stopped_ = true;  // a TLS handshake that ends after this is not served
         asio::post(acceptor_.get_executor(), [alive = alive_, this] {
             if (!*alive) return;
             std::error_code ignored;
@@ -204,13 +205,19 @@ private:
 
     void serve(socket_type socket) {
         std::error_code ignored;
-        if (options_.max_connections && connection_count() >= options_.max_connections) return refuse(socket);
+        // Connections in their TLS handshake count too: a flood of handshakes must
+        // not pass the limit.
+        if (options_.max_connections && connection_count() + *handshakes_ >= options_.max_connections) return refuse(socket);
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
         if constexpr (std::is_same_v<stream_type, socket_type>) {
             register_and_serve(std::move(socket));
         } else {
-            transport_.start(std::move(socket), [this, alive = alive_](std::error_code ec, stream_type stream) mutable {
-                if (!ec && *alive) register_and_serve(std::move(stream));  // a failed handshake: the stream just goes
+            ++*handshakes_;
+            transport_.start(std::move(socket), [this, alive = alive_, stopped = stopped_, handshakes = handshakes_](
+                                                    std::error_code ec, stream_type stream) mutable {
+                --*handshakes;
+                // A failed handshake, or one that ended after stop(): the stream just goes.
+                if (!ec && *alive && !*stopped) register_and_serve(std::move(stream));
             });
         }
     }
@@ -274,6 +281,8 @@ private:
     std::function<void(std::error_code)> on_limit_;
     // Read by handlers on any thread, cleared by the destructor: atomic.
     std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+    std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<std::atomic<std::size_t>> handshakes_ = std::make_shared<std::atomic<std::size_t>>(0);  // under way
     std::shared_ptr<std::mutex> connections_mutex_ = std::make_shared<std::mutex>();
     std::shared_ptr<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>> connections_ =
         std::make_shared<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>>();

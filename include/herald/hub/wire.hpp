@@ -35,6 +35,7 @@
 #include <herald/websocket/deflate_codec.hpp>
 #include <herald/websocket/frame.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -64,15 +65,19 @@ struct message {
     // json's text frame compressed afresh (websocket::compress_message) with
     // `options`' server window: any subscriber whose stream takes_compressed() that
     // window may be sent it. Made once, by the first delivery that asks, on its
-    // thread (`on_compress` is called then: a counter), and shared by all after.
-    // An empty head: compressing did not pay, send the plain frame.
+    // thread (`on_compress` is called then: a counter), and shared by all after:
+    // `window` says which window the first asker's options named, for subscribers
+    // of routes configured otherwise. An empty head: compressing did not pay, send
+    // the plain frame.
     struct deflated_frame {
         std::string head, body;
+        int window = 15;
     };
     template <class OnCompress>
     const deflated_frame& ws_deflated(const websocket::deflate_options& options, OnCompress on_compress) const {
         std::call_once(deflate_once_, [&] {
             on_compress();
+            deflated_.window = std::clamp(options.server_max_window_bits, 9, 15);
             if (!websocket::compress_message(json, options.server_max_window_bits, options, deflated_.body)) {
                 deflated_.body = std::string();
                 return;

@@ -157,8 +157,13 @@ inline bool compress_message(std::string_view message, int window_bits, const de
     out.clear();
     if (!z.ready(std::clamp(window_bits, 9, 15), std::clamp(options.level, 1, 9), std::clamp(options.mem_level, 1, 9)))
         return false;
+    // Reset however compress() ends (a bad_alloc from the output's growth too): the
+    // thread's next message, for any connection, must start afresh.
+    struct reset_after {
+        detail::zlib_deflater& z;
+        ~reset_after() { z.reset(); }
+    } guard{z};
     const bool ok = z.compress(message, out);
-    z.reset();
     return ok && out.size() < message.size();
 }
 
@@ -184,7 +189,11 @@ public:
         out.clear();
         if (!own_->ready(params_.own_window_bits(role_), std::clamp(options_.level, 1, 9), std::clamp(options_.mem_level, 1, 9)))
             return false;
-        return own_->compress(message, out);  // sent even when larger: the peer's window must see it
+        // Sent even when larger: the peer's window must see it. A failure leaves the
+        // compressor's window ahead of the peer's: it starts afresh instead.
+        if (own_->compress(message, out)) return true;
+        own_.reset();
+        return false;
     }
 
     // Receiving: inflates from `in` (what it used is removed) into `out`, adding

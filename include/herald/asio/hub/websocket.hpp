@@ -85,7 +85,7 @@ public:
                 return m->json.size();
             }
             const auto& d = m->ws_deflated(deflate_, [this] { hub_.count_deflated(); });
-            if (!d.head.empty()) {
+            if (!d.head.empty() && d.window <= compressed_window_) {  // made for a window this stream takes
                 send({m, d.head, d.body});  // compressed once, the same bytes for every subscriber
                 return d.body.size();
             }
