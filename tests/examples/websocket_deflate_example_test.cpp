@@ -1,6 +1,7 @@
 // examples/websocket_echo_server with --deflate on, against a hostile client on a
 // raw socket: a decompression bomb.
 #include "../support/process.hpp"
+#include "../support/sanitized.hpp"
 #include "../support/websocket_wire.hpp"
 
 #include <herald/websocket/frame.hpp>
@@ -23,15 +24,7 @@ using namespace herald;
 namespace ws = herald::websocket;
 using test_support::child_server;
 
-// GCC says __SANITIZE_*__; Clang before 22 only __has_feature. Under a sanitizer
-// freed memory is held in quarantine, so the server's peak is higher.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define HERALD_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define HERALD_TEST_SANITIZED 1
-#endif
-#endif
+// Under a sanitizer freed memory is held in quarantine, so a server's peak is higher.
 #ifdef HERALD_TEST_SANITIZED
 constexpr long peak_bound_kib = 80 * 1024;
 #else

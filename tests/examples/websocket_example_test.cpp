@@ -1,5 +1,6 @@
 // herald's WebSocket client stream against examples/websocket_echo_server over loopback.
 #include "../support/process.hpp"
+#include "../support/sanitized.hpp"
 
 #include <herald/asio/websocket.hpp>
 
@@ -170,14 +171,6 @@ TEST_CASE("websocket_echo_server: a client that sends pings and never reads cann
     CHECK(peak - before < 8 * 1024);  // before pongs were coalesced: about 47 MiB of them
 }
 
-// GCC says __SANITIZE_*__; Clang before 22 only __has_feature.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define HERALD_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define HERALD_TEST_SANITIZED 1
-#endif
-#endif
 
 #ifndef HERALD_TEST_SANITIZED
 namespace {
