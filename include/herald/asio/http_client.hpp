@@ -8,6 +8,10 @@
 // read whole, the body handed out piece by piece (an event stream never ends, so
 // it cannot be read whole). The SSE and long-poll clients are built on it.
 //
+// The Transport makes the stream of each new connection: plain_client a TCP
+// socket; tls::client_transport (herald/asio/tls.hpp) a TLS stream, whose
+// handshake runs after the TCP connect with the host verified (https).
+//
 //   http::client_connection conn{ex, "127.0.0.1", "8080"};
 //   conn.async_request("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n", token);  // -> (ec); conn.head()
 //   conn.async_read_body(token);  // -> (ec, string_view piece); empty piece: the body ended
@@ -29,15 +33,27 @@
 
 namespace herald::http {
 
-class client_connection {
+// A client's connections over plain TCP.
+struct plain_client {
+    using stream_type = asio::ip::tcp::socket;
+    static constexpr bool secure = false;
+    stream_type make_stream(const asio::any_io_executor& ex) const { return stream_type(ex); }
+};
+
+template <class Transport = plain_client>
+class basic_client_connection {
 public:
     using executor_type = asio::any_io_executor;
+    using stream_type = typename Transport::stream_type;
 
-    client_connection(asio::any_io_executor ex, std::string host, std::string port, const http::limits& limits = {})
-        : socket_(ex), resolver_(ex), host_(std::move(host)), port_(std::move(port)), parser_(limits) {}
+    basic_client_connection(asio::any_io_executor ex, std::string host, std::string port, const http::limits& limits = {},
+                            Transport transport = {})
+        : transport_(std::move(transport)), stream_(transport_.make_stream(ex)), resolver_(ex), host_(std::move(host)),
+          port_(std::move(port)), parser_(limits) {}
 
-    executor_type get_executor() noexcept { return socket_.get_executor(); }
-    asio::ip::tcp::socket& socket() noexcept { return socket_; }
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
+    // The TCP socket under the stream.
+    auto& socket() noexcept { return stream_.lowest_layer(); }
 
     // The head of the response to the last request.
     const response& head() const noexcept { return head_; }
@@ -48,23 +64,23 @@ public:
     // http::error for a malformed response.
     template <class Token>
     auto async_request(std::string_view wire, Token&& token) {
-        return asio::async_compose<Token, void(std::error_code)>(request_op{this, wire}, token, socket_);
+        return asio::async_compose<Token, void(std::error_code)>(request_op{this, wire}, token, socket());
     }
 
     // The next piece of the body: (ec, piece), an empty piece when the body has
     // ended. A body delimited by the close of the connection ends at EOF.
     template <class Token>
     auto async_read_body(Token&& token) {
-        return asio::async_compose<Token, void(std::error_code, std::string_view)>(body_op{this}, token, socket_);
+        return asio::async_compose<Token, void(std::error_code, std::string_view)>(body_op{this}, token, socket());
     }
 
     void close() noexcept {
         std::error_code ignored;
-        socket_.close(ignored);
+        stream_.lowest_layer().close(ignored);
         resolver_.cancel();
     }
 
-    bool is_open() const noexcept { return socket_.is_open(); }
+    bool is_open() noexcept { return stream_.lowest_layer().is_open(); }
 
     // Closes, and connects to `host`:`port` at the next request (a redirect elsewhere).
     void retarget(std::string host, std::string port) {
@@ -86,19 +102,21 @@ private:
     template <class Self>
     void read_more(Self& self) {
         const auto space = buffer_.prepare(16 * 1024);
-        socket_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+        stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
 
     struct request_op {
-        client_connection* c;
+        basic_client_connection* c;
         std::string_view wire;
-        enum class step { start, resolve, connect, write, read } at = step::start;
+        enum class step { start, resolve, connect, secure, write, read } at = step::start;
 
         template <class Self>
         void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
             switch (at) {
             case step::start:
-                if (c->socket_.is_open()) return write(self);
+                if (c->is_open()) return write(self);
+                // A new connection, a new stream: a TLS session cannot be used again.
+                if constexpr (Transport::secure) c->stream_ = c->transport_.make_stream(c->resolver_.get_executor());
                 at = step::resolve;
                 return c->resolver_.async_resolve(
                     c->host_, c->port_,
@@ -109,11 +127,19 @@ private:
             case step::resolve:
                 if (ec) return self.complete(ec);
                 at = step::connect;
-                return asio::async_connect(c->socket_, c->endpoints_,
+                return asio::async_connect(c->socket(), c->endpoints_,
                                            [self = std::move(self)](std::error_code e, const asio::ip::tcp::endpoint&) mutable {
                                                self(e);
                                            });
             case step::connect:
+                if (ec) return fail(self, ec);
+                if constexpr (Transport::secure) {
+                    at = step::secure;
+                    if (auto refused = c->transport_.prepare(c->stream_, c->host_)) return fail(self, refused);
+                    return c->stream_.async_handshake(Transport::client_side, std::move(self));
+                }
+                return write(self);
+            case step::secure:
                 if (ec) return fail(self, ec);
                 return write(self);
             case step::write:
@@ -133,7 +159,7 @@ private:
             c->parser_.reset();
             c->buffer_.consume(c->buffer_.size());
             at = step::write;
-            asio::async_write(c->socket_, asio::buffer(wire), std::move(self));
+            asio::async_write(c->stream_, asio::buffer(wire), std::move(self));
         }
 
         template <class Self>
@@ -159,7 +185,7 @@ private:
     };
 
     struct body_op {
-        client_connection* c;
+        basic_client_connection* c;
         bool started = false;
         bool posted = false;
 
@@ -208,11 +234,12 @@ private:
         template <class Self>
         void read(Self& self) {
             const auto space = c->buffer_.prepare(16 * 1024);
-            c->socket_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+            c->stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
         }
     };
 
-    asio::ip::tcp::socket socket_;
+    Transport transport_;
+    stream_type stream_;
     asio::ip::tcp::resolver resolver_;
     std::string host_;
     std::string port_;
@@ -222,6 +249,8 @@ private:
     std::string piece_;
     asio::ip::tcp::resolver::results_type endpoints_;
 };
+
+using client_connection = basic_client_connection<>;
 
 }  // namespace herald::http
 

@@ -39,12 +39,16 @@ struct client_options {
     std::uint64_t max_answer_bytes = 64 * 1024 * 1024;  // an answer body larger than this is an error
 };
 
-class client {
+// `Transport`: http::plain_client, or tls::client_transport for https (tls.hpp).
+template <class Transport = http::plain_client>
+class basic_client {
 public:
     using executor_type = asio::any_io_executor;
 
-    client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}())
-        : options_(std::move(options)), conn_(ex, options_.host, options_.port, answer_limits(options_)), timer_(ex),
+    basic_client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}(),
+                 Transport transport = {})
+        : options_(std::move(options)), conn_(ex, options_.host, options_.port, answer_limits(options_), std::move(transport)),
+          timer_(ex),
           backoff_(options_.backoff),
           rng_(seed), cursor_(options_.since) {}
 
@@ -74,7 +78,7 @@ private:
     }
 
     struct next_op {
-        client* c;
+        basic_client* c;
         enum class step { start, delay, head, body } at = step::start;
 
         template <class Self>
@@ -138,7 +142,7 @@ private:
     };
 
     client_options options_;
-    http::client_connection conn_;
+    http::basic_client_connection<Transport> conn_;
     asio::steady_timer timer_;
     timing::backoff backoff_;
     std::mt19937_64 rng_;
@@ -147,6 +151,8 @@ private:
     std::string body_;
     bool closed_ = false;
 };
+
+using client = basic_client<>;
 
 }  // namespace herald::longpoll
 

@@ -21,7 +21,7 @@
 // does a backoff whose max_attempts are used up, with the last network error.
 //
 // As a browser's: redirects (301, 302, 303, 307, 308) are followed to an http://
-// URL or a path, at most 20 in a row (the Fetch standard's limit), and each
+// URL (https:// for sse::basic_client<tls::client_transport>) or a path, at most 20 in a row (the Fetch standard's limit), and each
 // reconnection starts again from the configured target (§9.2.3 fetches the event
 // source's request again); a redirect loop or a Location it cannot follow fails
 // for good (error::too_many_redirects, error::bad_redirect), since retrying would
@@ -61,13 +61,16 @@ struct received_event {
     std::string id;  // the last event id as of this event
 };
 
-class client {
+// `Transport`: http::plain_client, or tls::client_transport for https (tls.hpp).
+template <class Transport = http::plain_client>
+class basic_client {
 public:
     using executor_type = asio::any_io_executor;
 
     // `seed` seeds the jitter (randomness is an input; pass std::random_device{}()).
-    client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}())
-        : options_(std::move(options)), conn_(ex, options_.host, options_.port, unlimited_body()), timer_(ex),
+    basic_client(asio::any_io_executor ex, client_options options, std::uint64_t seed = std::random_device{}(),
+                 Transport transport = {})
+        : options_(std::move(options)), conn_(ex, options_.host, options_.port, unlimited_body(), std::move(transport)), timer_(ex),
           parser_(options_.limits),
           backoff_(options_.backoff), rng_(seed), host_(options_.host), port_(options_.port), target_(options_.target) {
         parser_.set_last_event_id(options_.last_event_id);
@@ -103,7 +106,7 @@ private:
     }
 
     struct next_op {
-        client* c;
+        basic_client* c;
         enum class step { start, delay, open, body } at = step::start;
         bool posted = false;
 
@@ -242,7 +245,8 @@ private:
             target_.assign(location);
             return {};
         }
-        constexpr std::string_view scheme = "http://";
+        // The client's own scheme only: a TLS client does not follow to http://.
+        constexpr std::string_view scheme = Transport::secure ? "https://" : "http://";
         if (location.size() <= scheme.size() || !http::iequals(location.substr(0, scheme.size()), scheme))
             return error::bad_redirect;
         location.remove_prefix(scheme.size());
@@ -252,7 +256,7 @@ private:
         const auto colon = authority.rfind(':');
         const bool has_port = colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
         std::string host{has_port ? authority.substr(0, colon) : authority};
-        std::string port{has_port ? authority.substr(colon + 1) : std::string_view{"80"}};
+        std::string port{has_port ? authority.substr(colon + 1) : std::string_view{Transport::secure ? "443" : "80"}};
         const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
         if (host.empty() || !digits || host.find('@') != std::string::npos) return error::bad_redirect;
         host_ = host;  // the Host field keeps an IPv6 literal's brackets, the resolver takes none
@@ -275,7 +279,7 @@ private:
     }
 
     client_options options_;
-    http::client_connection conn_;
+    http::basic_client_connection<Transport> conn_;
     asio::steady_timer timer_;
     event_parser parser_;
     timing::backoff backoff_;
@@ -292,6 +296,8 @@ private:
     bool waiting_ = false;
     bool closed_ = false;
 };
+
+using client = basic_client<>;
 
 }  // namespace herald::sse
 

@@ -19,7 +19,9 @@
 // system's authorities (or a file of them); connect with verify_host() set on the
 // stream, which checks the name and sends it as SNI (RFC 6066 §3).
 
+#include <asio/any_io_executor.hpp>
 #include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -102,6 +104,26 @@ bool verify_host(asio::ssl::stream<Socket>& stream, const std::string& host) {
     if (!ignored) return true;  // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted" in SNI
     return SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()) == 1;
 }
+
+// A client's connections over TLS (http::basic_client_connection's Transport, and
+// so sse::basic_client's and longpoll::basic_client's): each a new TLS stream, its
+// handshake after the TCP connect with the host verified (verify_host).
+class client_transport {
+public:
+    using stream_type = asio::ssl::stream<asio::ip::tcp::socket>;
+    static constexpr bool secure = true;
+    static constexpr auto client_side = asio::ssl::stream_base::client;
+
+    explicit client_transport(std::shared_ptr<asio::ssl::context> context) : context_(std::move(context)) {}
+
+    stream_type make_stream(const asio::any_io_executor& ex) const { return stream_type(ex, *context_); }
+    std::error_code prepare(stream_type& stream, const std::string& host) const {
+        return verify_host(stream, host) ? std::error_code{} : std::error_code{asio::error::invalid_argument};
+    }
+
+private:
+    std::shared_ptr<asio::ssl::context> context_;
+};
 
 // What http::basic_server runs on each accepted socket: the server side of the
 // TLS handshake, cut after handshake_timeout, then the connection is served over
