@@ -326,4 +326,18 @@ int main(int argc, char** argv) {
                     r.server_user_us_per_echo, r.server_user_us_per_echo > 0 ? reference_user / r.server_user_us_per_echo : 0.0,
                     static_cast<unsigned long long>(r.errors));
     }
+    // The spread over the rounds, min / median / max.
+    std::printf("\n%-12s %30s %26s\n", "server", "echoes/s min/med/max", "cpu us/echo min/med/max");
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        const auto spread = [&](double result::*field, const char* format) {
+            std::vector<double> v;
+            for (const auto& r : rounds[i]) v.push_back(r.*field);
+            std::sort(v.begin(), v.end());
+            char text[96];
+            std::snprintf(text, sizeof text, format, v.front(), v[v.size() / 2], v.back());
+            return std::string(text);
+        };
+        std::printf("%-12s %30s %26s\n", servers[i].first.c_str(), spread(&result::echoes_per_second, "%.0f / %.0f / %.0f").c_str(),
+                    spread(&result::server_us_per_echo, "%.2f / %.2f / %.2f").c_str());
+    }
 }
