@@ -34,7 +34,9 @@ using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
 // WebSocket echo on an upgrade.
 struct tls_server {
     explicit tls_server(const test_support::certificate& c, std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10))
-        : context(make_context(c)),
+        : tls_server(make_context(c), handshake_timeout) {}
+    explicit tls_server(std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10))
+        : context(std::move(ctx)),
           server(io.get_executor(),
                  [](const http::request& req, http::responder respond) {
                      if (!ws::is_upgrade(req)) return respond({200, "text/plain", "hello over tls\n"});
@@ -208,4 +210,34 @@ TEST_CASE("tls: curl fetches over https with the test's authority, and refuses w
     CHECK(verbose.find("ALPN: server accepted http/1.1") != std::string::npos);
     const auto [refused, failed] = run("curl -sS " + url + " 2>&1");
     CHECK(failed != 0);
+}
+
+TEST_CASE("tls: one listener serves each name's certificate by SNI", "[asio][tls][interop]") {
+    const auto a = make_certificate("a", "DNS:a.test");
+    const auto b = make_certificate("b", "DNS:b.test");
+    std::error_code ec;
+    auto for_b = tls::make_server_context({b.cert, b.key}, ec);
+    REQUIRE_FALSE(ec);
+    tls::server_settings settings{a.cert, a.key, [for_b](std::string_view name) {
+                                      return name == "b.test" ? for_b : std::shared_ptr<asio::ssl::context>{};
+                                  }};
+    auto context = tls::make_server_context(settings, ec);
+    REQUIRE_FALSE(ec);
+    tls_server server{context};
+    const std::string port = std::to_string(server.port());
+    // curl sends the URL's name as SNI and checks the certificate against it.
+    const auto fetch = [&](const std::string& name, const std::string& ca) {
+        const std::string command = "curl -sS --resolve " + name + ":" + port + ":127.0.0.1 --cacert " + ca + " https://" +
+                                    name + ":" + port + "/ 2>&1";
+        std::string out;
+        FILE* pipe = ::popen(command.c_str(), "r");
+        REQUIRE(pipe);
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+        return std::pair(out, ::pclose(pipe));
+    };
+    CHECK(fetch("a.test", a.cert) == std::pair(std::string("hello over tls\n"), 0));
+    CHECK(fetch("b.test", b.cert) == std::pair(std::string("hello over tls\n"), 0));
+    CHECK(fetch("b.test", a.cert).second != 0);  // b.test is served b's certificate, not a's
+    CHECK(fetch("c.test", a.cert).second != 0);  // an unknown name gets a's, which does not name it
 }

@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ namespace herald::tls {
 struct server_settings {
     std::string certificate_chain_file;  // PEM: the server's certificate, then its intermediates
     std::string private_key_file;        // PEM
+    // SNI (RFC 6066 §3): called in the handshake with the name the client asked for
+    // ("" when it sent none); a context it returns (from make_server_context) serves
+    // that connection with its certificate, null keeps this one. For one listener
+    // with several names' certificates.
+    std::function<std::shared_ptr<asio::ssl::context>(std::string_view server_name)> select_by_name{};
 };
 
 namespace detail {
@@ -52,6 +58,25 @@ inline int select_http11(SSL*, const unsigned char** out, unsigned char* out_siz
     if (SSL_select_next_proto(&chosen, out_size, http11, sizeof http11, in, in_size) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+// The SNI callback's state, owned by the SSL_CTX: freed with it (OpenSSL's ex_data).
+struct sni_selector {
+    std::function<std::shared_ptr<asio::ssl::context>(std::string_view)> select;
+};
+
+inline int sni_index() {
+    static const int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* p, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<sni_selector*>(p); });
+    return index;
+}
+
+inline int select_certificate(SSL* ssl, int*, void* arg) {
+    const auto* selector = static_cast<const sni_selector*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    // SSL_set_SSL_CTX takes a reference of its own: the chosen context outlives the call.
+    if (auto chosen = selector->select(name ? name : "")) SSL_set_SSL_CTX(ssl, chosen->native_handle());
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -76,6 +101,12 @@ inline std::shared_ptr<asio::ssl::context> make_server_context(const server_sett
         return nullptr;
     }
     SSL_CTX_set_alpn_select_cb(ctx->native_handle(), detail::select_http11, nullptr);
+    if (settings.select_by_name) {
+        auto* selector = new detail::sni_selector{settings.select_by_name};
+        SSL_CTX_set_ex_data(ctx->native_handle(), detail::sni_index(), selector);  // freed with the context
+        SSL_CTX_set_tlsext_servername_callback(ctx->native_handle(), detail::select_certificate);
+        SSL_CTX_set_tlsext_servername_arg(ctx->native_handle(), selector);
+    }
     return ctx;
 }
 
