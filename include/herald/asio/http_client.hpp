@@ -28,6 +28,7 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,9 +52,9 @@ public:
         : transport_(std::move(transport)), stream_(transport_.make_stream(ex)), resolver_(ex), host_(std::move(host)),
           port_(std::move(port)), parser_(limits) {}
 
-    executor_type get_executor() noexcept { return stream_.get_executor(); }
+    executor_type get_executor() noexcept { return stream_->get_executor(); }
     // The TCP socket under the stream.
-    auto& socket() noexcept { return stream_.lowest_layer(); }
+    auto& socket() noexcept { return stream_->lowest_layer(); }
 
     // The head of the response to the last request.
     const response& head() const noexcept { return head_; }
@@ -76,11 +77,11 @@ public:
 
     void close() noexcept {
         std::error_code ignored;
-        stream_.lowest_layer().close(ignored);
+        stream_->lowest_layer().close(ignored);
         resolver_.cancel();
     }
 
-    bool is_open() noexcept { return stream_.lowest_layer().is_open(); }
+    bool is_open() noexcept { return stream_->lowest_layer().is_open(); }
 
     // Closes, and connects to `host`:`port` at the next request (a redirect elsewhere).
     void retarget(std::string host, std::string port) {
@@ -102,7 +103,7 @@ private:
     template <class Self>
     void read_more(Self& self) {
         const auto space = buffer_.prepare(16 * 1024);
-        stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+        stream_->async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
 
     struct request_op {
@@ -116,7 +117,12 @@ private:
             case step::start:
                 if (c->is_open()) return write(self);
                 // A new connection, a new stream: a TLS session cannot be used again.
-                if constexpr (Transport::secure) c->stream_ = c->transport_.make_stream(c->resolver_.get_executor());
+                // (Destroyed, then made: Asio 1.22's ssl::stream move assignment
+                // would leak the old session.)
+                if constexpr (Transport::secure) {
+                    c->stream_.reset();
+                    c->stream_.emplace(c->transport_.make_stream(c->resolver_.get_executor()));
+                }
                 at = step::resolve;
                 return c->resolver_.async_resolve(
                     c->host_, c->port_,
@@ -135,8 +141,8 @@ private:
                 if (ec) return fail(self, ec);
                 if constexpr (Transport::secure) {
                     at = step::secure;
-                    if (auto refused = c->transport_.prepare(c->stream_, c->host_)) return fail(self, refused);
-                    return c->stream_.async_handshake(Transport::client_side, std::move(self));
+                    if (auto refused = c->transport_.prepare(*c->stream_, c->host_)) return fail(self, refused);
+                    return c->stream_->async_handshake(Transport::client_side, std::move(self));
                 }
                 return write(self);
             case step::secure:
@@ -159,7 +165,7 @@ private:
             c->parser_.reset();
             c->buffer_.consume(c->buffer_.size());
             at = step::write;
-            asio::async_write(c->stream_, asio::buffer(wire), std::move(self));
+            asio::async_write(*c->stream_, asio::buffer(wire), std::move(self));
         }
 
         template <class Self>
@@ -234,12 +240,12 @@ private:
         template <class Self>
         void read(Self& self) {
             const auto space = c->buffer_.prepare(16 * 1024);
-            c->stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+            c->stream_->async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
         }
     };
 
     Transport transport_;
-    stream_type stream_;
+    std::optional<stream_type> stream_;  // always holds one (see request_op for why optional)
     asio::ip::tcp::resolver resolver_;
     std::string host_;
     std::string port_;
