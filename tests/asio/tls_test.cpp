@@ -241,3 +241,30 @@ TEST_CASE("tls: one listener serves each name's certificate by SNI", "[asio][tls
     CHECK(fetch("b.test", a.cert).second != 0);  // b.test is served b's certificate, not a's
     CHECK(fetch("c.test", a.cert).second != 0);  // an unknown name gets a's, which does not name it
 }
+
+TEST_CASE("tls: a client that vanishes in the middle of a record is let go, and the server goes on", "[asio][tls][hostile]") {
+    const auto& cert = localhost_certificate();
+    tls_server server{cert};
+    auto ctx = client_context(cert.cert);
+    {
+        asio::io_context io;
+        tls_socket client{io, *ctx};
+        client.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
+        REQUIRE(tls::verify_host(client, "localhost"));
+        client.handshake(asio::ssl::stream_base::client);
+        // An application-data record header that announces 64 bytes, then 10 of them,
+        // then the TCP connection gone (RFC 8446 §5.1: TLSCiphertext).
+        const std::string cut("\x17\x03\x03\x00\x40" "0123456789", 15);
+        asio::write(client.next_layer(), asio::buffer(cut));
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (server.server.connection_count() == 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CHECK(server.server.connection_count() == 1);  // served: the handshake was whole
+        client.lowest_layer().close();
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (server.server.connection_count() != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(server.server.connection_count() == 0);
+    CHECK(wss_echo(*ctx, "wss://localhost:" + std::to_string(server.port()) + "/").second == "over tls");
+}
