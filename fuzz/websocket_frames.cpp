@@ -1,8 +1,9 @@
 // libFuzzer target for herald::websocket::connection (RFC 6455 §5-§7), the parser
 // of everything a WebSocket peer sends.
 //
-// Byte 0 picks the role and small or default limits; byte 1 seeds how the rest is
-// cut into reads. The oracle: the stream fed whole and fed in fuzzer-chosen pieces
+// Byte 0 picks the role, small or default limits, and permessage-deflate (RFC 7692)
+// on or off, with or without context takeover; byte 1 seeds how the rest is cut
+// into reads. The oracle: the stream fed whole and fed in fuzzer-chosen pieces
 // gives the same events in the same order with the same data, close code and error,
 // and the same output bytes (pongs, close replies); a text message delivered is
 // valid UTF-8; nothing reads outside its input (each piece is an allocation of
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,10 +41,11 @@ struct run_result {
     std::string output;
 };
 
-run_result run(ws::role role, const ws::limits& limits, const std::uint8_t* data, std::size_t size,
-               const std::vector<std::size_t>& cuts) {
+run_result run(ws::role role, const ws::limits& limits, const std::optional<ws::deflate_params>& deflate,
+               const std::uint8_t* data, std::size_t size, const std::vector<std::size_t>& cuts) {
     std::uint32_t counter = 1;
     ws::connection c(role, limits, [&counter] { return counter = counter * 1103515245u + 12345u; });
+    if (deflate) c.enable_deflate(*deflate, ws::deflate_options{});
     run_result r;
     std::size_t at = 0;
     for (std::size_t i = 0; i <= cuts.size(); ++i) {
@@ -75,6 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         limits.max_frame = 64;
         limits.max_message = 100;
     }
+    std::optional<ws::deflate_params> deflate;
+    if (data[0] & 4) {
+        deflate.emplace();
+        deflate->server_no_context_takeover = deflate->client_no_context_takeover = (data[0] & 8) != 0;
+        deflate->server_max_window_bits = deflate->client_max_window_bits = 9 + (data[0] >> 4) % 7;
+    }
     std::uint32_t seed = data[1];
     data += 2;
     size -= 2;
@@ -85,8 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (at >= size) break;
         cuts.push_back(at);
     }
-    const auto whole = run(role, limits, data, size, {});
-    const auto pieces = run(role, limits, data, size, cuts);
+    const auto whole = run(role, limits, deflate, data, size, {});
+    const auto pieces = run(role, limits, deflate, data, size, cuts);
     HERALD_FUZZ_CHECK(whole.events == pieces.events);
     HERALD_FUZZ_CHECK(whole.output == pieces.output);
     return 0;

@@ -285,11 +285,15 @@ private:
             const std::uint64_t room = limits_.max_message - std::min<std::uint64_t>(before, limits_.max_message);
             bool full = false;
             const auto step = static_cast<std::size_t>(std::min<std::uint64_t>(room, 32 * 1024) + 1);
-            if (auto bad = deflate_->inflate_some(in, message_, step, full)) return bad;
-            if (message_.size() > limits_.max_message) return error::message_too_big;
-            if (!held_.hold(message_.size())) return budget_error::exhausted;
+            // The bytes inflated are checked in order — UTF-8, then the limit, then
+            // a corruption after them — so the error is the same however the input
+            // was cut into reads (never more than max_message + 1 bytes are out).
+            const std::error_code inflated = deflate_->inflate_some(in, message_, step, full);
             if (message_type_ == opcode::text && !utf8_.feed(std::string_view(message_).substr(before)))
                 return error::invalid_utf8;
+            if (message_.size() > limits_.max_message) return error::message_too_big;
+            if (!held_.hold(message_.size())) return budget_error::exhausted;
+            if (inflated) return inflated;
             if (!full && in.empty()) return {};
         }
     }
