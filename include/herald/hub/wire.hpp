@@ -83,7 +83,7 @@ struct message {
                 return;
             }
             char head[websocket::max_header_size];
-            deflated_.head.assign(head, websocket::write_header({true, 0x4, websocket::opcode::text, false,
+            deflated_.head.assign(head, websocket::write_header({true, websocket::rsv1, websocket::opcode::text, false,
                                                                  deflated_.body.size(), {}}, head));
         });
         return deflated_;

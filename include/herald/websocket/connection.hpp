@@ -108,7 +108,7 @@ public:
                     source = {header_bytes_, had + add};
                 }
                 std::error_code ec;
-                const std::size_t n = read_header(source, header_, role_, ec, deflate_ ? detail::rsv1 : 0);
+                const std::size_t n = read_header(source, header_, role_, ec, deflate_ ? rsv1 : 0);
                 if (ec) return fail(ec);
                 if (n == 0) {  // fewer bytes than the header needs, so fewer than 14
                     if (had == 0 && add) std::memcpy(header_bytes_, input.data(), add);
@@ -186,7 +186,7 @@ public:
         if (deflate_ && deflate_->compresses(payload.size())) {
             thread_local std::string compressed;  // one per thread: copied into the output at once
             const bool ok = deflate_->compress(payload, compressed);
-            if (ok) writer_.append_frame(type, compressed, true, detail::rsv1);
+            if (ok) writer_.append_frame(type, compressed, true, rsv1);
             free_if_large(compressed);
             if (ok) return {};
         }
@@ -236,7 +236,7 @@ public:
     // memory"); `compressed`: a payload of compress_message (RSV1). Only for role::server.
     std::size_t frame_header_for(opcode type, std::uint64_t size, char (&out)[max_header_size], bool fin = true,
                                  bool compressed = false) const noexcept {
-        return write_header({fin, static_cast<std::uint8_t>(compressed ? detail::rsv1 : 0), type, false, size, {}}, out);
+        return write_header({fin, static_cast<std::uint8_t>(compressed ? rsv1 : 0), type, false, size, {}}, out);
     }
 
 private:
@@ -244,7 +244,7 @@ private:
     std::error_code start_frame() {
         if (header_.length > limits_.max_frame) return error::frame_too_big;
         // RFC 7692 §6.1: RSV1 marks a message, on its first frame only.
-        if (header_.rsv & detail::rsv1) {
+        if (header_.rsv & rsv1) {
             if (is_control(header_.op)) return error::compressed_control;
             if (header_.op == opcode::continuation) return error::compressed_continuation;
         }
@@ -260,7 +260,7 @@ private:
             message_type_ = header_.op;
             message_.clear();
             utf8_.reset();
-            compressed_ = (header_.rsv & detail::rsv1) != 0;
+            compressed_ = (header_.rsv & rsv1) != 0;
         }
         // A compressed message is checked as it inflates (inflate_into_message).
         if (!compressed_ && message_.size() + header_.length > limits_.max_message) return error::message_too_big;

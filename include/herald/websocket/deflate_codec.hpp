@@ -37,6 +37,9 @@
 
 namespace herald::websocket {
 
+// The tail a sender removed from each compressed message (RFC 7692 §7.2.1).
+inline constexpr std::string_view deflate_tail{"\0\0\xff\xff", 4};
+
 namespace detail {
 
 class zlib_deflater {
@@ -46,9 +49,11 @@ public:
     zlib_deflater& operator=(const zlib_deflater&) = delete;
     ~zlib_deflater() { end(); }
 
-    // Ready with these settings (made, or remade when they differ). False: zlib
-    // could not (out of memory).
-    bool ready(int window_bits, int level, int mem_level) {
+    // Ready with this window and `options`' level and memLevel (made, or remade
+    // when they differ). False: zlib could not (out of memory).
+    bool ready(int window_bits, const deflate_options& options) {
+        window_bits = std::clamp(window_bits, 9, 15);
+        const int level = std::clamp(options.level, 1, 9), mem_level = std::clamp(options.mem_level, 1, 9);
         if (live_ && window_bits == window_bits_ && level == level_ && mem_level == mem_level_) return true;
         end();
         z_ = {};
@@ -82,8 +87,7 @@ public:
             if (z_.avail_out == 0) out.resize(out.size() * 2);
         }
         out.resize(at);
-        static constexpr std::string_view tail{"\0\0\xff\xff", 4};
-        if (out.size() >= 4 && std::string_view(out).substr(out.size() - 4) == tail) out.resize(out.size() - 4);
+        if (std::string_view(out).ends_with(deflate_tail)) out.resize(out.size() - deflate_tail.size());
         return true;
     }
 
@@ -120,7 +124,7 @@ public:
     z_stream& z() noexcept { return z_; }
     bool live() const noexcept { return live_; }
 
-    // After a block with BFINAL set (§7.2.3.5 allows one): a new deflate stream
+    // After a block with BFINAL set (§7.2.3.4 allows one): a new deflate stream
     // follows, which may still refer to the window, so the window is carried over.
     bool restart_keeping_window() {
         unsigned char window[1u << 15];
@@ -155,8 +159,7 @@ inline zlib_deflater& thread_deflater() {
 inline bool compress_message(std::string_view message, int window_bits, const deflate_options& options, std::string& out) {
     auto& z = detail::thread_deflater();
     out.clear();
-    if (!z.ready(std::clamp(window_bits, 9, 15), std::clamp(options.level, 1, 9), std::clamp(options.mem_level, 1, 9)))
-        return false;
+    if (!z.ready(window_bits, options)) return false;
     // Reset however compress() ends (a bad_alloc from the output's growth too): the
     // thread's next message, for any connection, must start afresh.
     struct reset_after {
@@ -166,9 +169,6 @@ inline bool compress_message(std::string_view message, int window_bits, const de
     const bool ok = z.compress(message, out);
     return ok && out.size() < message.size();
 }
-
-// The tail a sender removed from each compressed message (RFC 7692 §7.2.1).
-inline constexpr std::string_view deflate_tail{"\0\0\xff\xff", 4};
 
 class deflate_codec {
 public:
@@ -187,8 +187,7 @@ public:
         if (params_.own_no_context_takeover(role_)) return compress_message(message, params_.own_window_bits(role_), options_, out);
         if (!own_) own_ = std::make_unique<detail::zlib_deflater>();
         out.clear();
-        if (!own_->ready(params_.own_window_bits(role_), std::clamp(options_.level, 1, 9), std::clamp(options_.mem_level, 1, 9)))
-            return false;
+        if (!own_->ready(params_.own_window_bits(role_), options_)) return false;
         // Sent even when larger: the peer's window must see it. A failure leaves the
         // compressor's window ahead of the peer's: it starts afresh instead.
         if (own_->compress(message, out)) return true;

@@ -40,6 +40,10 @@ enum class opcode : std::uint8_t {
 
 constexpr bool is_control(opcode op) noexcept { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
 
+// RSV1 (frame_header::rsv): permessage-deflate's "this message is compressed",
+// on a message's first frame (RFC 7692 §6).
+inline constexpr std::uint8_t rsv1 = 0x4;
+
 // Which side of the connection this endpoint is: clients mask, servers do not.
 enum class role { server, client };
 

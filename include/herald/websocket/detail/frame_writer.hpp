@@ -19,9 +19,6 @@
 
 namespace herald::websocket::detail {
 
-// RSV1: a message compressed with permessage-deflate (RFC 7692 §6).
-inline constexpr std::uint8_t rsv1 = 0x4;
-
 class frame_writer {
 public:
     frame_writer(role r, std::function<std::uint32_t()> random) : masked_(r == role::client), random_(std::move(random)) {}
