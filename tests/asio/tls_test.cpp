@@ -4,6 +4,7 @@
 // certificate does not carry, plain HTTP to the TLS port, a handshake that never
 // comes, a client that offers only TLS 1.1.
 #include "../support/certificates.hpp"
+#include "../support/process.hpp"
 #include "support.hpp"
 
 #include <herald/asio/server.hpp>
@@ -197,15 +198,7 @@ TEST_CASE("tls: curl fetches over https with the test's authority, and refuses w
     const auto& cert = localhost_certificate();
     tls_server server{cert};
     const std::string url = "https://localhost:" + std::to_string(server.port()) + "/";
-    const auto run = [](const std::string& command) {
-        std::string out;
-        FILE* pipe = ::popen(command.c_str(), "r");
-        REQUIRE(pipe);
-        char buf[256];
-        while (std::fgets(buf, sizeof buf, pipe)) out += buf;
-        const int status = ::pclose(pipe);
-        return std::pair(out, status);
-    };
+    const auto run = test_support::run_shell;
     const auto [body, ok] = run("curl -sS --cacert " + cert.cert + " " + url + " 2>&1");
     CHECK(ok == 0);
     CHECK(body == "hello over tls\n");
@@ -232,14 +225,8 @@ TEST_CASE("tls: one listener serves each name's certificate by SNI", "[asio][tls
     const std::string port = std::to_string(server.port());
     // curl sends the URL's name as SNI and checks the certificate against it.
     const auto fetch = [&](const std::string& name, const std::string& ca) {
-        const std::string command = "curl -sS --resolve " + name + ":" + port + ":127.0.0.1 --cacert " + ca + " https://" +
-                                    name + ":" + port + "/ 2>&1";
-        std::string out;
-        FILE* pipe = ::popen(command.c_str(), "r");
-        REQUIRE(pipe);
-        char buf[256];
-        while (std::fgets(buf, sizeof buf, pipe)) out += buf;
-        return std::pair(out, ::pclose(pipe));
+        return test_support::run_shell("curl -sS --resolve " + name + ":" + port + ":127.0.0.1 --cacert " + ca + " https://" +
+                                       name + ":" + port + "/ 2>&1");
     };
     CHECK(fetch("a.test", a.cert) == std::pair(std::string("hello over tls\n"), 0));
     CHECK(fetch("b.test", b.cert) == std::pair(std::string("hello over tls\n"), 0));

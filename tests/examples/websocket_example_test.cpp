@@ -21,6 +21,7 @@
 using namespace herald;
 namespace ws = herald::websocket;
 using test_support::child_server;
+using test_support::run_shell;
 
 TEST_CASE("websocket_echo_server: herald's client handshakes and gets its messages back", "[examples][websocket]") {
     child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}};
@@ -76,20 +77,6 @@ TEST_CASE("websocket client: a server that does not switch protocols is refused"
     CHECK(result == ws::error::not_switching);
 }
 
-namespace {
-
-// Runs `command` through the shell and returns what it printed and its exit status.
-std::pair<std::string, int> run_shell(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char chunk[4096];
-    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) out.append(chunk, n);
-    const int status = ::pclose(pipe);
-    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
-
-}  // namespace
 
 TEST_CASE("websocket_client: sends standard input and prints what comes back", "[examples][websocket]") {
     child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}};

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -27,6 +29,18 @@ inline unsigned short free_port() {
     asio::io_context io;
     asio::ip::tcp::acceptor a{io, {asio::ip::make_address("127.0.0.1"), 0}};
     return a.local_endpoint().port();
+}
+
+// Runs `command` through the shell: what it printed, and its exit status (-1 when
+// it did not exit). Throws when no shell can be started.
+inline std::pair<std::string, int> run_shell(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) throw std::runtime_error("popen failed: " + command);
+    char chunk[4096];
+    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) out.append(chunk, n);
+    const int status = ::pclose(pipe);
+    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
 class child_server {
