@@ -19,8 +19,8 @@
 // same compressed bytes may go to many receivers (compress once, send to many).
 // A compressor that keeps its context is the connection's, made at its first
 // message: (1 << (window + 2)) + (1 << (mem_level + 9)) bytes, 256 KiB at 15 and 8.
-// The inflater is made at the first compressed message: about 7 KiB plus a window of
-// (1 << peer window) bytes, kept between messages only when the peer keeps its
+// The inflater is made at the first compressed message: about 7 KiB plus a 32 KiB
+// window, kept between messages only when the peer keeps its
 // context (otherwise freed at the end of each message).
 
 #include <herald/websocket/permessage_deflate.hpp>
@@ -112,12 +112,16 @@ public:
     zlib_inflater& operator=(const zlib_inflater&) = delete;
     ~zlib_inflater() { end(); }
 
-    bool ready(int window_bits) {
+    bool ready() {
         if (live_) return true;
         z_ = {};
-        // A larger window than the peer's reads its data the same; 9 at least, as
-        // zlib's own compressor turns 8 into 9.
-        if (inflateInit2(&z_, -std::max(window_bits, 9)) != Z_OK) return false;
+        // Always the largest window, whatever the peer agreed to: zlib checks a
+        // distance against a smaller window only when the data it points at has
+        // left the output buffer, so a peer that reaches past its agreed window
+        // would be refused or not depending on how its bytes were cut into reads
+        // (the frames fuzzer found it). With 32 KiB every valid deflate distance
+        // reads the same way every time.
+        if (inflateInit2(&z_, -15) != Z_OK) return false;
         live_ = true;
         return true;
     }
@@ -203,7 +207,7 @@ public:
             in = {};
             return {};
         }
-        if (!inflater_.ready(params_.peer_window_bits(role_))) return budget_error::exhausted;
+        if (!inflater_.ready()) return budget_error::exhausted;
         auto& z = inflater_.z();
         // Into one buffer per thread, then appended: `out` grows as a string does
         // (geometrically, never zero-filled ahead of the data).
