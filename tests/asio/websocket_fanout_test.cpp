@@ -92,6 +92,8 @@ TEST_CASE("websocket send_shared: fan-out of one 64 KiB message to 100 streams a
     CHECK(shared_written == streams * frame);
     CHECK(copied_written == streams * frame);
     INFO("allocated: shared " << shared_bytes << " B, copied " << copied_bytes << " B");
-    CHECK(shared_bytes < m->json.size());            // not even one copy
-    CHECK(copied_bytes >= streams * m->json.size());  // one copy per stream, as send() does
+    if constexpr (test_support::counts_allocations) {
+        CHECK(shared_bytes < m->json.size());            // not even one copy
+        CHECK(copied_bytes >= streams * m->json.size());  // one copy per stream, as send() does
+    }
 }

@@ -9,6 +9,7 @@ std::atomic<std::size_t> allocation_count{0};
 std::atomic<std::size_t> allocation_bytes{0};
 }  // namespace herald::test_support
 
+#if HERALD_TEST_COUNTS_ALLOCATIONS
 
 void* operator new(std::size_t size) {
     if (herald::test_support::counting_allocations.load(std::memory_order_relaxed)) {
@@ -35,4 +36,4 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
+#endif
