@@ -62,8 +62,9 @@ TEST_CASE("a named event (an SSE channel's event type) carries its name in every
     REQUIRE(tick);
     CHECK(tick->sse == "event: tick\nid: ep1-2\ndata: two\n\n");
     CHECK(tick->json == R"({"id":"ep1-2","topic":"events","event":"tick","data":"two"})");
+    const std::string too_long(65, 'x');
     for (std::string_view bad : {std::string_view("bad\ntype"), std::string_view("cr\r"), std::string_view("\xff"),
-                                 std::string_view(std::string(65, 'x'))}) {
+                                 std::string_view(too_long)}) {
         CHECK_FALSE(t.publish("x", ec, bad));
         CHECK(ec == hub::error::bad_event_name);
     }

@@ -146,7 +146,8 @@ TEST_CASE("every protocol error fails the connection with its close code", "[web
         REQUIRE(reply.size() == 1);
         CHECK(reply[0].type == ws::event_type::close);
         CHECK(reply[0].code == c.code);
-        std::string_view more = frame(0x81, "ignored");
+        const std::string after_close = frame(0x81, "ignored");
+        std::string_view more = after_close;
         CHECK(server.next(more) == ws::event_type::need_more);
         CHECK(more.empty());
     }
