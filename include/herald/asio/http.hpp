@@ -117,6 +117,14 @@ public:
         if (auto hook = std::move(on_close_)) hook();
     }
 
+    // close() after the last response has been written: over TLS, close_notify
+    // first (RFC 8446 §6.1), so the client sees an end and not a truncation. Only
+    // when nothing is being written on the stream.
+    void close_gracefully() noexcept {
+        asio_detail::send_close_notify(stream_);
+        close();
+    }
+
     // Called (once, on the connection's executor) by close(): the new owner of a
     // stream taken out of a handed-off connection (an upgrade) closes it there, so
     // that server::stop() and disconnect_all() reach it too.

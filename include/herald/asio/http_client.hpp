@@ -17,6 +17,7 @@
 //   conn.async_read_body(token);  // -> (ec, string_view piece); empty piece: the body ended
 
 #include <herald/asio/detail/deadline.hpp>
+#include <herald/asio/detail/stream_ops.hpp>
 #include <herald/buffer.hpp>
 #include <herald/http/message.hpp>
 #include <herald/http/parser.hpp>
@@ -223,7 +224,10 @@ private:
                     c->piece_.assign(ev.data);
                     return self.complete({}, c->piece_);
                 case event_type::end_of_message:
-                    if (!c->parser_.keep_alive()) c->close();
+                    if (!c->parser_.keep_alive()) {
+                        asio_detail::send_close_notify(*c->stream_);  // over TLS: the response was read whole
+                        c->close();
+                    }
                     return self.complete({}, {});
                 case event_type::error: {
                     const auto failure = c->parser_.error();

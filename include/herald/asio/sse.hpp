@@ -182,9 +182,16 @@ private:
         queue_.clear();
         queued_bytes_ = 0;
         asio::post(conn_->get_executor(), [self = this->shared_from_this()] {
-            self->conn_->close();
+            self->close_connection();
             self->wake_.cancel();
         });
+    }
+
+    // On the connection's executor. Between writes, over TLS, with close_notify
+    // first: the client sees the end of the stream, not a truncation.
+    void close_connection() {
+        if (writing_) conn_->close();
+        else conn_->close_gracefully();
     }
 
     // A writer that is writing takes the queue when its write completes (next()),
@@ -226,6 +233,7 @@ private:
             case step::start: return write_head(self);
             case step::head:
             case step::write:
+                st.writing_ = false;
                 st.write_deadline_.stop();
                 st.inflight_.clear();
                 if (ec) return finish(self, ec);
@@ -303,6 +311,7 @@ private:
         void write(Self& self, const Buffers& buffers) {
             auto& st = *s;
             st.write_deadline_.start();
+            st.writing_ = true;
             asio::async_write(st.conn_->next_layer(), buffers, std::move(self));
         }
 
@@ -315,7 +324,8 @@ private:
                 if (st.ended_) ec = st.end_reason_;
                 else st.end_locked(ec);
             }
-            st.conn_->close();
+            if (ec) st.conn_->close();
+            else st.close_connection();
             st.write_deadline_.cancel();
             auto keep = std::move(s);  // the stream outlives the completion
             self.complete(ec);
@@ -340,6 +350,7 @@ private:
     std::size_t dropped_ = 0;
     bool wake_pending_ = false;
     bool writer_idle_ = false;  // the writer has seen an empty queue and may be waiting
+    bool writing_ = false;      // a write is on the stream (the connection's executor only)
     bool ended_ = false;
     bool closing_ = false;  // close_when_sent(): ends once the queue is written
     std::error_code end_reason_{};

@@ -43,6 +43,31 @@ void close_stream(Stream& s) noexcept {
     }
 }
 
+// TLS's close_notify before the connection closes (RFC 8446 §6.1: "Each party MUST
+// send a close_notify alert before closing its write side of the connection"), so
+// the peer can tell the end of the data from a cut: a client reading a body that
+// ends with the connection, or an SSE stream, sees an end and not
+// stream_truncated. Sent only if the kernel takes it now (the socket is made
+// non-blocking for it) and the peer's own close_notify is not waited for (§6.1
+// does not ask it), so no peer can hold a connection open by never answering.
+// Only between writes: the alert in the middle of a record being written would
+// cut that record. Nothing for a stream that is not TLS.
+template <class Stream>
+void send_close_notify(Stream& s) noexcept {
+    std::error_code ec;
+    if constexpr (requires { s.shutdown(ec); s.lowest_layer().non_blocking(true, ec); }) {
+        s.lowest_layer().non_blocking(true, ec);
+        if (!ec) s.shutdown(ec);  // ends on would_block, at the read of the peer's answer
+    }
+}
+
+// A close after the last write: close_notify first over TLS, then close_stream().
+template <class Stream>
+void close_stream_gracefully(Stream& s) noexcept {
+    send_close_notify(s);
+    close_stream(s);
+}
+
 }  // namespace herald::asio_detail
 
 #endif

@@ -87,7 +87,9 @@ private:
             at = step::closing;
             return st.flushed_.async_wait(std::move(self));
         }
-        asio_detail::close_stream(st.next_);
+        // The close frames are out (or their write failed): nothing is being written.
+        if (st.write_error_) asio_detail::close_stream(st.next_);
+        else asio_detail::close_stream_gracefully(st.next_);
         deliver(self, ec);
     }
 

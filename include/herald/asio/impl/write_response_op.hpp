@@ -40,7 +40,8 @@ struct write_response_op {
         }
         const bool late = ec && c.deadline_.expired();
         c.deadline_.disarm();
-        if (ec || !c.keep_alive_) c.close();
+        if (ec) c.close();
+        else if (!c.keep_alive_) c.close_gracefully();
         self.complete(late ? std::error_code{asio::error::timed_out} : ec);
     }
 
