@@ -24,11 +24,15 @@
 // silent for 30 s is pinged and dropped 10 s later without an answer. Browsers
 // must come from an allowed origin (RFC 6455 §10.2): --allow-origin, a comma-separated
 // list, by default this server's own (http://HOST:PORT, and http://localhost:PORT when
-// HOST is 127.0.0.1). The list is configured, never derived from the request's Host:
+// HOST is 127.0.0.1; https with --cert). The list is configured, never derived from the request's Host:
 // a DNS-rebinding page (evil.example resolved to 127.0.0.1) sends Host and Origin
 // that agree with each other, and would pass such a check.
 //
 //   chat_server [--host 127.0.0.1] [--port 8080] [--allow-origin http://a.example,https://b.example]
+//               [--cert FILE --key FILE]
+//
+// --cert and --key (PEM: the certificate chain, then its key) serve https:// and
+// wss:// instead (docs/tls.md); the page's own origin is then https://HOST:PORT.
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
@@ -51,7 +55,6 @@ namespace {
 extern const std::string_view page;
 
 constexpr std::size_t history_size = 50;
-using stream_type = ws::stream<http::server::socket_type>;
 
 bool valid_word(std::string_view s) {
     if (s.empty() || s.size() > 32) return false;
@@ -92,19 +95,36 @@ private:
     std::string epoch_ = std::to_string(std::random_device{}());
 };
 
-class member : public std::enable_shared_from_this<member> {
+// A member as the rooms see it, whatever its connection runs on (TCP or TLS).
+class member {
 public:
-    member(chat& c, std::string name, std::string room, http::server::socket_type socket, flat_buffer buffered,
-           const ws::stream_options& options)
-        : chat_(c), name_(std::move(name)), room_(std::move(room)), ws_(std::move(socket), options, std::move(buffered)) {}
+    member(chat& c, std::string name, std::string room) : chat_(c), name_(std::move(name)), room_(std::move(room)) {}
+    virtual ~member() = default;
 
     const std::string& name() const { return name_; }
     bool gone() const { return gone_; }
     const std::string& room_name() const { return room_; }
     void move_to(std::string room) { room_ = std::move(room); }
 
+    // Sends bytes shared by every receiver of one broadcast.
+    virtual void send(const std::shared_ptr<const std::string>& json) = 0;
+
+protected:
+    chat& chat_;
+    std::string name_;
+    std::string room_;
+    bool gone_ = false;
+};
+
+// A member's WebSocket; `Stream`: a socket, or TLS over one.
+template <class Stream>
+class ws_member final : public member, public std::enable_shared_from_this<ws_member<Stream>> {
+public:
+    ws_member(chat& c, std::string name, std::string room, Stream stream, flat_buffer buffered, const ws::stream_options& options)
+        : member(c, std::move(name), std::move(room)), ws_(std::move(stream), options, std::move(buffered)) {}
+
     void start(const http::request& req) {
-        ws_.async_accept(req, [self = shared_from_this()](std::error_code ec) {
+        ws_.async_accept(req, [self = this->shared_from_this()](std::error_code ec) {
             if (ec) return;
             self->ws_.start_heartbeat({std::chrono::seconds(20), std::chrono::seconds(30), std::chrono::seconds(10)});
             self->chat_.enter(self, self->room_);
@@ -112,18 +132,18 @@ public:
         });
     }
 
-    // Sends bytes shared by every receiver of one broadcast; a member too slow to
-    // take them is closed with 1008 rather than queued without bound.
-    void send(const std::shared_ptr<const std::string>& json) {
+    // A member too slow to take what is sent is closed with 1008 rather than
+    // queued for without bound.
+    void send(const std::shared_ptr<const std::string>& json) override {
         if (gone_) return;
-        ws_.async_write(ws::opcode::text, *json, [self = shared_from_this(), json](std::error_code ec) {
+        ws_.async_write(ws::opcode::text, *json, [self = this->shared_from_this(), json](std::error_code ec) {
             if (ec == ws::error::send_queue_full) self->drop(1008, "too slow");
         });
     }
 
 private:
     void read() {
-        ws_.async_read(message_, [self = shared_from_this()](std::error_code ec, ws::opcode type) {
+        ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return self->drop(0, {});
             if (self->gone_) return self->read();  // dropped: only the peer's close reply matters now
             if (type == ws::opcode::binary) {
@@ -151,17 +171,13 @@ private:
     void drop(std::uint16_t code, std::string_view reason) {
         if (gone_) return;
         gone_ = true;
-        chat_.leave(shared_from_this());
+        chat_.leave(this->shared_from_this());
         if (code == 0) return;
-        ws_.async_close(code, reason, [self = shared_from_this()](std::error_code) {});
+        ws_.async_close(code, reason, [self = this->shared_from_this()](std::error_code) {});
     }
 
-    chat& chat_;
-    std::string name_;
-    std::string room_;
-    stream_type ws_;
+    ws::stream<Stream> ws_;
     std::string message_;
-    bool gone_ = false;
 };
 
 void chat::enter(const std::shared_ptr<member>& m, const std::string& room_name) {
@@ -231,11 +247,12 @@ void chat::broadcast(room& r, std::string json) {
 struct origin_policy {
     std::set<std::string, std::less<>> listed;
     std::string host;
+    std::string scheme;  // http, or https with --cert
 
     bool allows(std::string_view origin, unsigned short port) const {
         if (!listed.empty()) return listed.contains(origin);
         const std::string p = std::to_string(port);
-        return origin == "http://" + host + ":" + p || (host == "127.0.0.1" && origin == "http://localhost:" + p);
+        return origin == scheme + "://" + host + ":" + p || (host == "127.0.0.1" && origin == scheme + "://localhost:" + p);
     }
 };
 
@@ -252,6 +269,7 @@ ws::stream_options member_options(const std::shared_ptr<const origin_policy>& or
 std::shared_ptr<const origin_policy> allowed_origins(const example::options& opts) {
     auto policy = std::make_shared<origin_policy>();
     policy->host = opts.get("host", "127.0.0.1");
+    policy->scheme = opts.get("cert", "").empty() ? "http" : "https";
     const std::string list = opts.get("allow-origin", "");
     for (std::size_t at = 0; at <= list.size();) {
         const std::size_t comma = std::min(list.find(',', at), list.size());
@@ -264,14 +282,16 @@ std::shared_ptr<const origin_policy> allowed_origins(const example::options& opt
 }  // namespace
 
 int main(int argc, char** argv) {
-    const example::options opts(argc, argv, "chat_server [--host 127.0.0.1] [--port 8080] [--allow-origin LIST]",
-                                {"host", "port", "allow-origin"});
+    const example::options opts(argc, argv, "chat_server [--host 127.0.0.1] [--port 8080] [--allow-origin LIST] [--cert FILE --key FILE]",
+                                {"host", "port", "allow-origin", "cert", "key"});
     const auto origins = allowed_origins(opts);
     example::raise_descriptor_limit();
     asio::io_context io{1};
     chat rooms;
     std::uint64_t guests = 0;
-    http::server server{io.get_executor(), [&](const http::request& req, http::responder respond) {
+    const auto serve = [&]<class Server>(std::type_identity<Server>, auto... transport) {
+        using connection_type = typename Server::connection_type;
+        Server server{io.get_executor(), [&](const http::request& req, http::responder respond) {
                             const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
                             if (path == "/" && req.method == "GET") return respond({200, "text/html; charset=utf-8", std::string(page)});
                             if (path == "/stats") return respond({200, "application/json", rooms.stats()});
@@ -282,15 +302,17 @@ int main(int argc, char** argv) {
                             if (name.empty()) name = "guest-" + std::to_string(++guests);
                             if (!valid_word(room) || !valid_word(name))
                                 return respond({400, "text/plain; charset=utf-8", "room and name are 1-32 of A-Z a-z 0-9 _ -\n"});
-                            respond.hand_off<http::server::connection_type>([&rooms, &origins, room, name](std::shared_ptr<http::server::connection_type> conn) {
+                            respond.hand_off<connection_type>([&rooms, &origins, room, name](std::shared_ptr<connection_type> conn) {
                                 std::error_code ignored;
-                                const unsigned short port = conn->next_layer().local_endpoint(ignored).port();
-                                auto m = std::make_shared<member>(rooms, name, room, std::move(conn->next_layer()),
-                                                                  conn->take_buffered(), member_options(origins, port));
+                                const unsigned short port = conn->next_layer().lowest_layer().local_endpoint(ignored).port();
+                                auto m = std::make_shared<ws_member<typename Server::stream_type>>(
+                                    rooms, name, room, std::move(conn->next_layer()), conn->take_buffered(), member_options(origins, port));
                                 m->start(conn->request());
                             });
-                        }};
-    return example::run(io, server, opts, "chat", [] {});
+                        }, http::server_options{}, transport...};
+        return example::run(io, server, opts, "chat", [] {});
+    };
+    return example::serve_plain_or_tls<http::single_thread_server<asio::io_context::executor_type>>(opts, "chat_server", serve);
 }
 
 namespace {

@@ -4,6 +4,9 @@
 #define HERALD_EXAMPLES_COMMON_HPP
 
 #include <herald/asio/server.hpp>
+#ifdef HERALD_EXAMPLES_TLS
+#include <herald/asio/tls.hpp>
+#endif
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -104,6 +107,39 @@ int run(asio::io_context& io, Server& server, const options& opts, std::string_v
     io.run();
     for (auto& t : threads) t.join();
     return 0;
+}
+
+// The same server over TLS: its transport made tls::server_transport.
+template <class Server>
+struct over_tls;
+#ifdef HERALD_EXAMPLES_TLS
+template <class Executor, class ConnectionExecutor, class Transport>
+struct over_tls<herald::http::basic_server<Executor, ConnectionExecutor, Transport>> {
+    using type = herald::http::basic_server<Executor, ConnectionExecutor, herald::tls::server_transport>;
+};
+#endif
+
+// Calls serve(std::type_identity<S>{}, transport...) and returns what it returns:
+// with S = Server and no transport, or, given --cert FILE --key FILE (PEM: the
+// certificate chain, then its key), with Server over TLS and its transport, so
+// one example serves http:// and ws://, or https:// and wss:// (docs/tls.md).
+template <class Server, class Serve>
+int serve_plain_or_tls(const options& opts, std::string_view program, Serve serve) {
+    if (opts.get("cert", "").empty()) return serve(std::type_identity<Server>{});
+#ifdef HERALD_EXAMPLES_TLS
+    std::error_code ec;
+    auto context = herald::tls::make_server_context({opts.get("cert", ""), opts.get("key", "")}, ec);
+    if (!context) {
+        std::fprintf(stderr, "%.*s: --cert/--key: %s\n", static_cast<int>(program.size()), program.data(),
+                     ec.message().c_str());
+        return 1;
+    }
+    return serve(std::type_identity<typename over_tls<Server>::type>{}, herald::tls::server_transport{context});
+#else
+    std::fprintf(stderr, "%.*s: built without herald::tls (OpenSSL): no --cert\n", static_cast<int>(program.size()),
+                 program.data());
+    return 1;
+#endif
 }
 
 }  // namespace example

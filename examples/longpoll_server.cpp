@@ -14,7 +14,10 @@
 // is answered with "reset":true and the newest cursor, never with unrelated messages.
 //
 //   longpoll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]
-//                   [--max-waiters 100000] [--epoch WORD]
+//                   [--max-waiters 100000] [--epoch WORD] [--cert FILE --key FILE]
+//
+// --cert and --key (PEM: the certificate chain, then its key) serve https://
+// instead (docs/tls.md).
 #include "common.hpp"
 
 #include <herald/asio/longpoll.hpp>
@@ -66,8 +69,8 @@ poll();
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
                                 "longpoll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]\n"
-                                "                [--max-waiters 100000] [--epoch WORD]",
-                                {"host", "port", "threads", "history", "max-waiters", "epoch"});
+                                "                [--max-waiters 100000] [--epoch WORD] [--cert FILE --key FILE]",
+                                {"host", "port", "threads", "history", "max-waiters", "epoch", "cert", "key"});
     example::raise_descriptor_limit();
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     longpoll::service_options options;
@@ -75,20 +78,24 @@ int main(int argc, char** argv) {
     options.limits.max_waiters = static_cast<std::size_t>(opts.number("max-waiters", 100000));
     options.limits.max_waiters_per_key = options.limits.max_waiters;
     longpoll::service polls{io.get_executor(), options, opts.get("epoch", "")};
-    http::server server{io.get_executor(), [&](const http::request& req, http::responder respond) {
-                            const auto path = req.path();
-                            if (path == "/poll" && req.method == "GET") return polls.handle(req, std::move(respond));
-                            if (path == "/publish" && req.method == "POST") {
-                                std::error_code ec;
-                                const auto id = polls.publish(http::query_value(req.target, "topic").value_or(""), req.body, ec);
-                                if (ec) return respond({hub::status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"});
-                                return respond({200, "application/json", hub::published_payload(id)});
-                            }
-                            if (path == "/stats" && req.method == "GET")
-                                return respond({200, "application/json", "{\"waiting\":" + std::to_string(polls.waiting()) + "}"});
-                            if (path == "/" && req.method == "GET")
-                                return respond({200, "text/html; charset=utf-8", std::string(page)});
-                            respond({404, "text/plain", "not found\n"});
-                        }};
-    return example::run(io, server, opts, "long polling", [] {});
+    const auto handle = [&](const http::request& req, http::responder respond) {
+        const auto path = req.path();
+        if (path == "/poll" && req.method == "GET") return polls.handle(req, std::move(respond));
+        if (path == "/publish" && req.method == "POST") {
+            std::error_code ec;
+            const auto id = polls.publish(http::query_value(req.target, "topic").value_or(""), req.body, ec);
+            if (ec) return respond({hub::status_for(ec), "text/plain; charset=utf-8", ec.message() + "\n"});
+            return respond({200, "application/json", hub::published_payload(id)});
+        }
+        if (path == "/stats" && req.method == "GET")
+            return respond({200, "application/json", "{\"waiting\":" + std::to_string(polls.waiting()) + "}"});
+        if (path == "/" && req.method == "GET") return respond({200, "text/html; charset=utf-8", std::string(page)});
+        respond({404, "text/plain", "not found\n"});
+    };
+    using server_type = http::basic_server<asio::io_context::executor_type>;
+    return example::serve_plain_or_tls<server_type>(
+        opts, "longpoll_server", [&]<class Server>(std::type_identity<Server>, auto... transport) {
+            Server server{io.get_executor(), handle, http::server_options{}, transport...};
+            return example::run(io, server, opts, "long polling", [] {});
+        });
 }

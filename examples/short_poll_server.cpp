@@ -14,6 +14,10 @@
 //
 //   short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]
 //                     [--max-message 65536] [--answer-messages 100] [--answer-bytes 262144]
+//                     [--cert FILE --key FILE]
+//
+// --cert and --key (PEM: the certificate chain, then its key) serve https://
+// instead (docs/tls.md).
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
@@ -144,8 +148,9 @@ http::response route(message_store& store, std::size_t max_message, const http::
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
                                 "short_poll_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]\n"
-                                "                  [--max-message 65536] [--answer-messages 100] [--answer-bytes 262144]",
-                                {"host", "port", "threads", "history", "max-message", "answer-messages", "answer-bytes"});
+                                "                  [--max-message 65536] [--answer-messages 100] [--answer-bytes 262144]\n"
+                                "                  [--cert FILE --key FILE]",
+                                {"host", "port", "threads", "history", "max-message", "answer-messages", "answer-bytes", "cert", "key"});
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     message_store::limits limits;
     limits.capacity = static_cast<std::size_t>(opts.number("history", 1000));
@@ -153,6 +158,11 @@ int main(int argc, char** argv) {
     limits.answer_bytes = static_cast<std::size_t>(opts.number("answer-bytes", 256 * 1024));
     const auto max_message = static_cast<std::size_t>(opts.number("max-message", 64 * 1024));
     message_store store{limits};
-    http::server server{io.get_executor(), [&store, max_message](const http::request& req) { return route(store, max_message, req); }};
-    return example::run(io, server, opts, "short polling", [] {});
+    const auto handle = [&store, max_message](const http::request& req) { return route(store, max_message, req); };
+    using server_type = http::basic_server<asio::io_context::executor_type>;
+    return example::serve_plain_or_tls<server_type>(
+        opts, "short_poll_server", [&]<class Server>(std::type_identity<Server>, auto... transport) {
+            Server server{io.get_executor(), handle, http::server_options{}, transport...};
+            return example::run(io, server, opts, "short polling", [] {});
+        });
 }

@@ -10,7 +10,10 @@
 //   GET  /stats       {"subscribers":N,"last_id":"..."}
 //
 //   sse_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]
-//              [--keepalive-ms 15000] [--retry-ms 1000] [--epoch WORD]
+//              [--keepalive-ms 15000] [--retry-ms 1000] [--epoch WORD] [--cert FILE --key FILE]
+//
+// --cert and --key (PEM: the certificate chain, then its key) serve https://
+// instead (docs/tls.md).
 #include "common.hpp"
 
 #include <herald/asio/server.hpp>
@@ -55,9 +58,14 @@ document.getElementById('f').onsubmit = async (e) => {
 </script>
 )html";
 
-using stream_type = sse::event_stream<http::server::socket_type>;
+using server_type = http::basic_server<asio::io_context::executor_type>;
 
+// `Server`: plain, or over TLS.
+template <class Server>
 struct app {
+    using connection_type = typename Server::connection_type;
+    using stream_type = sse::event_stream<typename Server::stream_type>;
+
     sse::channel& channel;
     sse::stream_options stream_options;
 
@@ -68,7 +76,7 @@ struct app {
     }
 
     void open_stream(http::responder respond) {
-        respond.hand_off<http::server::connection_type>([this](std::shared_ptr<http::server::connection_type> conn) {
+        respond.hand_off<connection_type>([this](std::shared_ptr<connection_type> conn) {
             auto stream = std::make_shared<stream_type>(conn, stream_options);
             channel.subscribe(stream, sse::last_event_id(conn->request()));
             stream->async_run([this, stream](std::error_code) { channel.unsubscribe(stream.get()); });
@@ -100,8 +108,8 @@ struct app {
 int main(int argc, char** argv) {
     const example::options opts(argc, argv,
                                 "sse_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--history 1000]\n"
-                                "           [--keepalive-ms 15000] [--retry-ms 1000] [--epoch WORD]",
-                                {"host", "port", "threads", "history", "keepalive-ms", "retry-ms", "epoch"});
+                                "           [--keepalive-ms 15000] [--retry-ms 1000] [--epoch WORD] [--cert FILE --key FILE]",
+                                {"host", "port", "threads", "history", "keepalive-ms", "retry-ms", "epoch", "cert", "key"});
     example::raise_descriptor_limit();
     // A new epoch each start, so ids from before a restart are recognised as such.
     const std::string epoch = opts.get("epoch", make_epoch((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()));
@@ -109,10 +117,12 @@ int main(int argc, char** argv) {
     sse::stream_options stream_options;
     stream_options.keepalive_interval = std::chrono::milliseconds(opts.number("keepalive-ms", 15000));
     stream_options.retry = static_cast<std::uint32_t>(opts.number("retry-ms", 1000));
-    app a{channel, stream_options};
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
-    http::server server{io.get_executor(), [&a](const http::request& req, http::responder respond) {
-                            a.handle(req, std::move(respond));
-                        }};
-    return example::run(io, server, opts, "server-sent events", [&] { channel.disconnect_all(); });
+    const auto serve = [&]<class Server>(std::type_identity<Server>, auto... transport) {
+        app<Server> a{channel, stream_options};
+        Server server{io.get_executor(), [&a](const http::request& req, http::responder respond) { a.handle(req, std::move(respond)); },
+                      http::server_options{}, transport...};
+        return example::run(io, server, opts, "server-sent events", [&] { channel.disconnect_all(); });
+    };
+    return example::serve_plain_or_tls<server_type>(opts, "sse_server", serve);
 }

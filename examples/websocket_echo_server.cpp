@@ -24,9 +24,6 @@
 #include <herald/asio/server.hpp>
 #include <herald/asio/websocket.hpp>
 #include <herald/memory_budget.hpp>
-#ifdef HERALD_EXAMPLES_TLS
-#include <herald/asio/tls.hpp>
-#endif
 
 #include <memory>
 
@@ -114,14 +111,8 @@ int main(int argc, char** argv) {
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     const ws::stream_options options = stream_options(budget, opts);
-    if (opts.get("cert", "").empty()) return serve<server_type>(io, opts, budget, options);
-#ifdef HERALD_EXAMPLES_TLS
-    std::error_code ec;
-    auto context = tls::make_server_context({opts.get("cert", ""), opts.get("key", "")}, ec);
-    if (!context) return std::fprintf(stderr, "--cert/--key: %s\n", ec.message().c_str()), 1;
-    return serve<http::basic_server<executor_type, asio::strand<executor_type>, tls::server_transport>>(
-        io, opts, budget, options, tls::server_transport{context});
-#else
-    return std::fprintf(stderr, "built without herald::tls (OpenSSL): no --cert\n"), 1;
-#endif
+    return example::serve_plain_or_tls<server_type>(opts, "websocket_echo_server",
+                                                    [&]<class Server>(std::type_identity<Server>, auto... transport) {
+                                                        return serve<Server>(io, opts, budget, options, transport...);
+                                                    });
 }

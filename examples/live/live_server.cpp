@@ -35,9 +35,6 @@
 #include "../common.hpp"
 
 #include <herald/asio/hub.hpp>
-#ifdef HERALD_EXAMPLES_TLS
-#include <herald/asio/tls.hpp>
-#endif
 #ifdef HERALD_LIVE_REDIS
 #include <herald/asio/redis/broker.hpp>
 #endif
@@ -221,14 +218,5 @@ int main(int argc, char** argv) {
 #endif
         });
     };
-    if (opts.get("cert", "").empty()) return serve(std::type_identity<server_type>{});
-#ifdef HERALD_EXAMPLES_TLS
-    std::error_code ec;
-    auto context = tls::make_server_context({opts.get("cert", ""), opts.get("key", "")}, ec);
-    if (!context) return std::fprintf(stderr, "live_server: --cert/--key: %s\n", ec.message().c_str()), 1;
-    return serve(std::type_identity<http::single_thread_server<asio::io_context::executor_type, tls::server_transport>>{},
-                 tls::server_transport{context});
-#else
-    return std::fprintf(stderr, "live_server: built without herald::tls (OpenSSL): no --cert\n"), 1;
-#endif
+    return example::serve_plain_or_tls<server_type>(opts, "live_server", serve);
 }
