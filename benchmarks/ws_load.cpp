@@ -286,11 +286,13 @@ int main(int argc, char** argv) {
                 connections, size, burst, seconds, warmup, repeat, tls_context ? "; over TLS" : "");
     std::printf("%-12s %10s %7s %9s %9s %12s %6s %9s %13s %10s %6s\n", "server", "echoes/s", "ratio", "p50 us", "p99 us",
                 "cpu us/echo", "busy", "cpu ratio", "user us/echo", "user ratio", "errors");
-    // Rounds interleave the servers (A B C A B C ...) so drift in the machine hits
-    // all alike; each figure is the median of the rounds.
+    // Rounds interleave the servers, each round starting one further along (A B C,
+    // B C A, C A B ...), so drift in the machine and the cost of going first or
+    // after a given server hit all alike; each figure is the median of the rounds.
     std::vector<std::vector<result>> rounds(servers.size());
     for (int round = 0; round < repeat; ++round) {
-        for (std::size_t i = 0; i < servers.size(); ++i) {
+        for (std::size_t k = 0; k < servers.size(); ++k) {
+            const std::size_t i = (static_cast<std::size_t>(round) + k) % servers.size();
             const unsigned short port = bench::free_port();
             const pid_t child = bench::start_server(servers[i].second, port, server_args);
             rounds[i].push_back(load(child, port, connections, size, burst, seconds, warmup));

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# herald's WebSocket echo against uWebSockets' and Beast's on this machine, side by
+# side, with two load generators: herald's ws_load and uWebSockets' own load_test
+# (docs/benchmarks.md, "herald and uWebSockets").
+#
+#   benchmarks/uws_compare.sh UWS_DIR [BENCH_BUILD_DIR]
+#
+# UWS_DIR is a checkout of uWebSockets (github.com/uNetworking/uWebSockets) with
+# uSockets in its uSockets folder (its submodule), or in USOCKETS_DIR. Nothing is
+# downloaded and nothing is written into UWS_DIR or into herald's tree: uSockets,
+# uWebSockets' benchmarks/load_test.c and herald's benchmarks/uws/echo_server.cpp
+# are compiled at -O2 (as herald's Release build is) into WORK_DIR
+# (/tmp/herald-uws unless set). BENCH_BUILD_DIR is herald built with
+#   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DHERALD_BUILD_BENCHMARKS=ON
+# (build-bench unless given); its websocket_echo_server, herald_bench_ws_echo_beast
+# and herald_bench_ws_load are used.
+#
+# Each server runs pinned to CPU 0 and each load generator to CPU 1. For every
+# shape, ROUNDS rounds (3 unless set) run the servers in an order that rotates
+# from round to round; the tables give min / median / max over the rounds and
+# herald's median over each peer's median.
+#   ws_load:   100 x 16 B, 500 x 512 B, 100 x 16 B with 8 in flight, 10 x 64 KiB
+#              (its "ratio" column is each server over herald)
+#   load_test: 100 x 16 B and 500 x 512 B (one message in flight per connection;
+#              its figure is the median of its 4-second reports after the first)
+set -euo pipefail
+
+uws=${1:?usage: benchmarks/uws_compare.sh UWS_DIR [BENCH_BUILD_DIR]}
+bench=${2:-build-bench}
+usockets=${USOCKETS_DIR:-$uws/uSockets}
+work=${WORK_DIR:-/tmp/herald-uws}
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_PER_RUN:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+
+for f in "$uws/src/App.h" "$uws/benchmarks/load_test.c" "$usockets/src/libusockets.h"; do
+  [[ -f $f ]] || { echo "not found: $f (UWS_DIR must be a uWebSockets checkout with uSockets)" >&2; exit 2; }
+done
+herald_echo=$bench/examples/websocket_echo_server
+beast_echo=$bench/benchmarks/herald_bench_ws_echo_beast
+ws_load=$bench/benchmarks/herald_bench_ws_load
+for f in "$herald_echo" "$beast_echo" "$ws_load"; do
+  [[ -x $f ]] || { echo "not found: $f (build herald with -DHERALD_BUILD_BENCHMARKS=ON in $bench)" >&2; exit 2; }
+done
+
+# Build uSockets (epoll, no TLS), uWebSockets' echo server and its load generator.
+mkdir -p "$work/obj"
+(cd "$work/obj" && cc -O2 -DLIBUS_NO_SSL -I"$usockets/src" -c "$usockets"/src/*.c "$usockets"/src/eventing/*.c \
+   "$usockets"/src/crypto/*.c)
+c++ -O2 -std=c++20 -DLIBUS_NO_SSL -DUWS_NO_ZLIB -I"$uws/src" -I"$usockets/src" "$here/uws/echo_server.cpp" \
+  "$work"/obj/*.o -o "$work/uws_echo_server"
+cc -O2 -DLIBUS_NO_SSL -I"$usockets/src" "$uws/benchmarks/load_test.c" "$work"/obj/*.o -lz -o "$work/load_test"
+uws_echo=$work/uws_echo_server
+echo "uWebSockets $(git -C "$uws" rev-parse --short HEAD 2>/dev/null || echo '?'), uSockets" \
+     "$(git -C "$usockets" rev-parse --short HEAD 2>/dev/null || echo '?'); herald $(git -C "$here/.." rev-parse --short HEAD)"
+
+names=(herald beast uws)
+binaries=("$herald_echo" "$beast_echo" "$uws_echo")
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts server $1 on port $2 pinned to CPU 0; returns once it accepts.
+start() {
+  taskset -c 0 "$1" --port "$2" >/dev/null &
+  server_pid=$!
+  for _ in $(seq 500); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "$1 did not start" >&2; exit 1
+}
+stop() { kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
+
+# min / median / max of the numbers on standard input.
+spread() { sort -g | awk '{v[NR]=$1} END {printf "%.0f / %.0f / %.0f", v[1], v[int((NR+1)/2)], v[NR]}'; }
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+echo
+echo "== herald's ws_load (each shape: $rounds rounds, ${seconds} s each after 1 s of warm-up)"
+for shape in "100 16 1" "500 512 1" "100 16 8" "10 65536 1"; do
+  read -r conns size burst <<<"$shape"
+  echo
+  "$ws_load" --connections "$conns" --size "$size" --burst "$burst" --seconds "$seconds" --warmup 1 --repeat "$rounds" \
+    "herald=$herald_echo" "beast=$beast_echo" "uws=$uws_echo"
+done
+
+echo
+echo "== uWebSockets' load_test (each shape: $rounds rounds of 14 s, the first 4-second report dropped)"
+for shape in "100 16" "500 512"; do
+  read -r conns size <<<"$shape"
+  declare -A results=()
+  for ((round = 0; round < rounds; round++)); do
+    for ((k = 0; k < ${#names[@]}; k++)); do
+      i=$(((round + k) % ${#names[@]}))
+      port=$(free_port)
+      start "${binaries[$i]}" "$port"
+      # Line-buffered: its reports are printed to a pipe and the run ends by timeout.
+      rate=$(taskset -c 1 timeout 14 stdbuf -oL "$work/load_test" "$conns" 127.0.0.1 "$port" 0 0 "$size" 2>/dev/null |
+               awk '/Msg\/sec/ {n++; if (n > 1) print $2}' | median || true)
+      stop
+      results[${names[$i]}]+="${rate:-0} "
+    done
+  done
+  echo
+  echo "$conns connections x $size B, messages/s (min / median / max), herald's median over each"
+  herald_median=$(tr ' ' '\n' <<<"${results[herald]}" | grep . | median)
+  for name in "${names[@]}"; do
+    m=$(tr ' ' '\n' <<<"${results[$name]}" | grep . | median)
+    printf "  %-8s %32s   herald / %s = %s\n" "$name" "$(tr ' ' '\n' <<<"${results[$name]}" | grep . | spread)" "$name" \
+      "$(awk -v h="$herald_median" -v m="$m" 'BEGIN {printf (m > 0 ? "%.2f" : "-"), h / m}')"
+  done
+  unset results
+done
