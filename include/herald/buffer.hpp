@@ -52,6 +52,7 @@ public:
     bool empty() const noexcept { return begin_ == end_; }
     std::size_t capacity() const noexcept { return capacity_; }
     std::size_t max_size() const noexcept { return max_size_; }
+    void max_size(std::size_t n) noexcept { max_size_ = n; }
 
     // Writable space of at least `n` bytes after the readable ones, or an empty span
     // when that would take the buffer past max_size. Readable bytes move to the
@@ -84,6 +85,23 @@ public:
     }
 
     void clear() noexcept { begin_ = end_ = 0; }
+
+    // Copies `bytes` after the readable ones; false (nothing copied) past max_size.
+    bool append(std::string_view bytes) {
+        if (bytes.empty()) return true;
+        const auto space = prepare(bytes.size());
+        if (space.size() != bytes.size()) return false;
+        std::memcpy(space.data(), bytes.data(), bytes.size());
+        commit(bytes.size());
+        return true;
+    }
+
+    // Frees the storage when nothing is readable: a buffer between uses holds no memory.
+    void release() noexcept {
+        if (!empty()) return;
+        storage_.reset();
+        capacity_ = begin_ = end_ = 0;
+    }
 
 private:
     std::unique_ptr<char[]> storage_;

@@ -12,17 +12,49 @@
 // again and a backlog of thousands of small messages is waiting). While buffered
 // messages are handed out the stream is corked (stream::cork): replies go out in
 // one write when the read next needs the network.
+//
+// On a socket (anything that can wait for readability and read without blocking)
+// the read holds no buffer while it waits: it waits for the socket to be readable,
+// then reads into one buffer shared by every stream of the thread, as uWebSockets
+// does, and hands those bytes to the connection at once. The connection keeps what
+// it needs (the message, a cut header), so the stream's own buffer takes only the
+// bytes left after a message, for the next read; an idle stream keeps none. Other
+// streams (TLS, herald::test::stream) read into the stream's buffer.
 
 #include <herald/asio/websocket.hpp>
 
+#include <asio/socket_base.hpp>
+
+#include <memory>
+
 namespace herald::websocket {
+
+namespace detail {
+
+template <class Stream>
+concept waits_for_readability = requires(Stream& s, std::error_code& ec) {
+    s.async_wait(asio::socket_base::wait_read, [](std::error_code) {});
+    s.read_some(asio::mutable_buffer(), ec);
+    s.non_blocking(true, ec);
+};
+
+// The largest read: the rest of a large frame in one recv, and the size of the
+// thread's receive buffer.
+inline constexpr std::size_t max_read_size = 256 * 1024;
+
+inline std::span<char> shared_receive_buffer() {
+    thread_local const std::unique_ptr<char[]> buffer = std::make_unique_for_overwrite<char[]>(max_read_size);
+    return {buffer.get(), max_read_size};
+}
+
+}  // namespace detail
 
 template <class NextLayer>
 template <class Sink>
 struct stream<NextLayer>::read_op {
     stream* s;
     Sink sink;  // takes the message's bytes
-    enum class step { start, read, closing, posted } at = step::start;
+    enum class step { start, read, wait, closing, posted } at = step::start;
     std::error_code result{};
     opcode type = opcode::close;
 
@@ -30,7 +62,12 @@ struct stream<NextLayer>::read_op {
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *s;
         switch (at) {
-        case step::start: st.reading_ = true; break;
+        case step::start:
+            st.reading_ = true;
+            // in_ takes what one read leaves after a message (the buffer handed over
+            // from the upgrade was sized for a request).
+            if (st.in_.max_size() < detail::max_read_size) st.in_.max_size(detail::max_read_size);
+            break;
         case step::read:
             if (ec) {
                 st.transport_ended_ = true;
@@ -39,42 +76,89 @@ struct stream<NextLayer>::read_op {
             st.in_.commit(n);
             st.received();
             break;
+        case step::wait:
+            if (ec) {
+                st.transport_ended_ = true;
+                return done(self, ec);
+            }
+            if constexpr (detail::waits_for_readability<NextLayer>) {
+                const auto shared = detail::shared_receive_buffer();
+                n = st.next_.read_some(asio::buffer(shared.data(), read_size()), ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again) return wait(self);  // woken for nothing
+                if (ec) {
+                    st.transport_ended_ = true;
+                    return done(self, ec);
+                }
+                st.received();
+                if (pull(self, std::string_view(shared.data(), n), false)) return;
+            }
+            break;
         case step::closing: return close_then(self, result);
         case step::posted: return done(self, result);
         }
-        while (true) {
-            std::string_view input = st.in_.data();
-            const std::size_t before = input.size();
-            const event_type ev = st.conn_.next(input);
-            st.in_.consume(before - input.size());
-            st.flush();  // pongs, close replies and error closes go out at once (unless corked)
-            switch (ev) {
-            case event_type::message:
-                type = st.conn_.message_type();
-                // A DynamicBuffer that cannot take the message: this message is lost
-                // to the caller, the connection is not.
-                return deliver(self, sink(st.conn_.data()) ? std::error_code{} : std::error_code{error::message_too_big});
-            case event_type::ping:
-            case event_type::pong: continue;
-            case event_type::close: return close_then(self, error::closed);
-            case event_type::error: return close_then(self, st.conn_.error());
-            case event_type::need_more: break;
-            }
-            break;
-        }
+        if (pull(self, st.in_.data(), true)) return;
         st.uncork();  // the network is needed again: what the handlers wrote goes out now
-        // The rest of a large frame in one read (a 64 KiB message in one recv rather
-        // than four), never less than read_size and at most 256 KiB: the buffer keeps
-        // the capacity it grew to, for every connection that ever got a large frame.
+        if constexpr (detail::waits_for_readability<NextLayer>) {
+            if (st.in_.empty()) {
+                st.in_.release();  // nothing is buffered: an idle stream keeps no buffer
+                return wait(self);
+            }
+        }
         const std::size_t room = st.in_.max_size() - st.in_.size();
-        const std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(
-            {st.conn_.frame_bytes_left(), std::uint64_t{256 * 1024}, std::uint64_t{room}}));
-        const auto space = st.in_.prepare(std::min(std::max(left, st.options_.read_size), room));
+        const auto space = st.in_.prepare(std::min(read_size(), room));
         at = step::read;
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
 
 private:
+    // Hands `input` to the connection until an event ends the read (true: the
+    // operation is completing) or it needs more bytes (false: it took them all).
+    // `in_buffer`: `input` is the stream's buffer, consumed as it is used; otherwise
+    // it is the thread's, and what is left after the event is kept in the stream's.
+    template <class Self>
+    bool pull(Self& self, std::string_view input, bool in_buffer) {
+        auto& st = *s;
+        while (true) {
+            const std::size_t before = input.size();
+            const event_type ev = st.conn_.next(input);
+            if (in_buffer) st.in_.consume(before - input.size());
+            st.flush();  // pongs, close replies and error closes go out at once (unless corked)
+            if (ev == event_type::ping || ev == event_type::pong) continue;
+            if (ev == event_type::need_more) return false;
+            // The thread's buffer is the next reader's. in_ holds at least one read.
+            if (!in_buffer) (void)st.in_.append(input);
+            switch (ev) {
+            case event_type::message:
+                type = st.conn_.message_type();
+                // A DynamicBuffer that cannot take the message: this message is lost
+                // to the caller, the connection is not.
+                deliver(self, sink(st.conn_.data()) ? std::error_code{} : std::error_code{error::message_too_big});
+                return true;
+            case event_type::close: close_then(self, error::closed); return true;
+            default: close_then(self, st.conn_.error()); return true;  // event_type::error
+            }
+        }
+    }
+
+    // The rest of a large frame in one read (a 64 KiB message in one recv rather
+    // than four), else read_size: not more, since the replies to the messages of
+    // one read are corked together, and a read of many small messages would
+    // gather their replies past what the stream lets wait (max_queued_bytes).
+    std::size_t read_size() const noexcept {
+        const std::uint64_t left = std::min<std::uint64_t>(s->conn_.frame_bytes_left(), detail::max_read_size);
+        return std::min(std::max(static_cast<std::size_t>(left), s->options_.read_size), detail::max_read_size);
+    }
+
+    template <class Self>
+    void wait(Self& self) {
+        auto& st = *s;
+        std::error_code ec;
+        if (!st.next_.non_blocking()) st.next_.non_blocking(true, ec);  // reads after a wait must not block
+        if (ec) return done(self, ec);
+        at = step::wait;
+        st.next_.async_wait(asio::socket_base::wait_read, std::move(self));
+    }
+
     // After a close or a protocol error: once the close frame is written, the
     // server closes the transport (§7.1.1: the server closes TCP first).
     template <class Self>
