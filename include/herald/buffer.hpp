@@ -19,8 +19,10 @@ namespace herald {
 
 // What a connection keeps of a buffer between uses (a message, an output buffer, a
 // request body): past this it is freed after use, so an idle connection that once
-// took a large message holds no large buffer; the next large one allocates again.
-inline constexpr std::size_t kept_buffer_capacity = 64 * 1024;
+// took a large message holds no large buffer (an idle WebSocket keeps about 2.7 KB
+// in all, docs/benchmarks.md); the next large one allocates again, which costs
+// little next to copying it.
+inline constexpr std::size_t kept_buffer_capacity = 1024;
 
 // Frees `s`'s memory when it grew past kept_buffer_capacity.
 inline void free_if_large(std::string& s) noexcept {
