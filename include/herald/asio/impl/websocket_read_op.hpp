@@ -64,9 +64,10 @@ struct stream<NextLayer>::read_op {
         switch (at) {
         case step::start:
             st.reading_ = true;
-            // in_ takes what one read leaves after a message (the buffer handed over
-            // from the upgrade was sized for a request).
-            if (st.in_.max_size() < detail::max_read_size) st.in_.max_size(detail::max_read_size);
+            // On a socket in_ takes what one read leaves after a message (the buffer
+            // handed over from the upgrade was sized for a request).
+            if constexpr (detail::waits_for_readability<NextLayer>)
+                if (st.in_.max_size() < detail::max_read_size) st.in_.max_size(detail::max_read_size);
             break;
         case step::read:
             if (ec) {
@@ -125,10 +126,12 @@ private:
             st.flush();  // pongs, close replies and error closes go out at once (unless corked)
             if (ev == event_type::ping || ev == event_type::pong) continue;
             if (ev == event_type::need_more) return false;
-            // The thread's buffer is the next reader's. in_ holds at least one read.
-            if (!in_buffer) (void)st.in_.append(input);
             switch (ev) {
             case event_type::message:
+                // The thread's buffer is the next reader's: the rest of this read waits
+                // in the stream's (which holds at least one read). After a close or an
+                // error the connection takes nothing more.
+                if (!in_buffer) (void)st.in_.append(input);
                 type = st.conn_.message_type();
                 // A DynamicBuffer that cannot take the message: this message is lost
                 // to the caller, the connection is not.
@@ -154,7 +157,10 @@ private:
         auto& st = *s;
         std::error_code ec;
         if (!st.next_.non_blocking()) st.next_.non_blocking(true, ec);  // reads after a wait must not block
-        if (ec) return done(self, ec);
+        if (ec) {  // a closed socket: completes as a failed read would, never inside async_read
+            st.transport_ended_ = true;
+            return deliver(self, ec);
+        }
         at = step::wait;
         st.next_.async_wait(asio::socket_base::wait_read, std::move(self));
     }
