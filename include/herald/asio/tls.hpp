@@ -19,6 +19,8 @@
 // system's authorities (or a file of them); connect with verify_host() set on the
 // stream, which checks the name and sends it as SNI (RFC 6066 §3).
 
+#include <herald/asio/detail/stream_ops.hpp>
+
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
@@ -35,6 +37,8 @@
 #include <system_error>
 
 namespace herald::tls {
+
+static_assert(SSL_RECEIVED_SHUTDOWN == asio_detail::ssl_received_shutdown, "stream_ops.hpp's send_close_notify");
 
 struct server_settings {
     std::string certificate_chain_file;  // PEM: the server's certificate, then its intermediates

@@ -52,12 +52,22 @@ void close_stream(Stream& s) noexcept {
 // does not ask it), so no peer can hold a connection open by never answering.
 // Only between writes: the alert in the middle of a record being written would
 // cut that record. Nothing for a stream that is not TLS.
+//
+// OpenSSL is first told the peer's close_notify came (SSL_RECEIVED_SHUTDOWN, whose
+// value tls.hpp checks), so shutdown() only writes ours and never reads: a read
+// here would race the read the connection may have pending (an SSE stream watching
+// for its client to leave, a parked long poll).
+inline constexpr int ssl_received_shutdown = 2;
+
 template <class Stream>
 void send_close_notify(Stream& s) noexcept {
     std::error_code ec;
-    if constexpr (requires { s.shutdown(ec); s.lowest_layer().non_blocking(true, ec); }) {
+    if constexpr (requires { s.shutdown(ec); s.native_handle(); s.lowest_layer().non_blocking(true, ec); }) {
         s.lowest_layer().non_blocking(true, ec);
-        if (!ec) s.shutdown(ec);  // ends on would_block, at the read of the peer's answer
+        if (ec) return;
+        // Found by argument-dependent lookup on OpenSSL's SSL*, declared by asio/ssl.hpp.
+        SSL_set_shutdown(s.native_handle(), SSL_get_shutdown(s.native_handle()) | ssl_received_shutdown);
+        s.shutdown(ec);
     }
 }
 
