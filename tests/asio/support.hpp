@@ -5,6 +5,7 @@
 #include <herald/asio/http.hpp>
 #include <herald/http/message.hpp>
 #include <herald/http/parser.hpp>
+#include <herald/websocket/connection.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -126,6 +127,22 @@ inline http::response http_parse_whole(std::string_view wire) {
 
 inline http::response http_get(const asio::ip::tcp::endpoint& ep, const std::string& target) {
     return http_exchange(ep, "GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
+}
+
+// Reads from a blocking `socket` until `messages` holds `count`, each parsed by
+// `conn` (a client's connection, for a server's frames).
+inline void read_ws_messages(asio::ip::tcp::socket& socket, websocket::connection& conn, std::vector<std::string>& messages,
+                             std::size_t count) {
+    std::array<char, 65536> buffer;
+    while (messages.size() < count) {
+        std::string_view input(buffer.data(), socket.read_some(asio::buffer(buffer)));
+        while (true) {
+            const auto ev = conn.next(input);
+            if (ev == websocket::event_type::message) messages.emplace_back(conn.data());
+            else if (ev == websocket::event_type::need_more) break;
+            else FAIL("unexpected event " << static_cast<int>(ev));
+        }
+    }
 }
 
 }  // namespace herald::testing

@@ -3,6 +3,7 @@
 // frames cut anywhere across reads and several messages in one read, must each
 // get exactly their own messages back, whole and in order.
 #include "../support/websocket_wire.hpp"
+#include "support.hpp"
 
 #include <herald/asio/websocket.hpp>
 #include <herald/websocket/connection.hpp>
@@ -87,16 +88,7 @@ struct client {
     // Reads until as many messages came back as were sent.
     std::vector<std::string> read_echoes() {
         std::vector<std::string> echoes;
-        std::array<char, 65536> buffer;
-        while (echoes.size() < sent.size()) {
-            std::string_view input(buffer.data(), socket.read_some(asio::buffer(buffer)));
-            while (true) {
-                const auto ev = conn.next(input);
-                if (ev == ws::event_type::message) echoes.emplace_back(conn.data());
-                else if (ev == ws::event_type::need_more) break;
-                else FAIL("unexpected event " << static_cast<int>(ev));
-            }
-        }
+        testing::read_ws_messages(socket, conn, echoes, sent.size());
         return echoes;
     }
 

@@ -16,8 +16,9 @@
 // How it works: reads pull bytes into a buffer and hand them to the connection,
 // which reports messages, pings (answered at once), the peer's close and protocol
 // errors; every frame the connection wants sent lands in its output, and one
-// flush at a time writes all that is pending in one gathered write, so small
-// frames from many async_write calls share a syscall. async_write may be called
+// flush at a time writes all that is pending in one gathered write (on a socket,
+// tried at once: impl/websocket_write_op.hpp), so small frames from many
+// async_write calls share a syscall. async_write may be called
 // again before an earlier one completed: frames go out in call order, and each
 // operation completes once its frame is written. The pending output is bounded:
 // a write issued while max_queued_bytes are already waiting completes with
@@ -246,29 +247,15 @@ public:
     }
 
 private:
-    // Appends a frame through `produce` and completes once it is written.
-    // `size`: the payload's bytes, admitted against the queue's bound and the budget.
+    // impl/websocket_write_op.hpp: appends a frame through `produce` and completes
+    // once it is written. `size`: the payload's bytes, admitted against the queue's
+    // bound and the budget.
+    template <class Produce>
+    struct write_op;
     template <class Produce, class Token>
     auto enqueue(Produce produce, Token&& token, std::size_t size, bool bounded = true) {
-        return asio::async_compose<Token, void(std::error_code)>(
-            [this, produce, size, bounded, target = std::uint64_t{0}, started = false](auto& self, std::error_code ec = {},
-                                                                                          std::size_t = 0) mutable {
-                if (!started) {
-                    started = true;
-                    if (auto full = bounded ? admit(size) : std::error_code{})
-                        return asio_detail::post_complete(self, get_executor(), full);
-                    if (auto refused = produce()) return asio_detail::post_complete(self, get_executor(), refused);
-                    // Where this frame ends in the stream of all bytes ever written.
-                    target = written_ + in_flight_->bytes + output_.queued(conn_);
-                    flush();
-                } else if (ec && ec != asio::error::operation_aborted) {
-                    return self.complete(ec);
-                }
-                if (write_error_) return self.complete(write_error_);
-                if (written_ >= target) return self.complete({});
-                flushed_.async_wait(std::move(self));
-            },
-            token, next_);
+        return asio::async_compose<Token, void(std::error_code)>(write_op<Produce>{this, std::move(produce), size, bounded},
+                                                                 token, next_);
     }
 
     // Whether a frame of `size` payload bytes of the stream's own may be queued:
@@ -280,29 +267,11 @@ private:
         return {};
     }
 
-    // One gathered write of everything pending, again while more is pending.
-    void flush() {
-        if (corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
-        flushing_ = true;
-        output_.take(conn_, *in_flight_);
-        // Not a caller's operation: nothing keeps the stream alive for it, so the
-        // handler checks `life`, and shares the bytes (they outlive the write).
-        auto done = [this, life = std::weak_ptr<char>(life_), bytes = in_flight_](std::error_code ec, std::size_t n) mutable {
-            bytes.reset();  // the stream's own reference is enough from here on
-            if (life.expired()) return;
-            flushing_ = false;
-            written_ += n;
-            if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
-            in_flight_->clear();  // shared frames are let go of here
-            output_.settle(conn_);
-            if (ec) write_error_ = ec;
-            flushed_.cancel();  // wakes every operation waiting for its frame
-            flush();
-        };
-        // One buffer (the usual case) needs no copy of the buffer sequence.
-        if (in_flight_->buffers.size() == 1) asio::async_write(next_, in_flight_->buffers.front(), std::move(done));
-        else asio::async_write(next_, in_flight_->buffers, std::move(done));
-    }
+    // impl/websocket_write_op.hpp: writes everything pending, tried at once on a
+    // socket; `wrote` settles a write of `n` bytes that ended with `ec`.
+    void flush();
+    void wrote(std::error_code ec, std::size_t n);
+    void count_written(std::size_t n);
 
     void beat() {
         if (transport_ended_ || conn_.state() == state::closed) return;  // nothing left to keep alive
@@ -395,5 +364,6 @@ private:
 
 #include <herald/asio/impl/websocket_handshake_ops.hpp>
 #include <herald/asio/impl/websocket_read_op.hpp>
+#include <herald/asio/impl/websocket_write_op.hpp>
 
 #endif

@@ -10,9 +10,35 @@
 #include <asio/error.hpp>
 #include <asio/socket_base.hpp>
 
+#include <asio/buffer.hpp>
+
 #include <system_error>
 
 namespace herald::asio_detail {
+
+// A socket, as opposed to TLS over one or herald's test stream: it can wait for
+// readiness and read and write without blocking, which the WebSocket's hot paths
+// use (a read into the thread's shared buffer, a write tried at once).
+template <class Stream>
+concept nonblocking_socket = requires(Stream& s, std::error_code& ec) {
+    s.async_wait(asio::socket_base::wait_read, [](std::error_code) {});
+    s.read_some(asio::mutable_buffer(), ec);
+    s.write_some(asio::const_buffer(), ec);
+    s.non_blocking(true, ec);
+};
+
+// Puts the socket in non-blocking mode once; false (and `ec`) when it cannot be
+// (a closed socket).
+template <nonblocking_socket Socket>
+bool make_non_blocking(Socket& s, std::error_code& ec) noexcept {
+    if (!s.non_blocking()) s.non_blocking(true, ec);
+    return !ec;
+}
+
+// Whether a non-blocking call failed only because it would have had to wait.
+inline bool would_block(std::error_code ec) noexcept {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
 
 template <class Stream>
 void cancel_stream(Stream& s) noexcept {

@@ -52,6 +52,16 @@ public:
             bytes = 0;
         }
 
+        // After a write that took the first `n` bytes (fewer than all): the
+        // buffers keep only the rest.
+        void skip(std::size_t n) noexcept {
+            bytes -= n;
+            auto first = buffers.begin();
+            for (; n >= first->size(); ++first) n -= first->size();
+            buffers.erase(buffers.begin(), first);
+            buffers.front() += n;
+        }
+
     private:
         friend class websocket_output;
         std::vector<std::shared_ptr<const void>> pieces;  // the shared frames' owners

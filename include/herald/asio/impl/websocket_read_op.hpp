@@ -31,13 +31,6 @@ namespace herald::websocket {
 
 namespace detail {
 
-template <class Stream>
-concept waits_for_readability = requires(Stream& s, std::error_code& ec) {
-    s.async_wait(asio::socket_base::wait_read, [](std::error_code) {});
-    s.read_some(asio::mutable_buffer(), ec);
-    s.non_blocking(true, ec);
-};
-
 // The largest read: the rest of a large frame in one recv, and the size of the
 // thread's receive buffer.
 inline constexpr std::size_t max_read_size = 256 * 1024;
@@ -66,7 +59,7 @@ struct stream<NextLayer>::read_op {
             st.reading_ = true;
             // On a socket in_ takes what one read leaves after a message (the buffer
             // handed over from the upgrade was sized for a request).
-            if constexpr (detail::waits_for_readability<NextLayer>)
+            if constexpr (asio_detail::nonblocking_socket<NextLayer>)
                 if (st.in_.max_size() < detail::max_read_size) st.in_.max_size(detail::max_read_size);
             break;
         case step::read:
@@ -82,10 +75,10 @@ struct stream<NextLayer>::read_op {
                 st.transport_ended_ = true;
                 return done(self, ec);
             }
-            if constexpr (detail::waits_for_readability<NextLayer>) {
+            if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
                 const auto shared = detail::shared_receive_buffer();
                 n = st.next_.read_some(asio::buffer(shared.data(), read_size()), ec);
-                if (ec == asio::error::would_block || ec == asio::error::try_again) return wait(self);  // woken for nothing
+                if (asio_detail::would_block(ec)) return wait(self);  // woken for nothing
                 if (ec) {
                     st.transport_ended_ = true;
                     return done(self, ec);
@@ -99,7 +92,7 @@ struct stream<NextLayer>::read_op {
         }
         if (pull(self, st.in_.data(), true)) return;
         st.uncork();  // the network is needed again: what the handlers wrote goes out now
-        if constexpr (detail::waits_for_readability<NextLayer>) {
+        if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
             if (st.in_.empty()) {
                 st.in_.release();  // nothing is buffered: an idle stream keeps no buffer
                 return wait(self);
@@ -156,8 +149,9 @@ private:
     void wait(Self& self) {
         auto& st = *s;
         std::error_code ec;
-        if (!st.next_.non_blocking()) st.next_.non_blocking(true, ec);  // reads after a wait must not block
-        if (ec) {  // a closed socket: completes as a failed read would, never inside async_read
+        // Reads after a wait must not block. A closed socket cannot be made
+        // non-blocking: it completes as a failed read would, never inside async_read.
+        if (!asio_detail::make_non_blocking(st.next_, ec)) {
             st.transport_ended_ = true;
             return deliver(self, ec);
         }

@@ -1,0 +1,100 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_IMPL_WEBSOCKET_WRITE_OP_HPP
+#define HERALD_ASIO_IMPL_WEBSOCKET_WRITE_OP_HPP
+
+// websocket::stream's writes. Every frame lands in the stream's output (the
+// connection's, and frames shared with other streams); flush() hands all that is
+// pending to one gathered write, one at a time, again while more is pending.
+//
+// On a socket the write is tried at once, without blocking, as uWebSockets does:
+// a reply the kernel takes whole costs one send and no operation, no post and no
+// wake-up. Only what the kernel leaves (its send buffer is full: a slow reader, a
+// large message) goes to an async_write, and later frames queue behind it.
+
+#include <herald/asio/websocket.hpp>
+
+#include <asio/write.hpp>
+
+#include <memory>
+
+namespace herald::websocket {
+
+template <class NextLayer>
+template <class Produce>
+struct stream<NextLayer>::write_op {
+    stream* s;
+    Produce produce;  // appends the frame to the connection's output, or refuses it
+    std::size_t size;
+    bool bounded;
+    std::uint64_t target = 0;  // where this frame ends in the stream of all bytes ever written
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}) {
+        auto& st = *s;
+        if (!started) {
+            started = true;
+            if (auto full = bounded ? st.admit(size) : std::error_code{})
+                return asio_detail::post_complete(self, st.get_executor(), full);
+            if (auto refused = produce()) return asio_detail::post_complete(self, st.get_executor(), refused);
+            target = st.written_ + st.in_flight_->bytes + st.output_.queued(st.conn_);
+            st.flush();
+            // Written at once, or failed: completes through a post, never inside the call.
+            if (st.write_error_ || st.written_ >= target)
+                return asio_detail::post_complete(self, st.get_executor(), st.write_error_);
+        } else if (ec && ec != asio::error::operation_aborted) {
+            return self.complete(ec);
+        }
+        if (st.write_error_) return self.complete(st.write_error_);
+        if (st.written_ >= target) return self.complete({});
+        st.flushed_.async_wait(std::move(self));  // woken by every write that completes
+    }
+};
+
+template <class NextLayer>
+void stream<NextLayer>::flush() {
+    if (corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
+    output_.take(conn_, *in_flight_);
+    if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
+        std::error_code ec;
+        std::size_t n = 0;
+        if (asio_detail::make_non_blocking(next_, ec)) n = next_.write_some(in_flight_->buffers, ec);
+        if (asio_detail::would_block(ec)) ec = {};
+        if (ec || n == in_flight_->bytes) return wrote(ec, n);
+        count_written(n);
+        in_flight_->skip(n);  // the rest waits for the socket to take it
+    }
+    flushing_ = true;
+    // Not a caller's operation: nothing keeps the stream alive for it, so the
+    // handler checks `life`, and shares the bytes (they outlive the write).
+    auto done = [this, life = std::weak_ptr<char>(life_), bytes = in_flight_](std::error_code ec, std::size_t n) mutable {
+        bytes.reset();  // the stream's own reference is enough from here on
+        if (life.expired()) return;
+        flushing_ = false;
+        wrote(ec, n);
+        flush();
+    };
+    // One buffer (the usual case) needs no copy of the buffer sequence.
+    if (in_flight_->buffers.size() == 1) asio::async_write(next_, in_flight_->buffers.front(), std::move(done));
+    else asio::async_write(next_, in_flight_->buffers, std::move(done));
+}
+
+template <class NextLayer>
+void stream<NextLayer>::wrote(std::error_code ec, std::size_t n) {
+    count_written(n);
+    in_flight_->clear();  // shared frames are let go of here
+    output_.settle(conn_);
+    if (ec) write_error_ = ec;
+    flushed_.cancel();  // wakes every operation waiting for its frame
+}
+
+template <class NextLayer>
+void stream<NextLayer>::count_written(std::size_t n) {
+    written_ += n;
+    if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
+}
+
+}  // namespace herald::websocket
+
+#endif

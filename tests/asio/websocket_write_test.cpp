@@ -1,0 +1,116 @@
+// websocket::stream on a socket tries each write at once (impl/websocket_write_op.hpp):
+// a frame the kernel takes whole is done with no operation left to run; one it
+// takes only partly goes on from where the kernel stopped, and what was queued
+// after it follows in order.
+#include "../support/websocket_wire.hpp"
+#include "support.hpp"
+
+#include <herald/asio/websocket.hpp>
+#include <herald/websocket/connection.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace herald;
+namespace ws = herald::websocket;
+
+namespace {
+
+// A connected pair of sockets on loopback: the server's end for a stream, the
+// client's read with blocking calls.
+struct socket_pair {
+    explicit socket_pair(asio::io_context& io) : server(io), client(io) {
+        asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+        client.connect(acceptor.local_endpoint());
+        acceptor.accept(server);
+    }
+    asio::ip::tcp::socket server, client;
+};
+
+// Reads from `socket` until `count` messages came.
+std::vector<std::string> read_messages(asio::ip::tcp::socket& socket, std::size_t count) {
+    ws::connection conn(ws::role::client, {}, test::rng(7));
+    std::vector<std::string> messages;
+    testing::read_ws_messages(socket, conn, messages, count);
+    return messages;
+}
+
+std::string pattern(std::size_t size, unsigned seed) {
+    std::string s(size, '\0');
+    auto draw = test::rng(seed);
+    for (auto& c : s) c = static_cast<char>(draw());
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("websocket stream on a socket: a frame the kernel takes whole leaves no operation to run", "[asio][websocket]") {
+    asio::io_context io;
+    socket_pair pair(io);
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+    REQUIRE_FALSE(stream.send(ws::opcode::text, "at once"));
+    // Written inside send(): nothing is pending on the io_context (an async_write
+    // would have left its completion to run), and the bytes are already there.
+    CHECK(io.poll() == 0);
+    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{"at once"});
+
+    // async_write too: its frame is written in the call, its completion is posted.
+    bool done = false;
+    stream.async_write(ws::opcode::binary, "also", [&](std::error_code ec) {
+        CHECK_FALSE(ec);
+        done = true;
+    });
+    CHECK_FALSE(done);  // never inside the call
+    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{"also"});
+    io.restart();  // the first poll() found no work and stopped it
+    CHECK(io.poll() == 1);
+    CHECK(done);
+}
+
+TEST_CASE("websocket stream on a socket: a write the kernel takes only partly goes on where it stopped, in order",
+          "[asio][websocket]") {
+    asio::io_context io;
+    socket_pair pair(io);
+    // Small kernel buffers: the first large frame fills them and the client does
+    // not read yet, so the write at once takes only part of it.
+    pair.server.set_option(asio::socket_base::send_buffer_size(4096));
+    pair.client.set_option(asio::socket_base::receive_buffer_size(4096));
+    ws::stream_options options;
+    options.max_queued_bytes = 8 << 20;
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server), options);
+
+    const std::vector<std::string> sent = {pattern(1 << 20, 1), "small, sent while the first waits", pattern(300000, 2),
+                                           pattern(70000, 3)};
+    std::vector<int> completed;
+    stream.async_write(ws::opcode::binary, sent[0], [&](std::error_code ec) {
+        CHECK_FALSE(ec);
+        completed.push_back(0);
+    });
+    REQUIRE_FALSE(stream.send(ws::opcode::text, sent[1]));
+    stream.async_write(ws::opcode::binary, sent[2], [&](std::error_code ec) {
+        CHECK_FALSE(ec);
+        completed.push_back(2);
+    });
+    REQUIRE_FALSE(stream.send(ws::opcode::binary, sent[3]));
+    // The client has not read: the kernel cannot have taken the first megabyte.
+    io.poll();
+    CHECK(completed.empty());
+
+    std::vector<std::string> received;
+    std::thread reader([&] { received = read_messages(pair.client, sent.size()); });
+    while (completed.size() < 2) io.run_one();
+    reader.join();
+    CHECK(completed == std::vector<int>{0, 2});
+    REQUIRE(received.size() == sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        INFO("message " << i);
+        CHECK(received[i].size() == sent[i].size());
+        CHECK(received[i] == sent[i]);
+    }
+}
