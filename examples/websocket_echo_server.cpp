@@ -23,6 +23,7 @@
 
 #include <herald/asio/server.hpp>
 #include <herald/asio/websocket.hpp>
+#include <herald/buffer.hpp>
 #include <herald/memory_budget.hpp>
 
 #include <memory>
@@ -35,7 +36,6 @@ namespace {
 // The executor's concrete type, not asio::any_io_executor: no type-erased executor
 // is copied on each I/O completion (docs/benchmarks.md has what that saves).
 using executor_type = asio::io_context::executor_type;
-using server_type = http::basic_server<executor_type>;
 
 // One echo session: read a message, write it back, again, until the peer closes.
 // `Stream`: a socket, or TLS over one.
@@ -55,13 +55,15 @@ private:
     void read() {
         ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, ws::opcode type) {
             if (ec) return;  // closed by the peer (answered), a protocol error (answered), or gone
-            auto copy = std::make_shared<std::string>(std::move(self->message_));
-            self->ws_.async_write(type, *copy, [self, copy](std::error_code sent) {
-                // A client that does not read its echoes fills its queue or the budget.
-                if (sent == ws::error::send_queue_full || sent == budget_error::exhausted)
-                    self->ws_.async_close(1008, "not reading", [self](std::error_code) {});
-            });
-            self->read();
+            // send() copies the echo into the stream's output and writes it when the
+            // socket takes it (at once, usually): no operation to wait on, as
+            // uWebSockets' WebSocket::send. A client that does not read its echoes
+            // fills its queue or the budget.
+            const std::error_code refused = self->ws_.send(type, self->message_);
+            if (refused == ws::error::send_queue_full || refused == budget_error::exhausted)
+                self->ws_.async_close(1008, "not reading", [self](std::error_code) {});
+            free_if_large(self->message_);  // an idle session keeps no large message
+            self->read();  // on to the next message, or to the end of the close handshake
         });
     }
 
@@ -111,8 +113,12 @@ int main(int argc, char** argv) {
     asio::io_context io{static_cast<int>(opts.number("threads", 1))};
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     const ws::stream_options options = stream_options(budget, opts);
-    return example::serve_plain_or_tls<server_type>(opts, "websocket_echo_server",
-                                                    [&]<class Server>(std::type_identity<Server>, auto... transport) {
-                                                        return serve<Server>(io, opts, budget, options, transport...);
-                                                    });
+    auto serve_on = [&]<class Server>(std::type_identity<Server>, auto... transport) {
+        return serve<Server>(io, opts, budget, options, transport...);
+    };
+    // One thread: no strands (uWebSockets' one loop per thread); several: a strand
+    // per connection, as http::server has by default.
+    if (opts.number("threads", 1) == 1)
+        return example::serve_plain_or_tls<http::single_thread_server<executor_type>>(opts, "websocket_echo_server", serve_on);
+    return example::serve_plain_or_tls<http::basic_server<executor_type>>(opts, "websocket_echo_server", serve_on);
 }
