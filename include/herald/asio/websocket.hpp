@@ -47,6 +47,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -55,6 +56,12 @@
 #include <vector>
 
 namespace herald::websocket {
+
+namespace detail {
+// The largest read: the rest of a large frame in one recv, and the size of the
+// thread's receive buffer (impl/websocket_read_op.hpp).
+inline constexpr std::size_t max_read_size = 256 * 1024;
+}  // namespace detail
 
 struct stream_options {
     websocket::limits limits{};
@@ -79,7 +86,12 @@ public:
     // (http::server_connection::take_buffered()), which are the first frames.
     explicit stream(NextLayer next, const stream_options& options = {}, flat_buffer buffered = flat_buffer())
         : next_(std::move(next)), options_(options), conn_(role::server, options.limits), in_(std::move(buffered)),
-          flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {}
+          flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {
+        // On a socket in_ takes what one read leaves after a message (the buffer
+        // handed over from the upgrade was sized for a request).
+        if constexpr (asio_detail::nonblocking_socket<NextLayer>)
+            in_.max_size(std::max(in_.max_size(), detail::max_read_size));
+    }
 
     // A client-side stream: `random` gives 32 random bits for each mask key and
     // for the handshake's nonce (RFC 6455 §10.3; seed it from std::random_device).

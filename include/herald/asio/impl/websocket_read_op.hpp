@@ -31,10 +31,6 @@ namespace herald::websocket {
 
 namespace detail {
 
-// The largest read: the rest of a large frame in one recv, and the size of the
-// thread's receive buffer.
-inline constexpr std::size_t max_read_size = 256 * 1024;
-
 inline std::span<char> shared_receive_buffer() {
     thread_local const std::unique_ptr<char[]> buffer = std::make_unique_for_overwrite<char[]>(max_read_size);
     return {buffer.get(), max_read_size};
@@ -55,34 +51,18 @@ struct stream<NextLayer>::read_op {
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *s;
         switch (at) {
-        case step::start:
-            st.reading_ = true;
-            // On a socket in_ takes what one read leaves after a message (the buffer
-            // handed over from the upgrade was sized for a request).
-            if constexpr (asio_detail::nonblocking_socket<NextLayer>)
-                if (st.in_.max_size() < detail::max_read_size) st.in_.max_size(detail::max_read_size);
-            break;
+        case step::start: st.reading_ = true; break;
         case step::read:
-            if (ec) {
-                st.transport_ended_ = true;
-                return done(self, ec);
-            }
+            if (ec) return transport_failed(self, ec);
             st.in_.commit(n);
             st.received();
             break;
         case step::wait:
-            if (ec) {
-                st.transport_ended_ = true;
-                return done(self, ec);
-            }
             if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
                 const auto shared = detail::shared_receive_buffer();
-                n = st.next_.read_some(asio::buffer(shared.data(), read_size()), ec);
+                if (!ec) n = st.next_.read_some(asio::buffer(shared.data(), read_size()), ec);
                 if (asio_detail::would_block(ec)) return wait(self);  // woken for nothing
-                if (ec) {
-                    st.transport_ended_ = true;
-                    return done(self, ec);
-                }
+                if (ec) return transport_failed(self, ec);
                 st.received();
                 if (pull(self, std::string_view(shared.data(), n), false)) return;
             }
@@ -151,10 +131,7 @@ private:
         std::error_code ec;
         // Reads after a wait must not block. A closed socket cannot be made
         // non-blocking: it completes as a failed read would, never inside async_read.
-        if (!asio_detail::make_non_blocking(st.next_, ec)) {
-            st.transport_ended_ = true;
-            return deliver(self, ec);
-        }
+        if (!asio_detail::make_non_blocking(st.next_, ec)) return transport_failed(self, ec);
         at = step::wait;
         st.next_.async_wait(asio::socket_base::wait_read, std::move(self));
     }
@@ -174,6 +151,13 @@ private:
         // The close frames are out (or their write failed): nothing is being written.
         if (st.write_error_) asio_detail::close_stream(st.next_);
         else asio_detail::close_stream_gracefully(st.next_);
+        deliver(self, ec);
+    }
+
+    // The transport failed or was closed: nothing more will come (heartbeats stop).
+    template <class Self>
+    void transport_failed(Self& self, std::error_code ec) {
+        s->transport_ended_ = true;
         deliver(self, ec);
     }
 
