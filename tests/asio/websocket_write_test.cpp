@@ -1,7 +1,9 @@
 // websocket::stream on a socket tries each write at once (impl/websocket_write_op.hpp):
 // a frame the kernel takes whole is done with no operation left to run; one it
 // takes only partly goes on from where the kernel stopped, and what was queued
-// after it follows in order.
+// after it follows in order. A large message of a server goes from the caller's
+// bytes to the kernel with no copy.
+#include "../support/allocations.hpp"
 #include "../support/websocket_wire.hpp"
 #include "support.hpp"
 
@@ -113,4 +115,22 @@ TEST_CASE("websocket stream on a socket: a write the kernel takes only partly go
         CHECK(received[i].size() == sent[i].size());
         CHECK(received[i] == sent[i]);
     }
+}
+
+TEST_CASE("websocket stream on a socket: a large server message is written from the caller's bytes, not copied",
+          "[asio][websocket]") {
+    asio::io_context io;
+    socket_pair pair(io);
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+    const std::string payload = pattern(64 * 1024, 4);
+    std::size_t allocated = 0;
+    {
+        test_support::allocation_counter allocations;
+        REQUIRE_FALSE(stream.send(ws::opcode::binary, payload));
+        allocated = allocations.bytes();
+    }
+    INFO("allocated " << allocated << " B");
+    if constexpr (test_support::counts_allocations) CHECK(allocated < 1024);  // no copy of the 64 KiB
+    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{payload});
+    CHECK(io.poll() == 0);  // and nothing left to write
 }

@@ -193,7 +193,7 @@ public:
     // Sends one message. -> (ec)
     template <class Token>
     auto async_write(opcode type, std::string_view payload, Token&& token) {
-        return enqueue([this, type, payload] { return conn_.write_message(type, payload); }, std::forward<Token>(token),
+        return enqueue([this, type, payload] { return write_message(type, payload); }, std::forward<Token>(token),
                        payload.size());
     }
 
@@ -239,7 +239,7 @@ public:
         if (write_error_) return write_error_;
         if (conn_.state() != state::open) return error::closed;  // before "slow down": closed says more
         if (auto full = admit(payload.size())) return full;
-        if (auto refused = conn_.write_message(type, payload)) return refused;
+        if (auto refused = write_message(type, payload)) return refused;
         flush();
         return {};
     }
@@ -284,6 +284,9 @@ private:
     void flush();
     void wrote(std::error_code ec, std::size_t n);
     void count_written(std::size_t n);
+    // A whole message into the output, or written at once from `payload` itself.
+    std::error_code write_message(opcode type, std::string_view payload);
+    bool writes_directly(opcode type, std::size_t size) const noexcept;
 
     void beat() {
         if (transport_ended_ || conn_.state() == state::closed) return;  // nothing left to keep alive

@@ -88,6 +88,17 @@ public:
         queued_ += head.size() + body.size();
     }
 
+    // Queues bytes of the stream's own that are already framed, `a` then `b` (the
+    // rest of a frame written in part), after whatever the connection queued.
+    void push_framed(websocket::connection& conn, std::string_view a, std::string_view b = {}) {
+        seal(conn);
+        const std::size_t from = owned_.size();
+        owned_.append(a);
+        owned_.append(b);
+        pieces_.push_back({nullptr, {}, {}, from, owned_.size()});
+        queued_ += a.size() + b.size();
+    }
+
     // Moves everything queued into `f` (cleared first) and lays out its buffers.
     void take(websocket::connection& conn, flight& f) {
         f.clear();

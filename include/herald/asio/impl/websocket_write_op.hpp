@@ -16,6 +16,7 @@
 
 #include <asio/write.hpp>
 
+#include <array>
 #include <memory>
 
 namespace herald::websocket {
@@ -78,6 +79,38 @@ void stream<NextLayer>::flush() {
     // One buffer (the usual case) needs no copy of the buffer sequence.
     if (in_flight_->buffers.size() == 1) asio::async_write(next_, in_flight_->buffers.front(), std::move(done));
     else asio::async_write(next_, in_flight_->buffers, std::move(done));
+}
+
+// A large message of a server, with nothing queued before it, is written from the
+// caller's bytes: no copy into the output and no buffer to allocate, as
+// uWebSockets' send. Only what the kernel leaves is copied into the queue.
+// Compressed messages (deflate) and a client's (masked) go through the connection.
+template <class NextLayer>
+bool stream<NextLayer>::writes_directly(opcode type, std::size_t size) const noexcept {
+    return size > kept_buffer_capacity && (type == opcode::text || type == opcode::binary) && !conn_.is_client() &&
+           !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ && output_.empty(conn_);
+}
+
+template <class NextLayer>
+std::error_code stream<NextLayer>::write_message(opcode type, std::string_view payload) {
+    if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
+        if (writes_directly(type, payload.size())) {
+            char head[max_header_size];
+            const std::size_t h = write_header({true, 0, type, false, payload.size(), {}}, head);
+            const std::array<asio::const_buffer, 2> frame{asio::buffer(head, h), asio::buffer(payload)};
+            std::error_code ec;
+            std::size_t n = 0;
+            if (asio_detail::make_non_blocking(next_, ec)) n = next_.write_some(frame, ec);
+            if (asio_detail::would_block(ec)) ec = {};
+            count_written(n);
+            if (ec) write_error_ = ec;
+            else if (n < h) output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
+            else if (n < h + payload.size()) output_.push_framed(conn_, payload.substr(n - h));
+            output_.settle(conn_);  // only what waits is held against the budget
+            return ec;
+        }
+    }
+    return conn_.write_message(type, payload);
 }
 
 template <class NextLayer>
