@@ -79,6 +79,14 @@ public:
         return {storage_.get() + end_, n};
     }
 
+    // Storage of exactly `n` bytes for a buffer that holds none (prepare() would
+    // start at 4 KiB): a small buffer meant to be kept between uses.
+    void reserve(std::size_t n) {
+        if (capacity_ != 0 || n == 0) return;
+        storage_ = std::make_unique_for_overwrite<char[]>(n);
+        capacity_ = n;
+    }
+
     void commit(std::size_t n) noexcept { end_ += n; }
 
     void consume(std::size_t n) noexcept {

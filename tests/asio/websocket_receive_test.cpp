@@ -1,7 +1,8 @@
 // websocket::stream on a socket reads through one receive buffer per thread
 // (impl/websocket_read_op.hpp): many connections served by one thread, their
 // frames cut anywhere across reads and several messages in one read, must each
-// get exactly their own messages back, whole and in order.
+// get exactly their own messages back, whole and in order, with or without a
+// small read buffer kept (stream_options::small_read_buffer).
 #include "../support/websocket_wire.hpp"
 #include "support.hpp"
 
@@ -34,7 +35,7 @@ using socket_stream = ws::stream<asio::ip::tcp::socket>;
 // An echo server on a thread of its own: each accepted socket becomes a stream
 // that reads the upgrade itself, then sends every message back.
 struct echo_server {
-    echo_server() {
+    explicit echo_server(const ws::stream_options& stream_options) : options(stream_options) {
         accept();
         thread = std::thread([this] { io.run(); });
     }
@@ -45,7 +46,7 @@ struct echo_server {
     void accept() {
         acceptor.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
             if (ec) return;
-            auto s = std::make_shared<socket_stream>(std::move(socket));
+            auto s = std::make_shared<socket_stream>(std::move(socket), options);
             s->async_accept([s](std::error_code accepted) {
                 if (!accepted) echo(s);
             });
@@ -62,6 +63,7 @@ struct echo_server {
     }
     unsigned short port() const { return acceptor.local_endpoint().port(); }
 
+    ws::stream_options options;
     asio::io_context io;
     asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
     std::thread thread;
@@ -104,7 +106,11 @@ struct client {
 TEST_CASE("websocket stream on a socket: connections sharing one thread's receive buffer each get their own messages, "
           "cut anywhere across reads",
           "[asio][websocket]") {
-    echo_server server;
+    // Without a kept read buffer (the default), and with one: reads then go back
+    // and forth between the small buffer and the shared one as message sizes change.
+    ws::stream_options options;
+    options.small_read_buffer = GENERATE(0, 1024);
+    echo_server server(options);
     asio::io_context io;
     constexpr int count = 20;
     std::vector<std::unique_ptr<client>> clients;

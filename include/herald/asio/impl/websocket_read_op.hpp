@@ -20,6 +20,12 @@
 // it needs (the message, a cut header), so the stream's own buffer takes only the
 // bytes left after a message, for the next read; an idle stream keeps none. Other
 // streams (TLS, herald::test::stream) read into the stream's buffer.
+//
+// That costs a syscall: Asio re-arms epoll for each readiness wait (epoll_ctl),
+// where a pending read costs none. With stream_options::small_read_buffer set,
+// while the peer's messages are small (the last read took less than it) the stream
+// keeps a buffer of that size and its read waits in the reactor with it instead;
+// a read that fills it goes back to waiting with no buffer.
 
 #include <herald/asio/websocket.hpp>
 
@@ -56,6 +62,7 @@ struct stream<NextLayer>::read_op {
             if (ec) return transport_failed(self, ec);
             st.in_.commit(n);
             st.received();
+            took(n);
             break;
         case step::wait:
             if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
@@ -64,6 +71,7 @@ struct stream<NextLayer>::read_op {
                 if (asio_detail::would_block(ec)) return wait(self);  // woken for nothing
                 if (ec) return transport_failed(self, ec);
                 st.received();
+                took(n);
                 if (pull(self, std::string_view(shared.data(), n), false)) return;
             }
             break;
@@ -73,13 +81,16 @@ struct stream<NextLayer>::read_op {
         if (pull(self, st.in_.data(), true)) return;
         st.uncork();  // the network is needed again: what the handlers wrote goes out now
         if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
-            if (st.in_.empty()) {
+            if (st.in_.empty() && !st.small_reads_) {
                 st.in_.release();  // nothing is buffered: an idle stream keeps no buffer
                 return wait(self);
             }
         }
         const std::size_t room = st.in_.max_size() - st.in_.size();
-        const auto space = st.in_.prepare(std::min(read_size(), room));
+        const std::size_t small = small_read();
+        if (small && st.in_.capacity() > small) st.in_.release();  // grown by a large frame
+        if (small) st.in_.reserve(small);
+        const auto space = st.in_.prepare(small ? small : std::min(read_size(), room));
         at = step::read;
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
@@ -123,6 +134,21 @@ private:
     std::size_t read_size() const noexcept {
         const std::uint64_t left = std::min<std::uint64_t>(s->conn_.frame_bytes_left(), detail::max_read_size);
         return std::min(std::max(static_cast<std::size_t>(left), s->options_.read_size), detail::max_read_size);
+    }
+
+    // Small messages lately, and nothing buffered: the next read is into the small
+    // buffer the stream keeps (stream_options::small_read_buffer), so that Asio's
+    // reactor reads straight into it when the socket is readable. Zero: not now.
+    std::size_t small_read() const noexcept {
+        if constexpr (asio_detail::nonblocking_socket<NextLayer>)
+            if (s->small_reads_ && s->in_.empty()) return s->options_.small_read_buffer;
+        return 0;
+    }
+
+    // A read of `n` bytes ended: whether the peer's messages are small lately. A
+    // read that filled the small buffer (or more) may have left bytes behind.
+    void took(std::size_t n) noexcept {
+        if constexpr (asio_detail::nonblocking_socket<NextLayer>) s->small_reads_ = n < s->options_.small_read_buffer;
     }
 
     template <class Self>
