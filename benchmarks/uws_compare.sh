@@ -23,6 +23,7 @@
 #              (its "ratio" column is each server over herald)
 #   load_test: 100 x 16 B and 500 x 512 B (one message in flight per connection;
 #              its figure is the median of its 4-second reports after the first)
+#   wrk:       GET /hello over 100 keep-alive connections (herald and uWebSockets)
 set -euo pipefail
 
 uws=${1:?usage: benchmarks/uws_compare.sh UWS_DIR [BENCH_BUILD_DIR]}
@@ -75,6 +76,17 @@ stop() { kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || tr
 spread() { sort -g | awk '{v[NR]=$1} END {printf "%.0f / %.0f / %.0f", v[1], v[int((NR+1)/2)], v[NR]}'; }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
+# Prints min / median / max of results[NAME] for each NAME and herald's median over each.
+table() {
+  local herald_median name m
+  herald_median=$(tr ' ' '\n' <<<"${results[herald]}" | grep . | median)
+  for name in "$@"; do
+    m=$(tr ' ' '\n' <<<"${results[$name]}" | grep . | median)
+    printf "  %-8s %32s   herald / %s = %s\n" "$name" "$(tr ' ' '\n' <<<"${results[$name]}" | grep . | spread)" "$name" \
+      "$(awk -v h="$herald_median" -v m="$m" 'BEGIN {printf (m > 0 ? "%.2f" : "-"), h / m}')"
+  done
+}
+
 echo
 echo "== herald's ws_load (each shape: $rounds rounds, ${seconds} s each after 1 s of warm-up)"
 for shape in "100 16 1" "500 512 1" "100 16 8" "10 65536 1"; do
@@ -103,11 +115,32 @@ for shape in "100 16" "500 512"; do
   done
   echo
   echo "$conns connections x $size B, messages/s (min / median / max), herald's median over each"
-  herald_median=$(tr ' ' '\n' <<<"${results[herald]}" | grep . | median)
-  for name in "${names[@]}"; do
-    m=$(tr ' ' '\n' <<<"${results[$name]}" | grep . | median)
-    printf "  %-8s %32s   herald / %s = %s\n" "$name" "$(tr ' ' '\n' <<<"${results[$name]}" | grep . | spread)" "$name" \
-      "$(awk -v h="$herald_median" -v m="$m" 'BEGIN {printf (m > 0 ? "%.2f" : "-"), h / m}')"
-  done
+  table "${names[@]}"
   unset results
 done
+
+# HTTP/1.1 keep-alive: GET /hello (13 bytes) from wrk, one thread on CPU 1 with 100
+# connections. herald's echo server and uWebSockets' answer it; Beast's echo does not.
+if command -v wrk >/dev/null; then
+  echo
+  echo "== wrk GET /hello, 100 keep-alive connections ($rounds rounds of ${seconds} s)"
+  http_names=(herald uws)
+  http_binaries=("$herald_echo" "$uws_echo")
+  declare -A results=()
+  for ((round = 0; round < rounds; round++)); do
+    for ((k = 0; k < ${#http_names[@]}; k++)); do
+      i=$(((round + k) % ${#http_names[@]}))
+      port=$(free_port)
+      start "${http_binaries[$i]}" "$port"
+      rate=$(taskset -c 1 wrk -t1 -c100 -d"${seconds}s" "http://127.0.0.1:$port/hello" | awk '/Requests\/sec/ {print $2}' || true)
+      stop
+      results[${http_names[$i]}]+="${rate:-0} "
+    done
+  done
+  echo
+  echo "requests/s (min / median / max), herald's median over each"
+  table "${http_names[@]}"
+else
+  echo
+  echo "(wrk not installed: no HTTP keep-alive comparison; Debian: apt install wrk)"
+fi

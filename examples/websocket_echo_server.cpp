@@ -1,6 +1,7 @@
 // A WebSocket echo server: every text and binary message comes back as it was
 // sent, on any path. The target of herald's interop tests and load benchmarks.
-// Plain HTTP requests (no upgrade) get a short page saying what this is.
+// Plain HTTP requests (no upgrade) get a short page saying what this is;
+// GET /hello gets "Hello world!" (HTTP keep-alive benchmarks).
 //
 //   websocket_echo_server [--host 127.0.0.1] [--port 9001] [--threads 1] [--memory-budget-mib 256]
 //                         [--deflate off|on|takeover] [--deflate-window 15] [--small-read-buffer 0]
@@ -99,7 +100,12 @@ int serve(asio::io_context& io, const example::options& opts, memory_budget& bud
     http::server_options server_options;
     server_options.budget = &budget;
     Server server{io.get_executor(), [&options](const http::request& req, http::responder respond) {
-                      if (!ws::is_upgrade(req)) return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
+                      if (!ws::is_upgrade(req)) {
+                          // GET /hello: what HTTP keep-alive benchmarks ask for (wrk), answered
+                          // as benchmarks/uws/echo_server.cpp answers it.
+                          if (req.path() == "/hello") return respond({200, "text/plain", "Hello world!\n"});
+                          return respond({200, "text/plain; charset=utf-8", "herald WebSocket echo server\n"});
+                      }
                       respond.hand_off<connection_type>([&options](std::shared_ptr<connection_type> conn) {
                           auto s = std::make_shared<session<typename Server::stream_type>>(std::move(conn->next_layer()),
                                                                                            conn->take_buffered(), options);
