@@ -75,7 +75,7 @@ struct stream_options {
     // read than a pending read (Asio re-arms epoll for each wait). Non-zero: while
     // the peer's bytes come in reads smaller than this, the stream keeps a buffer
     // of this size and reads straight into it instead. Speed for many small
-    // messages (about 4% at 16 B) against memory (this much more per connection
+    // messages (about 3% at 16 B) against memory (this much more per connection
     // that has sent anything): docs/benchmarks.md.
     std::size_t small_read_buffer = 0;
     // After async_close, how long the peer has to answer with its close before the
