@@ -79,10 +79,11 @@ TEST_CASE("websocket stream on a socket: a write the kernel takes only partly go
           "[asio][websocket]") {
     asio::io_context io;
     socket_pair pair(io);
-    // Small kernel buffers: the first large frame fills them and the client does
-    // not read yet, so the write at once takes only part of it.
-    pair.server.set_option(asio::socket_base::send_buffer_size(4096));
-    pair.client.set_option(asio::socket_base::receive_buffer_size(4096));
+    // Bounded kernel buffers: the first large frame fills them and the client does
+    // not read yet, so the write at once takes only part of it. (Not much smaller:
+    // with 4 KiB windows delayed acknowledgements make the transfer take seconds.)
+    pair.server.set_option(asio::socket_base::send_buffer_size(64 * 1024));
+    pair.client.set_option(asio::socket_base::receive_buffer_size(64 * 1024));
     ws::stream_options options;
     options.max_queued_bytes = 8 << 20;
     ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server), options);
