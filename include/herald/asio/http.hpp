@@ -110,7 +110,7 @@ public:
     // Closes the stream now; pending operations complete with operation_aborted,
     // async_serve's wait for a late answer included.
     void close() noexcept {
-        deadline_.disarm();
+        deadline_.cancel();
         keep_alive_ = false;
         asio_detail::close_stream(stream_);
         closing_.emit(asio::cancellation_type::all);
@@ -156,6 +156,14 @@ private:
         body_held_.release();
     }
 
+    // Between two phases. Under async_serve the next phase arms the deadline soon,
+    // so its timer's wait is kept for it (detail/deadline.hpp); alone, nothing may
+    // follow, so the wait ends now rather than hold the executor's work.
+    void pause_deadline() noexcept {
+        if (serving_) deadline_.disarm();
+        else deadline_.cancel();
+    }
+
     void arm(phase p) {
         phase_ = p;
         const auto after = p == phase::idle   ? options_.idle_timeout
@@ -188,6 +196,7 @@ private:
     date_cache dates_;
     asio::cancellation_signal closing_;
     phase phase_ = phase::idle;
+    bool serving_ = false;  // async_serve drives the connection (pause_deadline)
     bool keep_alive_ = true;
     std::function<void()> on_close_;
 };

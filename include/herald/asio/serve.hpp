@@ -150,10 +150,10 @@ struct serve_op {
     void operator()(Self& self, std::error_code ec = {}) {
         auto& c = *conn;
         switch (at) {
-        case step::start: break;
+        case step::start: c.serving_ = true; break;
         case step::read:
             // eof: the client closed between requests, the normal end of a connection.
-            if (ec) return self.complete(ec == asio::error::eof ? std::error_code{} : ec);
+            if (ec) return complete(self, ec == asio::error::eof ? std::error_code{} : ec);
             if (answer(self)) return;
             return write(self, *sync_answer);
         case step::wait: return woken(self);
@@ -177,10 +177,10 @@ struct serve_op {
             if (slot->watching) return wait(self);
             if (c.deadline_.expired()) {
                 c.close();
-                return self.complete(asio::error::timed_out);
+                return complete(self, asio::error::timed_out);
             }
-            c.deadline_.disarm();
-            if (result || !c.keep_alive()) return self.complete(result);
+            c.pause_deadline();
+            if (result || !c.keep_alive()) return complete(self, result);
             if (slot->gone) return end_gone(self);  // the client closed after its answer
             break;
         }
@@ -254,7 +254,7 @@ private:
             slot->abandoned = true;
             if (slot->on_abandon) std::exchange(slot->on_abandon, nullptr)();
             if (slot->gone) c.close();
-            return self.complete(slot->gone == asio::error::eof || !slot->gone ? std::error_code{asio::error::operation_aborted}
+            return complete(self, slot->gone == asio::error::eof || !slot->gone ? std::error_code{asio::error::operation_aborted}
                                                                                 : slot->gone);
         }
         watch();  // the watching read brought pipelined bytes: keep them, watch on
@@ -275,7 +275,7 @@ private:
             return write(self, *slot->value);
         }
         asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
-        self.complete({});
+        complete(self, {});
     }
 
     // The client left after its answer was written: close now (the socket would
@@ -283,7 +283,16 @@ private:
     template <class Self>
     void end_gone(Self& self) {
         conn->close();
-        self.complete({});
+        complete(self, {});
+    }
+
+    // Every completion: the loop no longer drives the connection, so its deadline's
+    // wait ends now rather than hold the executor's work until it would fire.
+    template <class Self>
+    void complete(Self& self, std::error_code ec) {
+        conn->serving_ = false;
+        conn->deadline_.cancel();
+        self.complete(ec);
     }
 
     // Completes once no watching read is out: its handler refers to the connection,
@@ -294,7 +303,7 @@ private:
             asio_detail::cancel_stream(conn->next_layer());
             return drain(self, ec);
         }
-        self.complete(ec);
+        complete(self, ec);
     }
 
     template <class Self>

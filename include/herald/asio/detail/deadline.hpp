@@ -8,6 +8,14 @@
 // at phase changes only while reading (idle, head, body): a slow-loris client that
 // sends a byte every few seconds does not push the deadline back. While an answer
 // is written it is armed again each time the client takes bytes (write).
+//
+// Arming costs a clock read, not a timer operation: a keep-alive connection arms
+// three times per request (idle, body, write), and re-arming an Asio timer each
+// time (cancel, a new wait, the kernel's timerfd reset) cost more than parsing the
+// request. The timer's one wait goes on while it ends no later than the deadline;
+// when it ends early (the deadline moved later) it waits again for the rest, and
+// only a deadline sooner than the wait restarts it. disarm() leaves the wait to
+// end by itself; cancel() (the connection closes) ends it now.
 
 #include <asio/steady_timer.hpp>
 
@@ -19,6 +27,8 @@ namespace herald::asio_detail {
 
 class deadline {
 public:
+    using clock = std::chrono::steady_clock;
+
     template <class Executor>
     explicit deadline(const Executor& ex) : timer_(ex) {}
 
@@ -26,33 +36,54 @@ public:
     deadline& operator=(const deadline&) = delete;
 
     // Calls on_expire() once `after` has passed, unless disarmed or re-armed first.
-    template <class OnExpire>
-    void arm(std::chrono::steady_clock::duration after, OnExpire on_expire) {
+    void arm(clock::duration after, std::function<void()> on_expire) {
         expired_ = false;
-        const auto generation = ++*generation_;
-        timer_.expires_after(after);
-        timer_.async_wait([this, generation, weak = std::weak_ptr<unsigned>(generation_),
-                           on_expire = std::move(on_expire)](const std::error_code& ec) mutable {
-            // The owner may be gone, or the timer re-armed, by the time this runs.
-            const auto alive = weak.lock();
-            if (ec || !alive || *alive != generation) return;
-            expired_ = true;
-            on_expire();
-        });
+        armed_ = true;
+        due_ = clock::now() + after;
+        on_expire_ = std::move(on_expire);
+        if (!waiting_ || due_ < waiting_until_) wait();
     }
 
     void disarm() noexcept {
-        ++*generation_;
-        timer_.cancel();
+        armed_ = false;
         expired_ = false;  // a deadline that fired as its operation succeeded is forgotten
+    }
+
+    // No deadline any more: the wait ends now rather than hold the executor's work.
+    void cancel() noexcept {
+        disarm();
+        if (waiting_) timer_.cancel();
     }
 
     bool expired() const noexcept { return expired_; }
 
 private:
+    void wait() {
+        waiting_ = true;
+        waiting_until_ = due_;
+        const unsigned generation = ++generation_;  // a wait restarted makes the one before stale
+        timer_.expires_at(due_);
+        timer_.async_wait([this, generation, life = std::weak_ptr<char>(life_)](const std::error_code& ec) {
+            // The owner may be gone, or the wait restarted, by the time this runs.
+            if (life.expired() || generation != generation_) return;
+            waiting_ = false;
+            if (ec || !armed_) return;
+            if (clock::now() < due_) return wait();  // the deadline moved later
+            armed_ = false;
+            expired_ = true;
+            on_expire_();
+        });
+    }
+
     asio::steady_timer timer_;
-    std::shared_ptr<unsigned> generation_ = std::make_shared<unsigned>(0);
+    std::function<void()> on_expire_;
+    clock::time_point due_{};
+    clock::time_point waiting_until_{};
+    unsigned generation_ = 0;
+    bool armed_ = false;
+    bool waiting_ = false;
     bool expired_ = false;
+    std::shared_ptr<char> life_ = std::make_shared<char>();
 };
 
 // A write timeout without a timer operation per write (uWebSockets' timeouts are

@@ -115,7 +115,7 @@ private:
     template <class Self>
     void answer(Self& self, std::error_code ec, unsigned status) {
         auto& c = *conn;
-        c.deadline_.disarm();
+        c.pause_deadline();
         failure = ec;
         if (status == 0) return finish(self, ec);
         c.keep_alive_ = false;
@@ -131,7 +131,7 @@ private:
     template <class Self>
     void finish(Self& self, std::error_code ec) {
         auto& c = *conn;
-        c.deadline_.disarm();
+        c.pause_deadline();
         if (ec) {
             c.keep_alive_ = false;
             if (ec != asio::error::eof) c.close();

@@ -39,7 +39,7 @@ struct write_response_op {
             return;
         }
         const bool late = ec && c.deadline_.expired();
-        c.deadline_.disarm();
+        c.pause_deadline();
         if (ec) c.close();
         else if (!c.keep_alive_) c.close_gracefully();
         self.complete(late ? std::error_code{asio::error::timed_out} : ec);
