@@ -74,3 +74,18 @@ TEST_CASE("deadline: disarmed it never fires, and cancelled its wait ends at onc
     CHECK(clock_type::now() - start < 10s);
     CHECK(fired == 0);
 }
+
+TEST_CASE("deadline: armed again right after a cancel, it still fires", "[asio][deadline]") {
+    // The loop a user writes without async_serve: a read's end cancels the wait, and
+    // the write that follows at once arms a later deadline before the aborted wait's
+    // handler has run.
+    asio::io_context io;
+    deadline d(io.get_executor());
+    int fired = 0;
+    d.arm(10ms, [&] { ++fired; });
+    d.cancel();
+    d.arm(30ms, [&] { ++fired; });
+    io.run_for(2s);
+    CHECK(fired == 1);
+    CHECK(d.expired());
+}

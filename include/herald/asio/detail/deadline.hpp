@@ -52,7 +52,12 @@ public:
     // No deadline any more: the wait ends now rather than hold the executor's work.
     void cancel() noexcept {
         disarm();
-        if (waiting_) timer_.cancel();
+        if (!waiting_) return;
+        timer_.cancel();
+        // No wait from now on, at once: an arm() before the aborted wait's handler
+        // runs must start a new one (that handler is stale, and returns).
+        waiting_ = false;
+        ++generation_;
     }
 
     bool expired() const noexcept { return expired_; }
