@@ -135,3 +135,15 @@ TEST_CASE("websocket stream on a socket: a large server message is written from 
     CHECK(read_messages(pair.client, 1) == std::vector<std::string>{payload});
     CHECK(io.poll() == 0);  // and nothing left to write
 }
+
+TEST_CASE("websocket stream on a socket: nothing follows a close, a large message included", "[asio][websocket]") {
+    asio::io_context io;
+    socket_pair pair(io);
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+    stream.async_close(1000, "", [](std::error_code) {});
+    std::error_code sent;
+    stream.async_write(ws::opcode::binary, pattern(4096, 5), [&](std::error_code ec) { sent = ec; });
+    io.run_for(std::chrono::milliseconds(200));
+    CHECK(sent == ws::error::closed);
+    CHECK(pair.client.available() == 4);  // the close frame alone (RFC 6455 §5.5.1): 88 02 03 e8
+}

@@ -141,7 +141,7 @@ private:
     // reactor reads straight into it when the socket is readable. Zero: not now.
     std::size_t small_read() const noexcept {
         if constexpr (asio_detail::nonblocking_socket<NextLayer>)
-            if (s->small_reads_ && s->in_.empty()) return s->options_.small_read_buffer;
+            if (s->small_reads_ && s->in_.empty()) return std::min(s->options_.small_read_buffer, detail::max_read_size);
         return 0;
     }
 

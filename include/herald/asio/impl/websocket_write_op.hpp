@@ -87,8 +87,11 @@ void stream<NextLayer>::flush() {
 // Compressed messages (deflate) and a client's (masked) go through the connection.
 template <class NextLayer>
 bool stream<NextLayer>::writes_directly(opcode type, std::size_t size) const noexcept {
-    return size > kept_buffer_capacity && (type == opcode::text || type == opcode::binary) && !conn_.is_client() &&
-           !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ && output_.empty(conn_);
+    // Not after a close was sent or received: write_message's checks, which this
+    // path passes by, refuse it there (RFC 6455 §5.5.1: nothing after the close).
+    return size > kept_buffer_capacity && conn_.state() == state::open && (type == opcode::text || type == opcode::binary) &&
+           !conn_.is_client() && !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ &&
+           output_.empty(conn_);
 }
 
 template <class NextLayer>
