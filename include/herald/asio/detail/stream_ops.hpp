@@ -40,6 +40,16 @@ inline bool would_block(std::error_code ec) noexcept {
     return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
+// One write tried at once, without blocking: the bytes the kernel took (0 when its
+// send buffer is full, which is not an error), or the socket's error.
+template <nonblocking_socket Socket, class ConstBufferSequence>
+std::size_t write_now(Socket& s, const ConstBufferSequence& buffers, std::error_code& ec) noexcept {
+    std::size_t n = 0;
+    if (make_non_blocking(s, ec)) n = s.write_some(buffers, ec);
+    if (would_block(ec)) ec = {};
+    return n;
+}
+
 template <class Stream>
 void cancel_stream(Stream& s) noexcept {
     std::error_code ignored;

@@ -59,9 +59,7 @@ void stream<NextLayer>::flush() {
     output_.take(conn_, *in_flight_);
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
         std::error_code ec;
-        std::size_t n = 0;
-        if (asio_detail::make_non_blocking(next_, ec)) n = next_.write_some(in_flight_->buffers, ec);
-        if (asio_detail::would_block(ec)) ec = {};
+        const std::size_t n = asio_detail::write_now(next_, in_flight_->buffers, ec);
         if (ec || n == in_flight_->bytes) return wrote(ec, n);
         count_written(n);
         in_flight_->skip(n);  // the rest waits for the socket to take it
@@ -102,9 +100,7 @@ std::error_code stream<NextLayer>::write_message(opcode type, std::string_view p
             const std::size_t h = write_header({true, 0, type, false, payload.size(), {}}, head);
             const std::array<asio::const_buffer, 2> frame{asio::buffer(head, h), asio::buffer(payload)};
             std::error_code ec;
-            std::size_t n = 0;
-            if (asio_detail::make_non_blocking(next_, ec)) n = next_.write_some(frame, ec);
-            if (asio_detail::would_block(ec)) ec = {};
+            const std::size_t n = asio_detail::write_now(next_, frame, ec);
             count_written(n);
             if (ec) write_error_ = ec;
             else if (n < h) output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
