@@ -55,8 +55,8 @@ uws_echo=$work/uws_echo_server
 echo "uWebSockets $(git -C "$uws" rev-parse --short HEAD 2>/dev/null || echo '?'), uSockets" \
      "$(git -C "$usockets" rev-parse --short HEAD 2>/dev/null || echo '?'); herald $(git -C "$here/.." rev-parse --short HEAD)"
 
-names=(herald beast uws)
-binaries=("$herald_echo" "$beast_echo" "$uws_echo")
+declare -A binary_of=([herald]=$herald_echo [beast]=$beast_echo [uws]=$uws_echo)
+declare -A results=()
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -75,6 +75,26 @@ stop() { kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || tr
 # min / median / max of the numbers on standard input.
 spread() { sort -g | awk '{v[NR]=$1} END {printf "%.0f / %.0f / %.0f", v[1], v[int((NR+1)/2)], v[NR]}'; }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# Fills results[NAME] for each server NAME after $1 with one rate per round: the
+# server is started on a free port and `$1 PORT` prints the rate it measured. The
+# order of the servers rotates from round to round.
+measure_rounds() {
+  local measure=$1 round k i port rate
+  shift
+  local servers=("$@")
+  results=()
+  for ((round = 0; round < rounds; round++)); do
+    for ((k = 0; k < ${#servers[@]}; k++)); do
+      i=$(((round + k) % ${#servers[@]}))
+      port=$(free_port)
+      start "${binary_of[${servers[$i]}]}" "$port"
+      rate=$("$measure" "$port" || true)
+      stop
+      results[${servers[$i]}]+="${rate:-0} "
+    done
+  done
+}
 
 # Prints min / median / max of results[NAME] for each NAME and herald's median over each.
 table() {
@@ -98,25 +118,17 @@ done
 
 echo
 echo "== uWebSockets' load_test (each shape: $rounds rounds of 14 s, the first 4-second report dropped)"
+# Line-buffered: its reports are printed to a pipe and the run ends by timeout.
+load_test_rate() {
+  taskset -c 1 timeout 14 stdbuf -oL "$work/load_test" "$conns" 127.0.0.1 "$1" 0 0 "$size" 2>/dev/null |
+    awk '/Msg\/sec/ {n++; if (n > 1) print $2}' | median
+}
 for shape in "100 16" "500 512"; do
   read -r conns size <<<"$shape"
-  declare -A results=()
-  for ((round = 0; round < rounds; round++)); do
-    for ((k = 0; k < ${#names[@]}; k++)); do
-      i=$(((round + k) % ${#names[@]}))
-      port=$(free_port)
-      start "${binaries[$i]}" "$port"
-      # Line-buffered: its reports are printed to a pipe and the run ends by timeout.
-      rate=$(taskset -c 1 timeout 14 stdbuf -oL "$work/load_test" "$conns" 127.0.0.1 "$port" 0 0 "$size" 2>/dev/null |
-               awk '/Msg\/sec/ {n++; if (n > 1) print $2}' | median || true)
-      stop
-      results[${names[$i]}]+="${rate:-0} "
-    done
-  done
+  measure_rounds load_test_rate herald beast uws
   echo
   echo "$conns connections x $size B, messages/s (min / median / max), herald's median over each"
-  table "${names[@]}"
-  unset results
+  table herald beast uws
 done
 
 # HTTP/1.1 keep-alive: GET /hello (13 bytes) from wrk, one thread on CPU 1 with 100
@@ -124,22 +136,11 @@ done
 if command -v wrk >/dev/null; then
   echo
   echo "== wrk GET /hello, 100 keep-alive connections ($rounds rounds of ${seconds} s)"
-  http_names=(herald uws)
-  http_binaries=("$herald_echo" "$uws_echo")
-  declare -A results=()
-  for ((round = 0; round < rounds; round++)); do
-    for ((k = 0; k < ${#http_names[@]}; k++)); do
-      i=$(((round + k) % ${#http_names[@]}))
-      port=$(free_port)
-      start "${http_binaries[$i]}" "$port"
-      rate=$(taskset -c 1 wrk -t1 -c100 -d"${seconds}s" "http://127.0.0.1:$port/hello" | awk '/Requests\/sec/ {print $2}' || true)
-      stop
-      results[${http_names[$i]}]+="${rate:-0} "
-    done
-  done
+  wrk_rate() { taskset -c 1 wrk -t1 -c100 -d"${seconds}s" "http://127.0.0.1:$1/hello" | awk '/Requests\/sec/ {print $2}'; }
+  measure_rounds wrk_rate herald uws
   echo
   echo "requests/s (min / median / max), herald's median over each"
-  table "${http_names[@]}"
+  table herald uws
 else
   echo
   echo "(wrk not installed: no HTTP keep-alive comparison; Debian: apt install wrk)"
