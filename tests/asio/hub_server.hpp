@@ -3,6 +3,7 @@
 #ifndef HERALD_TESTS_ASIO_HUB_SERVER_HPP
 #define HERALD_TESTS_ASIO_HUB_SERVER_HPP
 
+#include "server_thread.hpp"
 #include "support.hpp"
 
 #include <herald/asio/hub.hpp>
@@ -22,17 +23,7 @@ struct hub_server {
         : hub("ep", limits), routes(hub, io.get_executor(), std::move(options)),
           server(io.get_executor(), [this](const http::request& req, http::responder respond) {
               if (!routes(req, respond)) respond({404, "text/plain", "no\n"});
-          }) {
-        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
-        server.start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~hub_server() {
-        asio::post(io, [this] { server.stop(); });
-        work.reset();
-        io.stop();
-        thread.join();
-    }
+          }) {}
     asio::ip::tcp::endpoint endpoint() const { return server.local_endpoint(); }
     std::string publish(const std::string& data, const std::string& topic = "t") {
         const auto res = http_exchange(endpoint(), "POST /api/publish?topic=" + topic + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
@@ -41,11 +32,10 @@ struct hub_server {
     }
 
     asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
     hub::service hub;
     hub::routes<server_type> routes;
     server_type server;
-    std::thread thread;
+    server_thread<server_type> running{io, server};
 };
 
 }  // namespace herald::testing

@@ -3,8 +3,9 @@
 // after a WebSocket close handshake, so a client sees an end (asio::error::eof)
 // and not a truncation (ssl::error::stream_truncated); and a client that never
 // answers the close_notify holds nothing.
-#include "../support/certificates.hpp"
+#include "server_thread.hpp"
 #include "support.hpp"
+#include "tls_support.hpp"
 
 #include <herald/asio/server.hpp>
 #include <herald/asio/sse.hpp>
@@ -34,23 +35,7 @@ using event_stream = sse::event_stream<tls_server_type::stream_type>;
 struct closing_server {
     explicit closing_server(const test_support::certificate& c)
         : server(io.get_executor(), [](const http::request& req, http::responder respond) { route(req, std::move(respond)); }, {},
-                 tls::server_transport{context(c)}) {
-        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
-        server.start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~closing_server() {
-        asio::post(io, [this] { server.stop(); });
-        work.reset();
-        io.stop();
-        thread.join();
-    }
-    static std::shared_ptr<asio::ssl::context> context(const test_support::certificate& c) {
-        std::error_code ec;
-        auto ctx = tls::make_server_context({c.cert, c.key}, ec);
-        REQUIRE_FALSE(ec);
-        return ctx;
-    }
+                 tls::server_transport{testing::tls_server_context(c)}) {}
     static void route(const http::request& req, http::responder respond) {
         using connection = tls_server_type::connection_type;
         if (ws::is_upgrade(req)) {
@@ -81,17 +66,14 @@ struct closing_server {
     unsigned short port() const { return server.local_endpoint().port(); }
 
     asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
     tls_server_type server;
-    std::thread thread;
+    testing::server_thread<tls_server_type> running{io, server};
 };
 
 // A TLS client made of blocking calls: the bytes herald sends, as they come.
 struct raw_tls_client {
     explicit raw_tls_client(unsigned short port) {
-        std::error_code ec;
-        context = tls::make_client_context(localhost_certificate().cert, ec);
-        REQUIRE_FALSE(ec);
+        context = testing::tls_client_context();
         socket.emplace(io, *context);
         socket->lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port});
         REQUIRE(tls::verify_host(*socket, "localhost"));

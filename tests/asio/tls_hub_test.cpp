@@ -1,7 +1,8 @@
 // The hub's routes on a TLS server, read by herald's SSE and long-poll clients over
 // https (their tls::client_transport), the certificate verified.
-#include "../support/certificates.hpp"
+#include "server_thread.hpp"
 #include "support.hpp"
+#include "tls_support.hpp"
 
 #include <herald/asio/hub.hpp>
 #include <herald/asio/longpoll_client.hpp>
@@ -20,20 +21,7 @@ namespace {
 using executor = asio::io_context::executor_type;
 using tls_server_type = http::basic_server<executor, asio::strand<executor>, tls::server_transport>;
 
-std::shared_ptr<asio::ssl::context> server_context() {
-    const auto& c = test_support::localhost_certificate();
-    std::error_code ec;
-    auto ctx = tls::make_server_context({c.cert, c.key}, ec);
-    REQUIRE_FALSE(ec);
-    return ctx;
-}
-
-std::shared_ptr<asio::ssl::context> client_context() {
-    std::error_code ec;
-    auto ctx = tls::make_client_context(test_support::localhost_certificate().cert, ec);
-    REQUIRE_FALSE(ec);
-    return ctx;
-}
+using testing::tls_client_context;
 
 struct tls_hub {
     tls_hub()
@@ -42,17 +30,7 @@ struct tls_hub {
                  [this](const http::request& req, http::responder respond) {
                      if (!routes(req, respond)) respond({404, "text/plain", "no\n"});
                  },
-                 {}, tls::server_transport{server_context()}) {
-        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
-        server.start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~tls_hub() {
-        asio::post(io, [this] { server.stop(); });
-        work.reset();
-        io.stop();
-        thread.join();
-    }
+                 {}, tls::server_transport{testing::tls_server_context()}) {}
     void publish(const std::string& data) {
         std::promise<void> done;
         asio::post(io, [&] { hub.publish("t", data, [&](std::error_code, hub::message_ptr) { done.set_value(); }); });
@@ -61,11 +39,10 @@ struct tls_hub {
     std::string port() const { return std::to_string(server.local_endpoint().port()); }
 
     asio::io_context io;
-    asio::executor_work_guard<executor> work = asio::make_work_guard(io);
     hub::service hub;
     hub::routes<tls_server_type> routes;
     tls_server_type server;
-    std::thread thread;
+    testing::server_thread<tls_server_type> running{io, server};
 };
 
 }  // namespace
@@ -78,14 +55,14 @@ TEST_CASE("tls: herald's SSE and long-poll clients read the hub over https, resu
     sse_options.host = "localhost";
     sse_options.port = server.port();
     sse_options.target = "/api/events?topic=t&since=ep-0";
-    sse::basic_client<tls::client_transport> events{io.get_executor(), sse_options, 1, tls::client_transport{client_context()}};
+    sse::basic_client<tls::client_transport> events{io.get_executor(), sse_options, 1, tls::client_transport{tls_client_context()}};
     longpoll::client_options poll_options;
     poll_options.host = "localhost";
     poll_options.port = server.port();
     poll_options.target = "/api/poll";
     poll_options.topic = "t";
     poll_options.since = "ep-0";
-    longpoll::basic_client<tls::client_transport> polls{io.get_executor(), poll_options, 2, tls::client_transport{client_context()}};
+    longpoll::basic_client<tls::client_transport> polls{io.get_executor(), poll_options, 2, tls::client_transport{tls_client_context()}};
 
     std::vector<std::string> streamed, polled;
     std::function<void()> next_event = [&] {

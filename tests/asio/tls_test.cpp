@@ -5,7 +5,9 @@
 // comes, a client that offers only TLS 1.1.
 #include "../support/certificates.hpp"
 #include "../support/process.hpp"
+#include "server_thread.hpp"
 #include "support.hpp"
+#include "tls_support.hpp"
 
 #include <herald/asio/server.hpp>
 #include <herald/asio/tls.hpp>
@@ -35,7 +37,7 @@ using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
 // WebSocket echo on an upgrade.
 struct tls_server {
     explicit tls_server(const test_support::certificate& c, std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10))
-        : tls_server(make_context(c), handshake_timeout) {}
+        : tls_server(testing::tls_server_context(c), handshake_timeout) {}
     explicit tls_server(std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10))
         : context(std::move(ctx)),
           server(io.get_executor(),
@@ -49,23 +51,7 @@ struct tls_server {
                          });
                      });
                  },
-                 {}, tls::server_transport{context, handshake_timeout}) {
-        REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
-        server.start();
-        thread = std::thread([this] { io.run(); });
-    }
-    ~tls_server() {
-        asio::post(io, [this] { server.stop(); });
-        work.reset();
-        io.stop();
-        thread.join();
-    }
-    static std::shared_ptr<asio::ssl::context> make_context(const test_support::certificate& c) {
-        std::error_code ec;
-        auto ctx = tls::make_server_context({c.cert, c.key}, ec);
-        REQUIRE_FALSE(ec);
-        return ctx;
-    }
+                 {}, tls::server_transport{context, handshake_timeout}) {}
     template <class Stream>
     static void echo(std::shared_ptr<Stream> s) {
         auto buffer = std::make_shared<std::string>();
@@ -77,10 +63,9 @@ struct tls_server {
     unsigned short port() const { return server.local_endpoint().port(); }
 
     asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
     std::shared_ptr<asio::ssl::context> context;
     tls_server_type server;
-    std::thread thread;
+    testing::server_thread<tls_server_type> running{io, server};
 };
 
 std::shared_ptr<asio::ssl::context> client_context(const std::string& ca_file) {
