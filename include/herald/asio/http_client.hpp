@@ -82,6 +82,13 @@ public:
         resolver_.cancel();
     }
 
+    // close() once a response was read whole: over TLS, close_notify first (RFC
+    // 8446 §6.1), as the server's connection does (http.hpp).
+    void close_gracefully() noexcept {
+        asio_detail::send_close_notify(*stream_);
+        close();
+    }
+
     bool is_open() noexcept { return stream_->lowest_layer().is_open(); }
 
     // Closes, and connects to `host`:`port` at the next request (a redirect elsewhere).
@@ -224,10 +231,7 @@ private:
                     c->piece_.assign(ev.data);
                     return self.complete({}, c->piece_);
                 case event_type::end_of_message:
-                    if (!c->parser_.keep_alive()) {
-                        asio_detail::send_close_notify(*c->stream_);  // over TLS: the response was read whole
-                        c->close();
-                    }
+                    if (!c->parser_.keep_alive()) c->close_gracefully();
                     return self.complete({}, {});
                 case event_type::error: {
                     const auto failure = c->parser_.error();
