@@ -51,7 +51,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,8 +92,8 @@ public:
     // A server-side stream; `buffered` holds bytes read past the upgrade request
     // (http::server_connection::take_buffered()), which are the first frames.
     explicit stream(NextLayer next, const stream_options& options = {}, flat_buffer buffered = flat_buffer())
-        : next_(std::move(next)), options_(options), conn_(role::server, options.limits), in_(std::move(buffered)),
-          flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {
+        : next_(std::move(next)), settings_(options), conn_(role::server, options.limits), in_(std::move(buffered)),
+          opening_(std::make_unique<opening>(options)), output_(options.limits.budget) {
         // On a socket in_ takes what one read leaves after a message (the buffer
         // handed over from the upgrade was sized for a request).
         if constexpr (asio_detail::nonblocking_socket<NextLayer>)
@@ -104,8 +103,8 @@ public:
     // A client-side stream: `random` gives 32 random bits for each mask key and
     // for the handshake's nonce (RFC 6455 §10.3; seed it from std::random_device).
     stream(NextLayer next, std::function<std::uint32_t()> random, const stream_options& options = {})
-        : next_(std::move(next)), options_(options), conn_(role::client, options.limits, random),
-          random_(std::move(random)), flushed_(next_.get_executor(), asio::steady_timer::time_point::max()) {}
+        : next_(std::move(next)), settings_(options), conn_(role::client, options.limits, random),
+          opening_(std::make_unique<opening>(options, std::move(random))), output_(options.limits.budget) {}
 
     executor_type get_executor() noexcept { return next_.get_executor(); }
     NextLayer& next_layer() noexcept { return next_; }
@@ -135,12 +134,13 @@ public:
     // does the resolving and connecting for a ws:// URI.
     template <class Token>
     auto async_handshake(std::string_view host, std::string_view target, Token&& token) {
-        auto draw = [this] { return random_(); };
-        key_ = make_key(draw);
-        handshake_.clear();
-        const auto& client = options_.client;
-        (void)http::serialize_head(
-            upgrade_request(host, target, key_, client.subprotocols, client.origin, deflate_offer(client.deflate)), handshake_);
+        if (opening_) {
+            auto& o = *opening_;
+            o.key = make_key(o.random);
+            const auto& client = o.client;
+            (void)http::serialize_head(
+                upgrade_request(host, target, o.key, client.subprotocols, client.origin, deflate_offer(client.deflate)), o.bytes);
+        }
         return asio::async_compose<Token, void(std::error_code)>(handshake_op{this}, token, next_);
     }
 
@@ -150,13 +150,12 @@ public:
     // nothing received — a pending async_read then completes with the stream's
     // error. Call once, after the handshake; zero intervals turn a rule off.
     void start_heartbeat(const timing::heartbeat_config& config) {
-        heartbeat_.emplace(config, timing::heartbeat::clock::now());
-        heartbeat_timer_.emplace(next_.get_executor());
+        heartbeat_ = std::make_unique<heartbeat_state>(config, next_.get_executor());
         beat();
     }
 
     // The subprotocol the handshake chose (empty: none).
-    const std::string& subprotocol() const noexcept { return accepted_.subprotocol; }
+    const std::string& subprotocol() const noexcept { return subprotocol_; }
     // Whether the handshake agreed to permessage-deflate (stream_options' handshake
     // or client deflate options enable it; RFC 7692).
     bool compressing() const noexcept { return conn_.deflate() != nullptr; }
@@ -282,7 +281,7 @@ private:
     // not while max_queued_bytes of output wait already (what is being written not
     // counted), nor past the process's memory budget (what is being written counted).
     std::error_code admit(std::size_t size) noexcept {
-        if (output_.queued(conn_) >= options_.max_queued_bytes) return error::send_queue_full;
+        if (output_.queued(conn_) >= settings_.max_queued_bytes) return error::send_queue_full;
         if (!output_.admit(conn_, *in_flight_, size ? size + max_header_size : 0)) return budget_error::exhausted;
         return {};
     }
@@ -296,46 +295,26 @@ private:
     std::error_code write_message(opcode type, std::string_view payload);
     bool writes_directly(opcode type, std::size_t size) const noexcept;
 
-    void beat() {
-        if (transport_ended_ || conn_.state() == state::closed) return;  // nothing left to keep alive
-        auto& hb = *heartbeat_;
-        switch (hb.poll(timing::heartbeat::clock::now())) {
-        case timing::heartbeat::action::peer_dead: return asio_detail::close_stream(next_);
-        case timing::heartbeat::action::send_ping:
-            if (!conn_.write_ping({})) flush();
-            hb.on_sent(timing::heartbeat::clock::now());  // a ping queued counts as sent
-            break;
-        case timing::heartbeat::action::none: break;
-        }
-        heartbeat_timer_->expires_at(hb.next_deadline());
-        heartbeat_timer_->async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
-            if (ec || life.expired()) return;
-            beat();
-        });
-    }
-
-    void start_close_timer() {
-        if (options_.close_timeout.count() <= 0) return;
-        close_timer_.emplace(next_.get_executor(), options_.close_timeout);
-        close_timer_->async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
-            if (ec || life.expired() || conn_.state() == state::closed) return;
-            asio_detail::close_stream(next_);
-        });
-    }
-
+    // impl/websocket_timers.hpp: heartbeats (start_heartbeat) and the close timeout.
+    struct heartbeat_state;
+    void beat();
+    void start_close_timer();
     void stop_close_timer() {
         if (close_timer_) close_timer_->cancel();
     }
 
     void received() {
-        if (heartbeat_) heartbeat_->on_received(timing::heartbeat::clock::now());
+        if (heartbeat_) heartbeat_->rule.on_received(timing::heartbeat::clock::now());
     }
 
-    // The server's answer to `req` into handshake_ (websocket::write_answer), and
+    // The server's answer to `req` into opening_ (websocket::write_answer), and
     // the connection set up as it agrees.
     std::error_code prepare_answer(const http::request& req, std::error_code not_http) {
-        const std::error_code refused = write_answer(req, not_http, options_.handshake, accepted_, handshake_);
-        if (!refused && accepted_.deflate) conn_.enable_deflate(accepted_.deflate->params, options_.handshake.deflate);
+        if (!opening_) return error::invalid_state;  // accepted already
+        auto& o = *opening_;
+        const std::error_code refused = write_answer(req, not_http, o.server, o.agreed, o.bytes);
+        if (!refused && o.agreed.deflate) conn_.enable_deflate(o.agreed.deflate->params, o.server.deflate);
+        subprotocol_ = std::move(o.agreed.subprotocol);
         return refused;
     }
 
@@ -357,16 +336,29 @@ private:
     void cork();
     void uncork();
 
+    // What is kept small for many idle streams (docs/benchmarks.md): the options read
+    // after the handshake, and what only the handshake needs, let go of when it ends.
+    struct settings {
+        explicit settings(const stream_options& o)
+            : max_queued_bytes(o.max_queued_bytes), read_size(o.read_size), small_read_buffer(o.small_read_buffer),
+              close_timeout(o.close_timeout) {}
+        std::size_t max_queued_bytes, read_size, small_read_buffer;
+        std::chrono::milliseconds close_timeout;
+    };
+    struct opening;  // impl/websocket_handshake_ops.hpp
+    // impl/websocket_timers.hpp: waited on by operations whose frames are being
+    // written (woken by each write that completes); made on the first wait.
+    asio::steady_timer& flushed();
+
     NextLayer next_;
-    stream_options options_;
+    settings settings_;
     websocket::connection conn_;
-    std::function<std::uint32_t()> random_{};
     flat_buffer in_;
-    asio::steady_timer flushed_;
-    accepted accepted_;
-    std::string handshake_;
+    std::unique_ptr<opening> opening_;  // until the opening handshake ends
+    std::string subprotocol_;
+    std::unique_ptr<asio::steady_timer> flushed_;
     // Queued: the connection's output and shared frames, held against the budget.
-    asio_detail::websocket_output output_{options_.limits.budget};
+    asio_detail::websocket_output output_;
     std::shared_ptr<asio_detail::websocket_output::flight> in_flight_ =
         std::make_shared<asio_detail::websocket_output::flight>();  // being written (flush)
     std::uint64_t written_ = 0;
@@ -376,18 +368,17 @@ private:
     bool reading_ = false;  // an async_read is under way
     std::error_code write_error_{};
     std::shared_ptr<char> life_ = std::make_shared<char>();
-    std::optional<timing::heartbeat> heartbeat_;
+    std::unique_ptr<heartbeat_state> heartbeat_;
     bool transport_ended_ = false;
     bool small_reads_ = false;  // the last read took less than small_read_buffer (impl/websocket_read_op.hpp)
-    std::optional<asio::steady_timer> heartbeat_timer_;
-    std::optional<asio::steady_timer> close_timer_;
-    std::string key_;
+    std::unique_ptr<asio::steady_timer> close_timer_;
 };
 
 }  // namespace herald::websocket
 
 #include <herald/asio/impl/websocket_handshake_ops.hpp>
 #include <herald/asio/impl/websocket_read_op.hpp>
+#include <herald/asio/impl/websocket_timers.hpp>
 #include <herald/asio/impl/websocket_write_op.hpp>
 
 #endif

@@ -12,10 +12,26 @@
 
 namespace herald::websocket {
 
+// What only the opening handshake needs, let go of when it ends (an idle stream
+// keeps none of it): the handshake's options, the bytes of the answer or the
+// upgrade request, the client's key and its random source for the key.
+template <class NextLayer>
+struct stream<NextLayer>::opening {
+    explicit opening(const stream_options& o, std::function<std::uint32_t()> r = {})
+        : server(o.handshake), client(o.client), request_limits(o.request_limits), random(std::move(r)) {}
+    websocket::server_options server;
+    websocket::client_options client;
+    http::limits request_limits;
+    std::function<std::uint32_t()> random;
+    accepted agreed;    // what the server's answer agrees to
+    std::string bytes;  // the answer, or the upgrade request
+    std::string key;    // the client's Sec-WebSocket-Key
+};
+
 template <class NextLayer>
 struct stream<NextLayer>::accept_op {
     stream* s;
-    bool read_first;            // read the request from the stream; else handshake_ holds the answer
+    bool read_first;            // read the request from the stream; else opening_ holds the answer
     std::error_code refused{};  // what the answer refuses, if anything
     enum class step { start, read, wrote } at = step::start;
     std::unique_ptr<http::request_parser> parser{};  // not movable
@@ -26,19 +42,22 @@ struct stream<NextLayer>::accept_op {
         auto& st = *s;
         switch (at) {
         case step::start:
+            if (!st.opening_) return asio_detail::post_complete(self, st.get_executor(), error::invalid_state);  // accepted already
             if (!read_first) return write(self);
-            parser = std::make_unique<http::request_parser>(st.options_.request_limits);
+            parser = std::make_unique<http::request_parser>(st.opening_->request_limits);
             request = std::make_unique<http::request>();
             break;
         case step::read:
             if (ec) {
                 asio_detail::close_stream(st.next_);
+                st.opening_.reset();
                 return self.complete(ec);
             }
             st.in_.commit(n);
             break;
         case step::wrote:
             if (refused || ec) asio_detail::close_stream(st.next_);
+            st.opening_.reset();
             return self.complete(refused ? refused : ec);
         }
         while (true) {
@@ -55,7 +74,7 @@ struct stream<NextLayer>::accept_op {
             }
             break;
         }
-        const auto space = st.in_.prepare(st.options_.read_size);
+        const auto space = st.in_.prepare(st.settings_.read_size);
         at = step::read;
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
@@ -63,7 +82,7 @@ struct stream<NextLayer>::accept_op {
     template <class Self>
     void write(Self& self) {
         at = step::wrote;
-        asio::async_write(s->next_, asio::buffer(s->handshake_), std::move(self));
+        asio::async_write(s->next_, asio::buffer(s->opening_->bytes), std::move(self));
     }
 };
 
@@ -78,13 +97,14 @@ struct stream<NextLayer>::handshake_op {
         auto& st = *s;
         switch (at) {
         case step::start:
+            if (!st.opening_) return asio_detail::post_complete(self, st.get_executor(), error::invalid_state);  // done already
             at = step::wrote;
-            return asio::async_write(st.next_, asio::buffer(st.handshake_), std::move(self));
+            return asio::async_write(st.next_, asio::buffer(st.opening_->bytes), std::move(self));
         case step::wrote:
-            if (ec) return self.complete(ec);
+            if (ec) return finish(self, ec);
             break;
         case step::read:
-            if (ec) return self.complete(ec);
+            if (ec) return finish(self, ec);
             st.in_.commit(n);
             break;
         }
@@ -96,19 +116,25 @@ struct stream<NextLayer>::handshake_op {
             http::response res;
             parser->head_into(res);
             std::optional<deflate_params> agreed;
-            const auto& client = st.options_.client;
-            std::error_code refused = check_response(res, st.key_, client.subprotocols, st.accepted_.subprotocol, client.deflate, agreed);
+            const auto& client = st.opening_->client;
+            std::error_code refused = check_response(res, st.opening_->key, client.subprotocols, st.subprotocol_, client.deflate, agreed);
             if (refused) asio_detail::close_stream(st.next_);
             else if (agreed) st.conn_.enable_deflate(*agreed, client.deflate);
-            return self.complete(refused);
+            return finish(self, refused);
         }
         if (ev.type == http::event_type::error) {
             asio_detail::close_stream(st.next_);
-            return self.complete(parser->error());
+            return finish(self, parser->error());
         }
-        const auto space = st.in_.prepare(st.options_.read_size);
+        const auto space = st.in_.prepare(st.settings_.read_size);
         at = step::read;
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
+    }
+
+    template <class Self>
+    void finish(Self& self, std::error_code ec) {
+        s->opening_.reset();
+        self.complete(ec);
     }
 };
 

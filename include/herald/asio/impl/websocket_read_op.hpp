@@ -133,7 +133,7 @@ private:
     // gather their replies past what the stream lets wait (max_queued_bytes).
     std::size_t read_size() const noexcept {
         const std::uint64_t left = std::min<std::uint64_t>(s->conn_.frame_bytes_left(), detail::max_read_size);
-        return std::min(std::max(static_cast<std::size_t>(left), s->options_.read_size), detail::max_read_size);
+        return std::min(std::max(static_cast<std::size_t>(left), s->settings_.read_size), detail::max_read_size);
     }
 
     // Small messages lately, and nothing buffered: the next read is into the small
@@ -141,14 +141,14 @@ private:
     // reactor reads straight into it when the socket is readable. Zero: not now.
     std::size_t small_read() const noexcept {
         if constexpr (asio_detail::nonblocking_socket<NextLayer>)
-            if (s->small_reads_ && s->in_.empty()) return std::min(s->options_.small_read_buffer, detail::max_read_size);
+            if (s->small_reads_ && s->in_.empty()) return std::min(s->settings_.small_read_buffer, detail::max_read_size);
         return 0;
     }
 
     // A read of `n` bytes ended: whether the peer's messages are small lately. A
     // read that filled the small buffer (or more) may have left bytes behind.
     void took(std::size_t n) noexcept {
-        if constexpr (asio_detail::nonblocking_socket<NextLayer>) s->small_reads_ = n < s->options_.small_read_buffer;
+        if constexpr (asio_detail::nonblocking_socket<NextLayer>) s->small_reads_ = n < s->settings_.small_read_buffer;
     }
 
     template <class Self>
@@ -172,7 +172,7 @@ private:
         if (st.flushing_ && !st.write_error_) {
             result = ec;
             at = step::closing;
-            return st.flushed_.async_wait(std::move(self));
+            return st.flushed().async_wait(std::move(self));
         }
         // The close frames are out (or their write failed): nothing is being written.
         if (st.write_error_) asio_detail::close_stream(st.next_);

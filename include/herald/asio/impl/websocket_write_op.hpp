@@ -49,7 +49,7 @@ struct stream<NextLayer>::write_op {
         }
         if (st.write_error_) return self.complete(st.write_error_);
         if (st.written_ >= target) return self.complete({});
-        st.flushed_.async_wait(std::move(self));  // woken by every write that completes
+        st.flushed().async_wait(std::move(self));  // woken by every write that completes
     }
 };
 
@@ -118,13 +118,13 @@ void stream<NextLayer>::wrote(std::error_code ec, std::size_t n) {
     in_flight_->clear();  // shared frames are let go of here
     output_.settle(conn_);
     if (ec) write_error_ = ec;
-    flushed_.cancel();  // wakes every operation waiting for its frame
+    if (flushed_) flushed_->cancel();  // wakes every operation waiting for its frame
 }
 
 template <class NextLayer>
 void stream<NextLayer>::count_written(std::size_t n) {
     written_ += n;
-    if (heartbeat_ && n) heartbeat_->on_sent(timing::heartbeat::clock::now());
+    if (heartbeat_ && n) heartbeat_->rule.on_sent(timing::heartbeat::clock::now());
 }
 
 }  // namespace herald::websocket

@@ -1,0 +1,75 @@
+// What an open websocket::stream keeps: what only the opening handshake needs
+// (its options, the answer, the key) is let go of when it ends, and timers are
+// made when first used — an idle stream is one of many thousands
+// (docs/benchmarks.md, "Memory per idle WebSocket connection").
+#include <herald/asio/websocket.hpp>
+#include <herald/test/stream.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+
+using namespace herald;
+namespace ws = herald::websocket;
+
+namespace {
+
+// Draws 1, 2, 3, ...: the client's key is known in advance.
+struct counting_random {
+    std::uint32_t next = 0;
+    std::uint32_t operator()() { return ++next; }
+};
+
+}  // namespace
+
+TEST_CASE("websocket footprint: an open stream on a socket is under 800 bytes", "[asio][websocket]") {
+    // 1,600 bytes when it kept its options, the handshake's answer and three timers.
+    if constexpr (sizeof(void*) == 8) CHECK(sizeof(ws::stream<asio::ip::tcp::socket>) <= 800);
+}
+
+TEST_CASE("websocket footprint: the server's handshake state goes with its answer; a second accept is refused",
+          "[asio][websocket]") {
+    asio::io_context io;
+    ws::stream_options options;
+    options.handshake.subprotocols = {"chat"};
+    ws::stream<test::stream> server{test::stream{io.get_executor()}, options};
+    auto request = ws::upgrade_request("localhost", "/", "dGhlIHNhbXBsZSBub25jZQ==", {"chat"});
+    std::error_code first = asio::error::would_block, second = asio::error::would_block;
+    server.async_accept(request, [&](std::error_code ec) {
+        first = ec;
+        server.async_accept(request, [&](std::error_code ec2) { second = ec2; });
+    });
+    io.run();
+    CHECK_FALSE(first);
+    CHECK(second == ws::error::invalid_state);
+    CHECK(server.subprotocol() == "chat");  // kept, unlike the rest of the handshake
+    const std::string wire = server.next_layer().str();
+    CHECK(wire.rfind("HTTP/1.1 101 ", 0) == 0);
+    CHECK(wire.find("HTTP/1.1", 1) == std::string::npos);  // one answer only
+}
+
+TEST_CASE("websocket footprint: a client's handshake state goes with the 101; a second handshake is refused",
+          "[asio][websocket]") {
+    asio::io_context io;
+    counting_random draw;
+    auto copy = draw;
+    const std::string key = ws::make_key(copy);  // what the stream will send
+    const std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                               "Sec-WebSocket-Accept: " + ws::accept_key(key) + "\r\n\r\n";
+    ws::stream<test::stream> client{test::stream{io.get_executor(), answer}, draw};
+    std::error_code first = asio::error::would_block, second = asio::error::would_block;
+    client.async_handshake("localhost", "/", [&](std::error_code ec) {
+        first = ec;
+        client.async_handshake("localhost", "/", [&](std::error_code ec2) { second = ec2; });
+    });
+    io.run();
+    CHECK_FALSE(first);
+    CHECK(second == ws::error::invalid_state);
+    const std::string wire = client.next_layer().str();
+    CHECK(wire.find("Sec-WebSocket-Key: " + key + "\r\n") != std::string::npos);
+    CHECK(wire.find("GET", 1) == std::string::npos);  // one request only
+}
