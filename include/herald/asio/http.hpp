@@ -32,6 +32,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
+#include <asio/socket_base.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
@@ -142,9 +143,40 @@ private:
     template <class, class>
     friend struct serve_op;
 
-    // For async_serve's watching read while a request is parked (serve.hpp).
-    std::span<char> buffer_for_watch() { return buffer_.prepare(options_.read_size); }
-    void commit_watched(std::size_t n) noexcept { buffer_.commit(n); }
+    // For async_serve while a request is parked (serve.hpp): completes `done(ec)`
+    // when the client sent something (kept in the buffer for the next request;
+    // possibly nothing after all, {}) or left (eof, a reset). On a socket it waits
+    // for readability and holds no read buffer meanwhile: a parked long poll is one
+    // of many thousands (docs/benchmarks.md). Only with nothing buffered.
+    template <class Done>
+    void watch(Done done) {
+        if constexpr (asio_detail::nonblocking_socket<Stream>) {
+            buffer_.release();
+            stream_.async_wait(asio::socket_base::wait_read, [this, done = std::move(done)](std::error_code ec) mutable {
+                if (!ec) ec = read_ready();
+                done(ec);
+            });
+        } else {
+            const auto space = buffer_.prepare(options_.read_size);
+            stream_.async_read_some(asio::buffer(space.data(), space.size()),
+                                    [this, done = std::move(done)](std::error_code ec, std::size_t n) mutable {
+                                        if (!ec) buffer_.commit(n);
+                                        done(ec);
+                                    });
+        }
+    }
+    // What a readable socket holds, read without blocking: {} (nothing there after
+    // all is no error), eof or the stream's error.
+    std::error_code read_ready() {
+        std::error_code ec;
+        const auto space = buffer_.prepare(options_.read_size);
+        std::size_t n = 0;
+        if (asio_detail::make_non_blocking(stream_, ec)) n = stream_.read_some(asio::buffer(space.data(), space.size()), ec);
+        if (asio_detail::would_block(ec)) ec = {};
+        buffer_.commit(n);
+        buffer_.release();  // when nothing came
+        return ec;
+    }
     void end_after_response() noexcept { keep_alive_ = false; }
 
     enum class phase { idle, head, body, write };

@@ -216,16 +216,13 @@ private:
     void watch() {
         auto& c = *conn;
         if (!c.keep_alive() || !c.buffered().empty()) return;
-        const auto space = c.buffer_for_watch();
-        if (space.empty()) return;
         slot->watching = true;
-        c.next_layer().async_read_some(asio::buffer(space.data(), space.size()),
-                                       [conn = conn, slot = slot](std::error_code ec, std::size_t n) {
-                                           slot->watching = false;
-                                           if (!ec) conn->commit_watched(n);
-                                           else if (ec != asio::error::operation_aborted) slot->gone = ec;
-                                           slot->signal.cancel();
-                                       });
+        // `conn` outlives the watch: the loop completes only once it ended (drain).
+        c.watch([slot = slot](std::error_code ec) {
+            slot->watching = false;
+            if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
+            slot->signal.cancel();
+        });
     }
 
     template <class Self>
@@ -274,6 +271,7 @@ private:
             slot->value = response{500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n"};
             return write(self, *slot->value);
         }
+        c.buffer_.release();  // unless bytes wait in it: an SSE stream reads no more requests
         asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
         complete(self, {});
     }
