@@ -39,6 +39,8 @@
 #include <asio/write.hpp>
 
 #include <array>
+#include <tuple>
+#include <type_traits>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -211,15 +213,33 @@ private:
     }
 
     // Reads and discards until the client leaves: an EventSource sends nothing after
-    // its request, so the read ends only with EOF, a reset, or close().
+    // its request, so the read ends only with EOF, a reset, or close(). On a socket
+    // it waits for readability and reads into the stack: an idle stream holds no
+    // buffer for it.
     void watch() {
-        conn_->next_layer().async_read_some(asio::buffer(discard_),
-                                            [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-                                                if (!ec) return self->watch();
-                                                const bool left = ec == asio::error::eof || ec == asio::error::connection_reset;
-                                                std::lock_guard lock(self->mutex_);
-                                                self->end_locked(left ? std::error_code{asio::error::eof} : ec);
-                                            });
+        auto& next = conn_->next_layer();
+        if constexpr (asio_detail::nonblocking_socket<Stream>) {
+            // One read per wake-up: a client that keeps sending does not hold the
+            // thread, and what it leaves makes the next wait complete at once (Asio
+            // re-arms epoll for each wait).
+            next.async_wait(asio::socket_base::wait_read, [self = this->shared_from_this()](std::error_code ec) {
+                char discard[4096];
+                auto& socket = self->conn_->next_layer();
+                if (!ec && asio_detail::make_non_blocking(socket, ec)) (void)socket.read_some(asio::buffer(discard), ec);
+                if (!ec || asio_detail::would_block(ec)) return self->watch();
+                self->watched_end(ec);
+            });
+        } else {
+            next.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                if (!ec) return self->watch();
+                self->watched_end(ec);
+            });
+        }
+    }
+    void watched_end(std::error_code ec) {
+        const bool left = ec == asio::error::eof || ec == asio::error::connection_reset;
+        std::lock_guard lock(mutex_);
+        end_locked(left ? std::error_code{asio::error::eof} : ec);
     }
 
     struct run_op {
@@ -340,7 +360,8 @@ private:
     timing::heartbeat heartbeat_;
     http::date_cache dates_;
     std::string head_;
-    std::array<char, 512> discard_{};
+    // watch()'s, for a stream that cannot wait for readability (TLS).
+    [[no_unique_address]] std::conditional_t<asio_detail::nonblocking_socket<Stream>, std::tuple<>, std::array<char, 512>> discard_{};
     std::vector<shared_event> inflight_;
     std::vector<asio::const_buffer> buffers_;
 

@@ -1,0 +1,74 @@
+// An SSE stream on a real socket: it watches for the client leaving by waiting
+// for readability (sse.hpp, event_stream::watch), with no buffer of its own.
+#include "support.hpp"
+
+#include <herald/asio/sse.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace herald;
+using testing::after;
+using tcp = asio::ip::tcp;
+using tcp_connection = http::server_connection<tcp::socket>;
+using tcp_stream = sse::event_stream<tcp::socket>;
+
+namespace {
+
+// A stream's connection with its request read, and the client's socket.
+struct opened {
+    explicit opened(asio::io_context& io) : client(io) {
+        tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+        client.connect(acceptor.local_endpoint());
+        asio::write(client, asio::buffer(std::string_view("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")));
+        conn = std::make_shared<tcp_connection>(acceptor.accept(), testing::quiet_options());
+        bool read = false;
+        conn->async_read_request([&](std::error_code ec) { read = !ec; });
+        io.run();
+        io.restart();
+        REQUIRE(read);
+    }
+    tcp::socket client;
+    std::shared_ptr<tcp_connection> conn;
+};
+
+sse::shared_event make_event(std::string_view data) {
+    std::error_code ec;
+    auto ev = sse::make_shared_event({"", data, std::nullopt, std::nullopt}, ec);
+    REQUIRE(ev);
+    return ev;
+}
+
+}  // namespace
+
+TEST_CASE("sse stream on a socket: bytes the client sends are discarded, events go on, and its leaving ends the run",
+          "[asio][sse]") {
+    asio::io_context io;
+    opened o{io};
+    auto stream = std::make_shared<tcp_stream>(o.conn);
+    std::error_code result = asio::error::would_block;
+    stream->async_run([&](std::error_code ec) { result = ec; });
+    // More than one read's worth, which an EventSource never sends: read and dropped.
+    after(io, 10, [&] { asio::write(o.client, asio::buffer(std::string(20000, 'j'))); });
+    after(io, 30, [&] { CHECK(stream->send(make_event("after the junk"))); });
+    std::string wire;
+    after(io, 60, [&] {
+        std::error_code ec;
+        char chunk[4096];
+        while (o.client.available() > 0) wire.append(chunk, o.client.read_some(asio::buffer(chunk), ec));
+        o.client.close();  // the client leaves
+    });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(result == asio::error::eof);
+    CHECK(stream->ended());
+    const auto body = testing::split_response(wire).second;
+    const auto events = testing::parse_events(body);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].data == "after the junk");
+}
