@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -66,10 +67,33 @@ TEST_CASE("websocket footprint: a client's handshake state goes with the 101; a 
         first = ec;
         client.async_handshake("localhost", "/", [&](std::error_code ec2) { second = ec2; });
     });
-    io.run();
+    io.run_for(std::chrono::seconds(5));  // a second handshake that read again would wait, not fail
     CHECK_FALSE(first);
     CHECK(second == ws::error::invalid_state);
     const std::string wire = client.next_layer().str();
     CHECK(wire.find("Sec-WebSocket-Key: " + key + "\r\n") != std::string::npos);
     CHECK(wire.find("GET", 1) == std::string::npos);  // one request only
+}
+
+TEST_CASE("websocket client: the handshake's nonce and the mask keys come from one generator", "[asio][websocket]") {
+    // A generator copied by value into both would repeat its draws: the nonce, sent
+    // in the clear, would give away the mask keys (RFC 6455 §5.3).
+    asio::io_context io;
+    counting_random draw;
+    auto copy = draw;
+    const std::string key = ws::make_key(copy);  // draws 1 to 16
+    const std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                               "Sec-WebSocket-Accept: " + ws::accept_key(key) + "\r\n\r\n";
+    ws::stream<test::stream> client{test::stream{io.get_executor(), answer}, draw};
+    std::error_code wrote = asio::error::would_block;
+    client.async_handshake("localhost", "/", [&](std::error_code ec) {
+        REQUIRE_FALSE(ec);
+        client.async_write(ws::opcode::text, "hi", [&](std::error_code ec2) { wrote = ec2; });
+    });
+    io.run_for(std::chrono::seconds(5));
+    REQUIRE_FALSE(wrote);
+    const std::string wire = client.next_layer().str();
+    const std::string frame = wire.substr(wire.find("\r\n\r\n") + 4);
+    REQUIRE(frame.size() == 2 + 4 + 2);
+    CHECK(frame.substr(2, 4) == std::string({'\0', '\0', '\0', '\x11'}));  // the 17th draw, not the 1st again
 }

@@ -103,8 +103,7 @@ public:
     // A client-side stream: `random` gives 32 random bits for each mask key and
     // for the handshake's nonce (RFC 6455 §10.3; seed it from std::random_device).
     stream(NextLayer next, std::function<std::uint32_t()> random, const stream_options& options = {})
-        : next_(std::move(next)), settings_(options), conn_(role::client, options.limits, random),
-          opening_(std::make_unique<opening>(options, std::move(random))), output_(options.limits.budget) {}
+        : stream(std::move(next), options, one_source(std::move(random))) {}
 
     executor_type get_executor() noexcept { return next_.get_executor(); }
     NextLayer& next_layer() noexcept { return next_; }
@@ -137,6 +136,7 @@ public:
         if (opening_) {
             auto& o = *opening_;
             o.key = make_key(o.random);
+            o.bytes.clear();
             const auto& client = o.client;
             (void)http::serialize_head(
                 upgrade_request(host, target, o.key, client.subprotocols, client.origin, deflate_offer(client.deflate)), o.bytes);
@@ -335,6 +335,18 @@ private:
     // handed out go out together.
     void cork();
     void uncork();
+
+    // The client's: the handshake's nonce and the frames' mask keys are drawn from
+    // one generator. Copies of a stateful one (a lambda holding an engine by value)
+    // would repeat its sequence, and the nonce, sent in the clear, would give away
+    // the first mask keys (RFC 6455 §5.3: a key must not be predictable).
+    stream(NextLayer next, const stream_options& options, std::function<std::uint32_t()> draw)
+        : next_(std::move(next)), settings_(options), conn_(role::client, options.limits, draw),
+          opening_(std::make_unique<opening>(options, draw)), output_(options.limits.budget) {}
+    static std::function<std::uint32_t()> one_source(std::function<std::uint32_t()> random) {
+        if (!random) return random;  // the connection refuses a client without one
+        return [shared = std::make_shared<std::function<std::uint32_t()>>(std::move(random))] { return (*shared)(); };
+    }
 
     // What is kept small for many idle streams (docs/benchmarks.md): the options read
     // after the handshake, and what only the handshake needs, let go of when it ends.
