@@ -1,5 +1,5 @@
 // A loopback server run on a thread of its own, for tests that talk to it with
-// blocking clients; and the TLS server context most of them use.
+// blocking clients.
 #ifndef HERALD_TESTS_ASIO_SERVER_THREAD_HPP
 #define HERALD_TESTS_ASIO_SERVER_THREAD_HPP
 

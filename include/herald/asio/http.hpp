@@ -147,12 +147,15 @@ private:
     // when the client sent something (kept in the buffer for the next request;
     // possibly nothing after all, {}) or left (eof, a reset). On a socket it waits
     // for readability and holds no read buffer meanwhile: a parked long poll is one
-    // of many thousands (docs/benchmarks.md). Only with nothing buffered.
+    // of many thousands (docs/benchmarks.md); the socket is left in non-blocking
+    // mode, as WebSocket and SSE streams put it anyway. Only with nothing buffered.
     template <class Done>
     void watch(Done done) {
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
             buffer_.release();
             stream_.async_wait(asio::socket_base::wait_read, [this, done = std::move(done)](std::error_code ec) mutable {
+                // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
+                if (!ec && !stream_.is_open()) ec = asio::error::operation_aborted;
                 if (!ec) ec = read_ready();
                 done(ec);
             });

@@ -166,10 +166,9 @@ struct serve_op {
                 c.arm(server_connection<Stream>::phase::idle);
                 return drain(self, {});
             }
-            // The watching read ended while the answer was being written (its
-            // completion ran first, as it may when threads serve the strand): the
-            // peer is gone. Reading again would wait for ever, since Asio's
-            // edge-triggered reactor reports a FIN once and it was consumed.
+            // The watch ended while the answer was being written (its completion
+            // ran first, as it may when threads serve the strand) and found the
+            // peer gone: its FIN was read, so a read now would wait for ever.
             if (slot && slot->gone) return end_gone(self);
             break;
         case step::drain:

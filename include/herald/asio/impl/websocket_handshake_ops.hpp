@@ -81,6 +81,8 @@ struct stream<NextLayer>::accept_op {
 
     template <class Self>
     void write(Self& self) {
+        // Another accept ended the handshake meanwhile (calls that overlap: misuse).
+        if (!s->opening_) return self.complete(error::invalid_state);
         at = step::wrote;
         asio::async_write(s->next_, asio::buffer(s->opening_->bytes), std::move(self));
     }
