@@ -29,6 +29,7 @@
 
 #include <herald/asio/detail/deadline.hpp>
 #include <herald/asio/http.hpp>
+#include <herald/detail/fifo.hpp>
 #include <herald/sse/error.hpp>
 #include <herald/sse/serializer.hpp>
 #include <herald/timing/heartbeat.hpp>
@@ -41,7 +42,6 @@
 #include <array>
 #include <tuple>
 #include <type_traits>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -252,6 +252,8 @@ private:
             switch (at) {
             case step::start: return write_head(self);
             case step::head:
+                std::string().swap(st.head_);  // written: an idle stream keeps no copy of it
+                [[fallthrough]];
             case step::write:
                 st.writing_ = false;
                 st.write_deadline_.stop();
@@ -366,7 +368,7 @@ private:
     std::vector<asio::const_buffer> buffers_;
 
     mutable std::mutex mutex_;  // guards what send() and close() touch from other threads
-    std::deque<shared_event> queue_;
+    herald::detail::fifo<shared_event> queue_;
     std::size_t queued_bytes_ = 0;
     std::size_t dropped_ = 0;
     bool wake_pending_ = false;
