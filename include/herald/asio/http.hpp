@@ -37,6 +37,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <system_error>
@@ -73,7 +74,7 @@ public:
     using next_layer_type = Stream;
 
     explicit server_connection(Stream stream, const server_options& options = {})
-        : stream_(std::move(stream)), options_(options), parser_(options.limits),
+        : stream_(std::move(stream)), options_(options),
           buffer_(options.limits.max_header_bytes + options.read_size), deadline_(stream_.get_executor()) {}
 
     server_connection(const server_connection&) = delete;
@@ -143,6 +144,20 @@ private:
     template <class, class>
     friend struct serve_op;
 
+    // The request parser, made for the first request and again after rest().
+    request_parser& parser() {
+        if (!parser_) parser_ = std::make_unique<request_parser>(options_.limits);
+        return *parser_;
+    }
+    // Between requests, with a whole request read and nothing buffered after it (a
+    // request parked, or the connection handed off): the read buffer and the
+    // parser are let go of, so a parked long poll or an SSE stream keeps neither
+    // (the next request makes them again).
+    void rest() noexcept {
+        buffer_.release();
+        if (buffer_.empty()) parser_.reset();
+    }
+
     // For async_serve while a request is parked (serve.hpp): completes `done(ec)`
     // when the client sent something (kept in the buffer for the next request;
     // possibly nothing after all, {}) or left (eof, a reset). On a socket it waits
@@ -151,8 +166,8 @@ private:
     // mode, as WebSocket and SSE streams put it anyway. Only with nothing buffered.
     template <class Done>
     void watch(Done done) {
+        rest();
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
-            buffer_.release();
             stream_.async_wait(asio::socket_base::wait_read, [this, done = std::move(done)](std::error_code ec) mutable {
                 // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
                 if (!ec && !stream_.is_open()) ec = asio::error::operation_aborted;
@@ -212,7 +227,7 @@ private:
     // goes on after it.
     std::error_code prepare_head(const http::response& res) {
         head_.clear();
-        keep_alive_ = keep_alive_ && request_.keep_alive() && res.keep_alive() && !parser_.error();
+        keep_alive_ = keep_alive_ && request_.keep_alive() && res.keep_alive() && !(parser_ && parser_->error());
         head_options options;
         options.keep_alive = keep_alive_;
         if (options_.send_date) options.date = dates_.get(std::chrono::system_clock::now());
@@ -221,12 +236,12 @@ private:
 
     Stream stream_;
     server_options options_;
-    request_parser parser_;
+    std::unique_ptr<request_parser> parser_;  // see parser()
     flat_buffer buffer_;
     asio_detail::deadline deadline_;
     http::request request_;
     budget_share body_held_{options_.budget};  // request_.body's bytes
-    http::response error_response_;
+    std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
     std::string head_;
     date_cache dates_;
     asio::cancellation_signal closing_;

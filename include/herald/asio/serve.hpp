@@ -270,7 +270,7 @@ private:
             slot->value = response{500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n"};
             return write(self, *slot->value);
         }
-        c.buffer_.release();  // unless bytes wait in it: an SSE stream reads no more requests
+        c.rest();  // unless bytes wait: an SSE stream reads no more requests, a WebSocket reads frames
         asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
         complete(self, {});
     }

@@ -55,16 +55,16 @@ private:
         while (true) {
             std::string_view input = c.buffer_.data();
             const std::size_t before = input.size();
-            const event ev = c.parser_.next(input);
+            const event ev = c.parser().next(input);
             c.buffer_.consume(before - input.size());
             switch (ev.type) {
             case event_type::head:
-                c.parser_.head_into(c.request_);
+                c.parser().head_into(c.request_);
                 if (auto bad = c.request_.check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
                 c.arm(phase::body);
                 // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
                 // for this interim answer before it sends the body.
-                if (c.parser_.expects_continue() && (c.parser_.chunked() || c.parser_.content_length().value_or(0) > 0)) {
+                if (auto& p = c.parser(); p.expects_continue() && (p.chunked() || p.content_length().value_or(0) > 0)) {
                     at = step::wrote_continue;
                     asio::async_write(c.stream_, asio::buffer(std::string_view{"HTTP/1.1 100 Continue\r\n\r\n"}),
                                       std::move(self));
@@ -82,7 +82,7 @@ private:
                 // Reached only when the previous request asked for an upgrade and was
                 // answered with plain HTTP instead: the parser goes on (RFC 9110 §7.8).
                 continue;
-            case event_type::error: return answer(self, c.parser_.error(), status_for(c.parser_.error()));
+            case event_type::error: return answer(self, c.parser().error(), status_for(c.parser().error()));
             case event_type::need_more:
             case event_type::closed: break;
             }
@@ -97,11 +97,11 @@ private:
     template <class Self>
     void end_of_stream(Self& self) {
         auto& c = *conn;
-        const event ev = c.parser_.finish();
+        const event ev = c.parser().finish();
         c.keep_alive_ = false;
         // An EOF between requests is the normal end of a connection; inside one the
         // client is gone, so there is nobody to answer.
-        finish(self, ev.type == event_type::closed ? std::error_code{asio::error::eof} : c.parser_.error());
+        finish(self, ev.type == event_type::closed ? std::error_code{asio::error::eof} : c.parser().error());
     }
 
     template <class Self>
@@ -119,12 +119,12 @@ private:
         failure = ec;
         if (status == 0) return finish(self, ec);
         c.keep_alive_ = false;
-        c.error_response_ = response{status, "text/plain; charset=utf-8", ec.message() + "\n"};
-        if (status == 503) c.error_response_.fields.append("Retry-After", "1");  // RFC 9110 §10.2.3
-        if (c.prepare_head(c.error_response_)) return finish(self, ec);
+        c.error_response_ = std::make_unique<response>(status, "text/plain; charset=utf-8", ec.message() + "\n");
+        if (status == 503) c.error_response_->fields.append("Retry-After", "1");  // RFC 9110 §10.2.3
+        if (c.prepare_head(*c.error_response_)) return finish(self, ec);
         at = step::wrote_answer;
         c.arm(phase::write);  // a client that sent garbage and reads nothing is cut too
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(c.error_response_.body)};
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(c.error_response_->body)};
         asio::async_write(c.stream_, buffers, std::move(self));
     }
 

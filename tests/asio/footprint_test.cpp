@@ -1,7 +1,10 @@
-// What an open websocket::stream keeps: what only the opening handshake needs
-// (its options, the answer, the key) is let go of when it ends, and timers are
-// made when first used — an idle stream is one of many thousands
-// (docs/benchmarks.md, "Memory per idle WebSocket connection").
+// What an idle connection keeps, as each is one of many thousands
+// (docs/benchmarks.md, "Memory per idle connection"): an open websocket::stream
+// lets go of what only the opening handshake needs (its options, the answer, the
+// key) and makes its timers when first used; an HTTP connection makes its request
+// parser for a request and lets it go while a request is parked or handed off.
+#include <herald/asio/http.hpp>
+#include <herald/asio/sse.hpp>
 #include <herald/asio/websocket.hpp>
 #include <herald/test/stream.hpp>
 
@@ -30,6 +33,15 @@ struct counting_random {
 TEST_CASE("websocket footprint: an open stream on a socket is under 800 bytes", "[asio][websocket]") {
     // 1,600 bytes when it kept its options, the handshake's answer and three timers.
     if constexpr (sizeof(void*) == 8) CHECK(sizeof(ws::stream<asio::ip::tcp::socket>) <= 800);
+}
+
+TEST_CASE("http footprint: a connection and an SSE stream on a socket are under 800 and 900 bytes", "[asio][http][sse]") {
+    // 1,336 and 1,432 when the connection held its parser and a bad request's answer
+    // for good, and the stream a 512-byte read buffer and a std::deque.
+    if constexpr (sizeof(void*) == 8) {
+        CHECK(sizeof(http::server_connection<asio::ip::tcp::socket>) <= 800);
+        CHECK(sizeof(sse::event_stream<asio::ip::tcp::socket>) <= 900);
+    }
 }
 
 TEST_CASE("websocket footprint: the server's handshake state goes with its answer; a second accept is refused",
