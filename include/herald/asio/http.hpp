@@ -161,12 +161,11 @@ private:
     // For async_serve while a request is parked (serve.hpp): completes `done(ec)`
     // when the client sent something (kept in the buffer for the next request;
     // possibly nothing after all, {}) or left (eof, a reset). On a socket it waits
-    // for readability and holds no read buffer meanwhile: a parked long poll is one
-    // of many thousands (docs/benchmarks.md); the socket is left in non-blocking
+    // for readability, so rest() may let the read buffer go meanwhile: a parked long
+    // poll is one of many thousands (docs/benchmarks.md); the socket is left in non-blocking
     // mode, as WebSocket and SSE streams put it anyway. Only with nothing buffered.
     template <class Done>
     void watch(Done done) {
-        rest();
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
             stream_.async_wait(asio::socket_base::wait_read, [this, done = std::move(done)](std::error_code ec) mutable {
                 // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.

@@ -222,6 +222,16 @@ private:
             if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
             slot->signal.cancel();
         });
+        // Still unanswered once what the handler posted has run (an answer given at
+        // once is posted, so it comes first): parked, so the read buffer and the
+        // parser go until the next request. An answer that comes at once keeps them
+        // (no free and allocation per request). Only on a socket, whose watch is a
+        // wait: a read's watch reads into the buffer.
+        if constexpr (asio_detail::nonblocking_socket<Stream>) {
+            asio::post(c.get_executor(), [slot = slot, &c] {
+                if (slot->watching && !slot->value && !slot->handoff) c.rest();  // watching: the loop, and c, are still there
+            });
+        }
     }
 
     template <class Self>
