@@ -9,8 +9,8 @@
 // a 512-byte block and its map as soon as it is made (libstdc++), which for an
 // SSE stream was a sixth of an idle stream's memory (docs/benchmarks.md).
 //
-// Taken elements leave a gap at the front, closed when it is half the vector
-// (amortised O(1) per element) and whenever the queue empties.
+// Taken elements leave a gap at the front, closed when it is half the vector and
+// at least 64 elements (amortised O(1) per element) and whenever the queue empties.
 
 #include <cstddef>
 #include <utility>
@@ -31,7 +31,7 @@ public:
     void pop_front() {
         items_[head_] = T();
         if (++head_ == items_.size()) return clear();
-        if (head_ >= 16 && head_ * 2 >= items_.size()) {
+        if (head_ >= 64 && head_ * 2 >= items_.size()) {
             items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
             head_ = 0;
         }
@@ -44,9 +44,10 @@ public:
     }
 
 private:
-    // A queue that drained keeps room for a few elements: a stream that sends one
-    // event at a time does not allocate per event.
-    static constexpr std::size_t kept_capacity = 4;
+    // A queue that drained keeps room for 16 elements (256 bytes of shared_ptr): a
+    // stream under steady traffic does not allocate per batch, and an idle one that
+    // once queued a burst keeps little.
+    static constexpr std::size_t kept_capacity = 16;
 
     std::vector<T> items_;
     std::size_t head_ = 0;
