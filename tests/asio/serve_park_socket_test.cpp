@@ -44,7 +44,10 @@ struct socket_pair {
             *server,
             [this](const http::request& req, http::responder r) {
                 seen.push_back(req.target);
-                if (req.target == "/slow") parked.emplace(std::move(r));
+                if (req.target == "/slow") {
+                    r.on_abandon([] {});  // parked: watched by a readiness wait, with no read buffer
+                    parked.emplace(std::move(r));
+                }
                 else r(http::response{200, "text/plain", req.target});
             },
             [this](std::error_code ec) { result = ec; });

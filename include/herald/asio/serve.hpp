@@ -25,6 +25,7 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <typeinfo>
@@ -51,6 +52,9 @@ struct response_slot {
     // Called once if the request is abandoned: the client went away or the
     // connection was closed before an answer.
     std::function<void()> on_abandon;
+    // on_abandon was asked for, at once (it is set through a post): the request is
+    // parked for long, so its connection keeps no read buffer meanwhile (http.hpp).
+    std::atomic<bool> parks{false};
     bool watching = false;   // a read is out to notice the client going away
     std::error_code gone{};  // what that read ended with, when the client left
     bool abandoned = false;  // the loop ended without an answer
@@ -104,8 +108,11 @@ public:
     // Calls `fn()` (on the connection's executor) if the request is abandoned before
     // it is answered: the client closed its connection while the request was parked,
     // or the connection was closed. Long polling unparks the request there.
+    // Registering it also says the request waits long: its connection then holds no
+    // read buffer until the answer (docs/http.md).
     void on_abandon(std::function<void()> fn) {
         if (!slot_) return;
+        slot_->parks.store(true, std::memory_order_relaxed);
         asio::post(slot_->signal.get_executor(), [slot = slot_, fn = std::move(fn)]() mutable {
             if (slot->value || slot->handoff) return;
             if (slot->abandoned) return fn();  // registered after the loop ended: call it now
@@ -217,21 +224,15 @@ private:
         if (!c.keep_alive() || !c.buffered().empty()) return;
         slot->watching = true;
         // `conn` outlives the watch: the loop completes only once it ended (drain).
-        c.watch([slot = slot](std::error_code ec) {
-            slot->watching = false;
-            if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
-            slot->signal.cancel();
-        });
-        // Still unanswered once what the handler posted has run (an answer given at
-        // once is posted, so it comes first): parked, so the read buffer and the
-        // parser go until the next request. An answer that comes at once keeps them
-        // (no free and allocation per request). Only on a socket, whose watch is a
-        // wait: a read's watch reads into the buffer.
-        if constexpr (asio_detail::nonblocking_socket<Stream>) {
-            asio::post(c.get_executor(), [slot = slot, &c] {
-                if (slot->watching && !slot->value && !slot->handoff) c.rest();  // watching: the loop, and c, are still there
-            });
-        }
+        // A handler that registered on_abandon parks its request (long polling):
+        // the connection then keeps no read buffer meanwhile (http.hpp, watch).
+        c.watch(
+            [slot = slot](std::error_code ec) {
+                slot->watching = false;
+                if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
+                slot->signal.cancel();
+            },
+            slot->parks.load(std::memory_order_relaxed));
     }
 
     template <class Self>
