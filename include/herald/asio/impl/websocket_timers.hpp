@@ -5,7 +5,7 @@
 
 // websocket::stream's timers, each made only when first needed, so that an idle
 // stream without heartbeats carries none (an Asio timer is 120 bytes; under
-// "Memory per idle WebSocket connection" in docs/benchmarks.md every byte of the
+// "Memory per idle connection" in docs/benchmarks.md every byte of the
 // stream counts once per connection): the heartbeat's, the close timeout's, and
 // the one that operations waiting for their frames to be written wait on.
 
