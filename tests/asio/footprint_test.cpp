@@ -44,7 +44,7 @@ TEST_CASE("http footprint: a connection and an SSE stream on a socket are under 
     }
 }
 
-TEST_CASE("websocket footprint: the server's handshake state goes with its answer; a second accept is refused",
+TEST_CASE("websocket footprint: the server's handshake state goes with its answer, and a second accept is refused",
           "[asio][websocket]") {
     asio::io_context io;
     ws::stream_options options;
@@ -65,7 +65,7 @@ TEST_CASE("websocket footprint: the server's handshake state goes with its answe
     CHECK(wire.find("HTTP/1.1", 1) == std::string::npos);  // one answer only
 }
 
-TEST_CASE("websocket footprint: a client's handshake state goes with the 101; a second handshake is refused",
+TEST_CASE("websocket footprint: a client's handshake state goes with the 101, and a second handshake is refused",
           "[asio][websocket]") {
     asio::io_context io;
     counting_random draw;
