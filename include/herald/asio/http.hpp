@@ -196,10 +196,7 @@ private:
     std::error_code read_ready() {
         std::error_code ec;
         const auto space = buffer_.prepare(options_.read_size);
-        std::size_t n = 0;
-        if (asio_detail::make_non_blocking(stream_, ec)) n = stream_.read_some(asio::buffer(space.data(), space.size()), ec);
-        if (asio_detail::would_block(ec)) ec = {};
-        buffer_.commit(n);
+        buffer_.commit(asio_detail::read_now(stream_, asio::buffer(space.data(), space.size()), ec));
         buffer_.release();  // when nothing came
         return ec;
     }

@@ -225,8 +225,8 @@ private:
             next.async_wait(asio::socket_base::wait_read, [self = this->shared_from_this()](std::error_code ec) {
                 char discard[4096];
                 auto& socket = self->conn_->next_layer();
-                if (!ec && asio_detail::make_non_blocking(socket, ec)) (void)socket.read_some(asio::buffer(discard), ec);
-                if (!ec || asio_detail::would_block(ec)) return self->watch();
+                if (!ec) (void)asio_detail::read_now(socket, asio::buffer(discard), ec);
+                if (!ec) return self->watch();
                 self->watched_end(ec);
             });
         } else {

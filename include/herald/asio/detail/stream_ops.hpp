@@ -40,14 +40,27 @@ inline bool would_block(std::error_code ec) noexcept {
     return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-// One write tried at once, without blocking: the bytes the kernel took (0 when its
-// send buffer is full, which is not an error), or the socket's error.
-template <nonblocking_socket Socket, class ConstBufferSequence>
-std::size_t write_now(Socket& s, const ConstBufferSequence& buffers, std::error_code& ec) noexcept {
+// One read or write tried at once, without blocking: what it moved, with a
+// would-block counted as 0 bytes and no error.
+template <nonblocking_socket Socket, class Transfer>
+std::size_t transfer_now(Socket& s, std::error_code& ec, Transfer transfer) noexcept {
     std::size_t n = 0;
-    if (make_non_blocking(s, ec)) n = s.write_some(buffers, ec);
+    if (make_non_blocking(s, ec)) n = transfer(ec);
     if (would_block(ec)) ec = {};
     return n;
+}
+
+// The bytes the kernel took (0 when its send buffer is full), or the socket's error.
+template <nonblocking_socket Socket, class ConstBufferSequence>
+std::size_t write_now(Socket& s, const ConstBufferSequence& buffers, std::error_code& ec) noexcept {
+    return transfer_now(s, ec, [&](std::error_code& e) { return s.write_some(buffers, e); });
+}
+
+// The bytes the socket held (0 when it held none: a wake-up can be spurious), or
+// the socket's error, eof included.
+template <nonblocking_socket Socket, class MutableBufferSequence>
+std::size_t read_now(Socket& s, const MutableBufferSequence& buffers, std::error_code& ec) noexcept {
+    return transfer_now(s, ec, [&](std::error_code& e) { return s.read_some(buffers, e); });
 }
 
 template <class Stream>

@@ -67,9 +67,9 @@ struct stream<NextLayer>::read_op {
         case step::wait:
             if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
                 const auto shared = detail::shared_receive_buffer();
-                if (!ec) n = st.next_.read_some(asio::buffer(shared.data(), read_size()), ec);
-                if (asio_detail::would_block(ec)) return wait(self);  // woken for nothing
+                if (!ec) n = asio_detail::read_now(st.next_, asio::buffer(shared.data(), read_size()), ec);
                 if (ec) return transport_failed(self, ec);
+                if (n == 0) return wait(self);  // woken for nothing
                 st.received();
                 took(n);
                 if (pull(self, std::string_view(shared.data(), n), false)) return;
