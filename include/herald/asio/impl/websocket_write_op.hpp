@@ -59,7 +59,11 @@ void stream<NextLayer>::flush() {
     output_.take(conn_, *in_flight_);
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
         std::error_code ec;
-        const std::size_t n = asio_detail::write_now(next_, in_flight_->buffers, ec);
+        // One buffer (the usual case) goes by send(), not sendmsg(): no message
+        // header or vector for the kernel to copy in.
+        const auto& buffers = in_flight_->buffers;
+        const std::size_t n = buffers.size() == 1 ? asio_detail::write_now(next_, buffers.front(), ec)
+                                                  : asio_detail::write_now(next_, buffers, ec);
         if (ec || n == in_flight_->bytes) return wrote(ec, n);
         count_written(n);
         in_flight_->skip(n);  // the rest waits for the socket to take it
