@@ -7,7 +7,8 @@
 #include <herald/asio/http.hpp>
 
 // How it works: the head is serialized into the connection's reused string, and
-// head and body go out in one gathered write (no copy of the body). The write
+// head and body go out in one gathered write (no copy of the body; a small body is
+// copied behind the head instead, for one buffer). The write
 // deadline (server_options::write_timeout) is armed when the write starts and again
 // whenever the client takes more bytes, so only a client that stops reading is cut
 // (the stream is cancelled, the operation completes with timed_out). After a
@@ -16,6 +17,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string_view>
 
 namespace herald::http {
 
@@ -33,11 +35,20 @@ struct write_response_op {
             if (auto local = c.prepare_head(*res)) return asio_detail::post_complete(self, c.get_executor(), local);
             // RFC 9110 §9.3.2: the answer to HEAD has the fields of a GET, no content.
             const bool send_body = c.request_.method != "HEAD" && !status_has_no_body(res->status);
-            const std::array<asio::const_buffer, 2> buffers{
-                asio::buffer(c.head_), send_body ? asio::buffer(res->body) : asio::const_buffer{}};
+            const std::string_view body = send_body ? std::string_view(res->body) : std::string_view();
+            // A small body is copied behind the head, so one buffer goes out by
+            // send(), not two by sendmsg() (the kernel copies no message header or
+            // vector in), as uWebSockets corks a whole response.
+            if (c.head_.size() + body.size() <= kept_buffer_capacity) {
+                c.head_.append(body);
+                asio::async_write(c.stream_, asio::buffer(c.head_), progress{&c}, std::move(self));
+                return;
+            }
+            const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(body)};
             asio::async_write(c.stream_, buffers, progress{&c}, std::move(self));
             return;
         }
+        free_if_large(c.head_);  // a keep-alive connection keeps no large copy of a body
         const bool late = ec && c.deadline_.expired();
         c.pause_deadline();
         if (ec) c.close();
