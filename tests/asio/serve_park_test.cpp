@@ -197,6 +197,38 @@ TEST_CASE("serve: the next request after a late answer is read by the watching r
     CHECK(wire.find("two") != std::string::npos);
 }
 
+TEST_CASE("serve: an answer given inside the handler's call is written with no watching read first", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    std::error_code result = asio::error::would_block;
+    http::async_serve(conn, [&](const http::request& req, http::responder r) { r(http::response{200, "text/plain", req.target}); },
+                      [&](std::error_code ec) { result = ec; });
+    while (conn.next_layer().str().find("/1") == std::string::npos && io.run_one() != 0) {
+    }
+    // One read, the request's: the answer went out before any other read began
+    // (a watch would have read while the answer was posted to the loop).
+    CHECK(conn.next_layer().nread() == 1);
+    conn.next_layer().append("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");  // kept alive: the next request is served
+    after(io, 10, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK_FALSE(result);
+    const std::string wire = conn.next_layer().str();
+    CHECK(wire.find("/1") < wire.find("/2"));
+    CHECK_FALSE(conn.next_layer().is_open());  // the client's end read: closed at once
+}
+
+TEST_CASE("serve: a responder dropped inside the handler's call answers 500 at once", "[asio][serve]") {
+    asio::io_context io;
+    test::stream stream{io.get_executor(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n"};
+    connection conn{std::move(stream), quiet_options()};
+    http::async_serve(conn, [](const http::request&, http::responder) {}, [](std::error_code) {});
+    after(io, 10, [&] { conn.next_layer().close_remote(); });
+    io.run();
+    CHECK(conn.next_layer().str().rfind("HTTP/1.1 500", 0) == 0);
+    CHECK(conn.next_layer().nread() == 2);  // the request, then the client's end
+}
+
 TEST_CASE("serve: a hand-off under async_serve(conn&) is refused with 500", "[asio][serve]") {
     // Nothing would keep the connection alive for its new owner.
     asio::io_context io;

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <typeinfo>
 #include <utility>
 #include <optional>
@@ -55,6 +56,9 @@ struct response_slot {
     // on_abandon was asked for, at once (it is set through a post): the request is
     // parked for long, so its connection keeps no read buffer meanwhile (http.hpp).
     std::atomic<bool> parks{false};
+    // The thread running the handler, while it runs: an answer given inside the
+    // call is filled in at once, and the loop writes it with no post or watch.
+    std::atomic<std::thread::id> inside_handler{};
     bool watching = false;   // a read is out to notice the client going away
     std::error_code gone{};  // what that read ended with, when the client left
     bool abandoned = false;  // the loop ended without an answer
@@ -127,6 +131,10 @@ private:
     void settle(Settle fill) {
         if (!slot_) return;
         auto slot = std::move(slot_);
+        if (slot->inside_handler.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+            fill(*slot);  // on the connection's executor, inside the handler (serve_op::answer)
+            return;
+        }
         asio::post(slot->signal.get_executor(), [slot, fill = std::move(fill)]() mutable {
             if (slot->value || slot->handoff) return;
             fill(*slot);
@@ -160,7 +168,8 @@ struct serve_op {
         case step::start: c.serving_ = true; break;
         case step::read:
             // eof: the client closed between requests, the normal end of a connection.
-            if (ec) return complete(self, ec == asio::error::eof ? std::error_code{} : ec);
+            if (ec == asio::error::eof) return end_gone(self);
+            if (ec) return complete(self, ec);
             if (answer(self)) return;
             return write(self, *sync_answer);
         case step::wait: return woken(self);
@@ -195,7 +204,8 @@ struct serve_op {
     }
 
 private:
-    // Runs the handler; returns true when the answer comes later through a responder.
+    // Runs the handler; false: *sync_answer is to be written. A responder's answer
+    // given inside the call is written at once; a later one is waited for.
     template <class Self>
     bool answer(Self& self) {
         auto& c = *conn;
@@ -207,10 +217,16 @@ private:
                           "a handler takes (const request&) and returns a response, or takes "
                           "(const request&, responder)");
             slot = std::make_shared<detail::response_slot>(asio::any_io_executor(c.get_executor()));
+            slot->inside_handler.store(std::this_thread::get_id(), std::memory_order_relaxed);
             handler(std::as_const(c.request()), responder{slot});
+            slot->inside_handler.store({}, std::memory_order_relaxed);
             at = step::wait;
-            watch();
-            wait(self);
+            if (slot->value) write(self, *slot->value);  // answered inside the call
+            else if (slot->handoff) hand_off(self);
+            else {
+                watch();
+                wait(self);
+            }
             return true;
         }
     }
