@@ -156,6 +156,7 @@ private:
     void rest() noexcept {
         buffer_.release();
         if (buffer_.empty()) parser_.reset();
+        std::string().swap(head_);  // the last answer's head (and small body)
     }
 
     // For async_serve while a request waits for its answer (serve.hpp): completes

@@ -40,8 +40,8 @@ namespace detail {
 
 // Where an asynchronous answer lands. The timer is only a signal: the serving
 // operation waits on it, and whatever it waits for (the answer, a hand-off, the
-// client going away) cancels it once that is in. All members are touched on the
-// connection's executor only.
+// client going away) cancels it once that is in. All members but the atomic ones
+// are touched on the connection's executor only.
 struct response_slot {
     explicit response_slot(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
     asio::steady_timer signal;
@@ -64,6 +64,17 @@ struct response_slot {
     bool abandoned = false;  // the loop ended without an answer
 };
 
+// Marks the slot's handler call on this thread for as long as it runs, thrown or not.
+struct handler_call {
+    explicit handler_call(response_slot& s) noexcept : slot(s) {
+        slot.inside_handler.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+    ~handler_call() { slot.inside_handler.store({}, std::memory_order_relaxed); }
+    handler_call(const handler_call&) = delete;
+    handler_call& operator=(const handler_call&) = delete;
+    response_slot& slot;
+};
+
 }  // namespace detail
 
 class responder {
@@ -81,7 +92,8 @@ public:
     ~responder() { drop(); }
 
     // Answers the request, from any thread (the answer is posted to the
-    // connection's executor); a second call does nothing. Like any object, one
+    // connection's executor, or taken at once inside the handler's call); a second
+    // call does nothing. Like any object, one
     // responder is not called from two threads at once: give it to one owner.
     void operator()(response res) {
         for (const auto f : also_) res.fields.append(f.name, f.value);
@@ -217,9 +229,10 @@ private:
                           "a handler takes (const request&) and returns a response, or takes "
                           "(const request&, responder)");
             slot = std::make_shared<detail::response_slot>(asio::any_io_executor(c.get_executor()));
-            slot->inside_handler.store(std::this_thread::get_id(), std::memory_order_relaxed);
-            handler(std::as_const(c.request()), responder{slot});
-            slot->inside_handler.store({}, std::memory_order_relaxed);
+            {
+                const detail::handler_call call{*slot};
+                handler(std::as_const(c.request()), responder{slot});
+            }
             at = step::wait;
             if (slot->value) write(self, *slot->value);  // answered inside the call
             else if (slot->handoff) hand_off(self);
@@ -337,8 +350,8 @@ private:
         wait(self);
     }
 
-    // The responder posts to this executor, so an answer given inside the handler is
-    // not in yet; the timer is cancelled when it is, or when the connection closes.
+    // An answer posted to this executor (given later, or from another thread) is not
+    // in yet; the timer is cancelled when it is, or when the connection closes.
     template <class Self>
     void wait(Self& self) {
         slot->signal.async_wait(asio::bind_cancellation_slot(conn->close_slot(), std::move(self)));
@@ -355,7 +368,8 @@ private:
 // error. A hand-off needs the shared_ptr overload below (here it answers 500). Completes with {} on a normal end or a
 // hand-off, operation_aborted when a parked request was abandoned (the client left
 // or close() was called), else the error (already answered on the wire when HTTP
-// has an answer for it). `conn` must outlive the operation.
+// has an answer for it; a client's EOF between requests closes the stream first).
+// `conn` must outlive the operation.
 template <class Stream, class Handler, class Token>
 auto async_serve(server_connection<Stream>& conn, Handler handler, Token&& token) {
     // The caller owns `conn`, so a hand-off (which must share it) is refused with 500.

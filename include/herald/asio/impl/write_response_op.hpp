@@ -7,8 +7,8 @@
 #include <herald/asio/http.hpp>
 
 // How it works: the head is serialized into the connection's reused string, and
-// head and body go out in one gathered write (no copy of the body; a small body is
-// copied behind the head instead, for one buffer). The write
+// head and body go out in one gathered write (no copy of the body; a body of up to
+// small_body_copied bytes is copied behind the head instead, for one buffer). The write
 // deadline (server_options::write_timeout) is armed when the write starts and again
 // whenever the client takes more bytes, so only a client that stops reading is cut
 // (the stream is cancelled, the operation completes with timed_out). After a
@@ -20,6 +20,9 @@
 #include <string_view>
 
 namespace herald::http {
+
+// The largest body copied behind the head (see below).
+inline constexpr std::size_t small_body_copied = 512;
 
 template <class Stream>
 struct write_response_op {
@@ -38,8 +41,9 @@ struct write_response_op {
             const std::string_view body = send_body ? std::string_view(res->body) : std::string_view();
             // A small body is copied behind the head, so one buffer goes out by
             // send(), not two by sendmsg() (the kernel copies no message header or
-            // vector in), as uWebSockets corks a whole response.
-            if (c.head_.size() + body.size() <= kept_buffer_capacity) {
+            // vector in), as uWebSockets corks a whole response. Small: the kept
+            // head_ stays small too (rest() frees it while a request is parked).
+            if (body.size() <= small_body_copied) {
                 c.head_.append(body);
                 asio::async_write(c.stream_, asio::buffer(c.head_), progress{&c}, std::move(self));
                 return;
@@ -48,7 +52,6 @@ struct write_response_op {
             asio::async_write(c.stream_, buffers, progress{&c}, std::move(self));
             return;
         }
-        free_if_large(c.head_);  // a keep-alive connection keeps no large copy of a body
         const bool late = ec && c.deadline_.expired();
         c.pause_deadline();
         if (ec) c.close();
