@@ -170,6 +170,20 @@ TEST_CASE("a close without a code is reported as 1005 and answered without one",
     CHECK(take(server) == raw({0x88, 0x00}));
 }
 
+TEST_CASE("the close reason is the peer's, kept after the close and absent when invalid", "[websocket][connection]") {
+    ws::connection server(ws::role::server);
+    // A ping before the close and one after it: nothing after the close is read (§5.5.1).
+    const auto events = feed(server, frame(0x89, "ping") + frame(0x88, raw({0x03, 0xe8}) + "bye") + frame(0x89, "late"));
+    REQUIRE(events.size() == 2);
+    CHECK(server.close_reason() == "bye");
+    ws::connection bad(ws::role::server);
+    CHECK(feed(bad, frame(0x88, raw({0x03, 0xe8, 0xff}))).at(0).type == ws::event_type::error);
+    CHECK(bad.close_reason().empty());  // a reason that is not UTF-8 is not handed on
+    ws::connection unopened(ws::role::server);
+    CHECK(feed(unopened, frame(0x89, "a ping payload")).size() == 1);
+    CHECK(unopened.close_reason().empty());  // a control payload is not a close reason
+}
+
 TEST_CASE("local misuse is refused without breaking the connection", "[websocket][connection]") {
     ws::connection server(ws::role::server);
     CHECK(server.write_message(ws::opcode::ping, "x") == ws::error::invalid_state);

@@ -374,16 +374,16 @@ private:
     std::shared_ptr<asio_detail::websocket_output::flight> in_flight_ =
         std::make_shared<asio_detail::websocket_output::flight>();  // being written (flush)
     std::uint64_t written_ = 0;
+    std::error_code write_error_{};
+    std::shared_ptr<char> life_ = std::make_shared<char>();
+    std::unique_ptr<heartbeat_state> heartbeat_;
+    std::unique_ptr<asio::steady_timer> close_timer_;
     bool flushing_ = false;
     bool corked_ = false;   // see cork()
     bool uncork_posted_ = false;
     bool reading_ = false;  // an async_read is under way
-    std::error_code write_error_{};
-    std::shared_ptr<char> life_ = std::make_shared<char>();
-    std::unique_ptr<heartbeat_state> heartbeat_;
     bool transport_ended_ = false;
     bool small_reads_ = false;  // the last read took less than small_read_buffer (impl/websocket_read_op.hpp)
-    std::unique_ptr<asio::steady_timer> close_timer_;
 };
 
 }  // namespace herald::websocket

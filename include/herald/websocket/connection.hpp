@@ -77,7 +77,7 @@ public:
     // `random` gives 32 random bits for each mask key. A client must have one: a
     // client without it starts closed, with error() == invalid_state.
     explicit connection(role r, const websocket::limits& l = {}, std::function<std::uint32_t()> random = {})
-        : role_(r), limits_(l), held_(l.budget), writer_(r, random) {
+        : limits_(l), held_(l.budget), writer_(r, random), role_(r) {
         if (role_ == role::client && !random) {
             error_ = error::invalid_state;
             failed_ = true;
@@ -155,7 +155,9 @@ public:
     opcode message_type() const noexcept { return delivered_type_; }
     // The peer's close: 1005 when its frame had no code (§7.1.5), and the reason.
     std::uint16_t close_code() const noexcept { return close_code_; }
-    std::string_view close_reason() const noexcept { return close_reason_; }
+    std::string_view close_reason() const noexcept {
+        return peer_closed_ && control_.size() > 2 ? std::string_view(control_).substr(2) : std::string_view();
+    }
     std::error_code error() const noexcept { return error_; }
     websocket::state state() const noexcept { return state_; }
     // Payload bytes of the frame under way still to come (0 between frames): lets
@@ -336,14 +338,12 @@ private:
     event_type on_close() {
         if (control_.size() == 1) return fail(error::bad_close_payload);
         close_code_ = 1005;
-        close_reason_.clear();
         if (control_.size() >= 2) {
             close_code_ = static_cast<std::uint16_t>(static_cast<unsigned char>(control_[0]) << 8 |
                                                      static_cast<unsigned char>(control_[1]));
             if (!is_sendable_close_code(close_code_)) return fail(error::bad_close_payload);
-            close_reason_.assign(control_, 2);
-            utf8_validator check;
-            if (!check.feed(close_reason_) || !check.finish()) return fail(error::invalid_utf8);
+            utf8_validator check;  // the reason stays in control_: nothing is read after a close
+            if (!check.feed(std::string_view(control_).substr(2)) || !check.finish()) return fail(error::invalid_utf8);
         }
         if (state_ == state::open) {
             // Echo the code (§5.5.1); a close without one is answered without one.
@@ -365,33 +365,33 @@ private:
         return event_type::error;
     }
 
-    role role_;
+    // By size, small ones last (no padding): one per idle client (docs/benchmarks.md).
     websocket::limits limits_;
     frame_header header_{};
-    char header_bytes_[max_header_size]{};
     std::size_t header_size_ = 0;
-    bool in_frame_ = false;
     std::uint64_t remaining_ = 0;
     std::size_t mask_offset_ = 0;
-    bool in_message_ = false;
-    opcode message_type_ = opcode::text;
-    opcode delivered_type_ = opcode::text;
     std::string message_;
-    bool delivered_ = false;                                 // data_ is message_, let go of at the next call
-    budget_share held_;                                      // message_'s bytes, against limits_.budget
+    budget_share held_;  // message_'s bytes, against limits_.budget
     std::string control_;
     utf8_validator utf8_;
     std::string_view data_{};
+    std::error_code error_{};
+    detail::frame_writer writer_;
+    std::unique_ptr<deflate_codec> deflate_;  // permessage-deflate, when agreed
+    role role_;
+    char header_bytes_[max_header_size]{};
+    bool in_frame_ = false;
+    bool in_message_ = false;
+    opcode message_type_ = opcode::text;
+    opcode delivered_type_ = opcode::text;
+    bool delivered_ = false;  // data_ is message_, let go of at the next call
     std::uint16_t close_code_ = 0;
     bool sending_fragments_ = false;
-    std::string close_reason_;
-    std::error_code error_{};
     websocket::state state_ = state::open;
     bool failed_ = false;
     bool peer_closed_ = false;
-    detail::frame_writer writer_;
-    std::unique_ptr<deflate_codec> deflate_;  // permessage-deflate, when agreed
-    bool compressed_ = false;                 // the message being received has RSV1
+    bool compressed_ = false;  // the message being received has RSV1
 };
 
 }  // namespace herald::websocket

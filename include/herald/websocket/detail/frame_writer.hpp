@@ -21,7 +21,7 @@ namespace herald::websocket::detail {
 
 class frame_writer {
 public:
-    frame_writer(role r, std::function<std::uint32_t()> random) : masked_(r == role::client), random_(std::move(random)) {}
+    frame_writer(role r, std::function<std::uint32_t()> random) : random_(std::move(random)), masked_(r == role::client) {}
 
     std::string_view output() const noexcept { return output_; }
 
@@ -92,12 +92,12 @@ public:
     }
 
 private:
-    bool masked_;
     std::function<std::uint32_t()> random_;
     std::string output_;
-    bool pong_pending_ = false;  // a pong waits unsent in output_ at pong_at_
     std::size_t pong_at_ = 0;
     std::size_t pong_size_ = 0;
+    bool masked_;
+    bool pong_pending_ = false;  // a pong waits unsent in output_ at pong_at_
 };
 
 }  // namespace herald::websocket::detail
