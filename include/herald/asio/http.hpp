@@ -19,6 +19,7 @@
 // them on the connection's executor (a strand when the executor is a pool).
 
 #include <herald/asio/detail/deadline.hpp>
+#include <herald/asio/detail/exact_allocator.hpp>
 #include <herald/asio/detail/post_complete.hpp>
 #include <herald/asio/detail/stream_ops.hpp>
 #include <herald/buffer.hpp>
@@ -176,12 +177,13 @@ private:
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
             if (parked) {
                 rest();
-                stream_.async_wait(asio::socket_base::wait_read, [this, done = std::move(done)](std::error_code ec) mutable {
-                    // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
-                    if (!ec && !stream_.is_open()) ec = asio::error::operation_aborted;
-                    if (!ec) ec = read_ready();
-                    done(ec);
-                });
+                stream_.async_wait(asio::socket_base::wait_read,
+                                   asio_detail::for_long_wait([this, done = std::move(done)](std::error_code ec) mutable {
+                                       // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
+                                       if (!ec && !stream_.is_open()) ec = asio::error::operation_aborted;
+                                       if (!ec) ec = read_ready();
+                                       done(ec);
+                                   }));
                 return;
             }
         }

@@ -28,6 +28,7 @@
 // ends the stream too: a client that stopped reading cannot hold it forever.
 
 #include <herald/asio/detail/deadline.hpp>
+#include <herald/asio/detail/exact_allocator.hpp>
 #include <herald/asio/http.hpp>
 #include <herald/detail/fifo.hpp>
 #include <herald/sse/error.hpp>
@@ -222,13 +223,13 @@ private:
             // One read per wake-up: a client that keeps sending does not hold the
             // thread, and what it leaves makes the next wait complete at once (Asio
             // re-arms epoll for each wait).
-            next.async_wait(asio::socket_base::wait_read, [self = this->shared_from_this()](std::error_code ec) {
+            next.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait([self = this->shared_from_this()](std::error_code ec) {
                 char discard[4096];
                 auto& socket = self->conn_->next_layer();
                 if (!ec) (void)asio_detail::read_now(socket, asio::buffer(discard), ec);
                 if (!ec) return self->watch();
                 self->watched_end(ec);
-            });
+            }));
         } else {
             next.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
                 if (!ec) return self->watch();
@@ -326,7 +327,7 @@ private:
             }
             at = step::wait;
             st.wake_.expires_at(st.heartbeat_.next_deadline());
-            st.wake_.async_wait(std::move(self));
+            st.wake_.async_wait(asio_detail::for_long_wait(std::move(self)));  // an idle stream's wait
         }
 
         template <class Self, class Buffers>

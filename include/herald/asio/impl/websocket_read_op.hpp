@@ -27,6 +27,7 @@
 // keeps a buffer of that size and its read waits in the reactor with it instead;
 // a read that fills it goes back to waiting with no buffer.
 
+#include <herald/asio/detail/exact_allocator.hpp>
 #include <herald/asio/websocket.hpp>
 
 #include <asio/socket_base.hpp>
@@ -159,7 +160,7 @@ private:
         // non-blocking: it completes as a failed read would, never inside async_read.
         if (!asio_detail::make_non_blocking(st.next_, ec)) return transport_failed(self, ec);
         at = step::wait;
-        st.next_.async_wait(asio::socket_base::wait_read, std::move(self));
+        st.next_.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait(std::move(self)));
     }
 
     // After a close or a protocol error: once the close frame is written, the
