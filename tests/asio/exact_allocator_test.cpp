@@ -2,7 +2,14 @@
 // size, not a larger recycled one, and a busy connection's waits reuse blocks.
 #include <herald/asio/detail/exact_allocator.hpp>
 
+#include "../support/allocations.hpp"
+
 #include <asio/associated_allocator.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/compose.hpp>
+#include <asio/post.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -21,8 +28,9 @@ void on_new_thread(Fn fn) {
     std::thread(fn).join();
 }
 
-TEST_CASE("exact allocator: a freed block is reused for the same size only", "[asio][allocator]") {
+TEST_CASE("exact allocator: a freed block is kept for the same size only", "[asio][allocator]") {
     void* first = nullptr;
+    void* fresh = nullptr;
     void* other = nullptr;
     void* again = nullptr;
     void* smaller = nullptr;
@@ -31,7 +39,11 @@ TEST_CASE("exact allocator: a freed block is reused for the same size only", "[a
         char* f = a.allocate(152);
         first = f;
         a.deallocate(f, 152);
-        char* o = a.allocate(424);  // a bigger operation does not get the freed block
+        // Kept, not freed: malloc's own per-thread cache would hand a freed block
+        // of this size straight back.
+        fresh = ::operator new(152);
+        ::operator delete(fresh);
+        char* o = a.allocate(424);  // a bigger operation does not get the kept block
         other = o;
         char* g = a.allocate(152);  // the same size does
         again = g;
@@ -41,25 +53,41 @@ TEST_CASE("exact allocator: a freed block is reused for the same size only", "[a
         smaller = s;
         a.deallocate(s, 136);
     });
+    CHECK(fresh != first);
     CHECK(other != first);
     CHECK(again == first);
     CHECK(smaller != other);
     CHECK(smaller != first);
 }
 
-TEST_CASE("exact allocator: the cache keeps a few blocks and frees the rest", "[asio][allocator]") {
-    exact_allocator<char> a;
-    char* blocks[8];
-    for (auto& b : blocks) b = a.allocate(64);
-    for (auto* b : blocks) a.deallocate(b, 64);  // four are kept, four freed (ASan sees no leak)
-    for (auto& b : blocks) b = a.allocate(64);
-    for (auto* b : blocks) a.deallocate(b, 64);
-    // A thread's blocks are freed when it ends, and one freed after that is freed at once.
-    std::thread([] {
-        exact_allocator<char> t;
-        char* b = t.allocate(32);
-        t.deallocate(b, 32);
-    }).join();
+TEST_CASE("exact allocator: four blocks are kept, and sizes not asked again give way", "[asio][allocator]") {
+    if (!herald::test_support::counts_allocations) return;  // ThreadSanitizer's operator new counts nothing
+    std::size_t first_round = 0, second_round = 0, after_other_sizes = 0;
+    on_new_thread([&] {
+        exact_allocator<char> a;
+        char* blocks[8];
+        {
+            herald::test_support::allocation_counter counter;
+            for (auto& b : blocks) b = a.allocate(3000);
+            first_round = counter.count();
+        }
+        for (auto* b : blocks) a.deallocate(b, 3000);  // four kept, four freed
+        {
+            herald::test_support::allocation_counter counter;
+            for (auto& b : blocks) b = a.allocate(3000);
+            second_round = counter.count();
+        }
+        for (auto* b : blocks) a.deallocate(b, 3000);
+        // Four blocks of other sizes, once each, push the kept ones out in turn...
+        for (std::size_t size : {3008, 3016, 3024, 3032}) a.deallocate(a.allocate(size), size);
+        // ...and then a size in use again is kept once more: none is allocated twice.
+        herald::test_support::allocation_counter counter;
+        for (int i = 0; i < 4; ++i) a.deallocate(a.allocate(3040), 3040);
+        after_other_sizes = counter.count();
+    });
+    CHECK(first_round == 8);
+    CHECK(second_round == 4);
+    CHECK(after_other_sizes == 1);
 }
 
 TEST_CASE("exact allocator: a wait takes it unless the handler names an allocator", "[asio][allocator]") {
@@ -79,4 +107,38 @@ TEST_CASE("exact allocator: a wait takes it unless the handler names an allocato
     };
     auto kept = herald::asio_detail::for_long_wait(own_allocator_handler{});
     STATIC_REQUIRE(std::is_same_v<decltype(kept), own_allocator_handler>);
+}
+
+// As the WebSocket read and the SSE stream use it: a composed operation's own
+// handler (`self`) waits through for_long_wait, and per-operation cancellation and
+// the caller's executor still reach it.
+TEST_CASE("exact allocator: a composed operation waiting through it is still cancelled and completes on its executor",
+          "[asio][allocator]") {
+    asio::io_context io;
+    asio::steady_timer timer{io, std::chrono::hours(1)};
+    auto waits = [&timer](auto token) {
+        return asio::async_compose<decltype(token), void(std::error_code)>(
+            [&timer, started = false](auto& self, std::error_code ec = {}) mutable {
+                if (!started) {
+                    started = true;
+                    auto slot = self.get_cancellation_state().slot();
+                    if (slot.is_connected()) slot.assign([&timer](asio::cancellation_type) { timer.cancel(); });
+                    return timer.async_wait(herald::asio_detail::for_long_wait(std::move(self)));
+                }
+                self.complete(ec);
+            },
+            token, timer);
+    };
+    asio::cancellation_signal cancel;
+    std::error_code result{};
+    bool on_executor = false;
+    auto ex = io.get_executor();
+    waits(asio::bind_cancellation_slot(cancel.slot(), asio::bind_executor(ex, [&](std::error_code ec) {
+                                           result = ec;
+                                           on_executor = ex.running_in_this_thread();
+                                       })));
+    asio::post(io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    io.run();
+    CHECK(result == asio::error::operation_aborted);
+    CHECK(on_executor);
 }

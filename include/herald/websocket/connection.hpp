@@ -365,7 +365,7 @@ private:
         return event_type::error;
     }
 
-    // By size, small ones last (no padding): one per idle client (docs/benchmarks.md).
+    // By size, small ones last (little padding): one per idle client (docs/benchmarks.md).
     websocket::limits limits_;
     frame_header header_{};
     std::size_t header_size_ = 0;

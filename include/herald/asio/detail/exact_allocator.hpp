@@ -36,12 +36,17 @@ public:
     }
     static void give(void* block, std::size_t size) noexcept {
         if (auto* slots = mine()) {
-            for (auto& s : *slots) {
-                if (!s.block) {
-                    s = {block, size};
-                    return;
-                }
+            // An empty slot, or else the one taken longest ago: sizes that are not
+            // asked for again do not keep the cache full for the thread's life.
+            slot* free = nullptr;
+            for (auto& s : *slots)
+                if (!s.block) free = &s;
+            if (!free) {
+                free = &(*slots)[next_evicted()++ % slots->size()];
+                ::operator delete(free->block);
             }
+            *free = {block, size};
+            return;
         }
         ::operator delete(block);
     }
@@ -60,6 +65,10 @@ private:
             gone() = true;
         }
     };
+    static std::size_t& next_evicted() noexcept {
+        thread_local std::size_t n = 0;
+        return n;
+    }
     static bool& gone() noexcept {
         thread_local bool flag = false;  // trivially destructible: readable to the thread's end
         return flag;
@@ -74,11 +83,22 @@ private:
 template <class T = void>
 struct exact_allocator {
     using value_type = T;
+    // An operation holding a handler with an over-aligned member: not cached.
+    static constexpr bool over_aligned() noexcept {
+        if constexpr (std::is_void_v<T>) return false;
+        else return alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+    }
     exact_allocator() = default;
     template <class U>
     exact_allocator(const exact_allocator<U>&) noexcept {}
-    T* allocate(std::size_t n) { return static_cast<T*>(exact_block_cache::take(n * sizeof(T))); }
-    void deallocate(T* p, std::size_t n) noexcept { exact_block_cache::give(p, n * sizeof(T)); }
+    T* allocate(std::size_t n) {
+        if constexpr (over_aligned()) return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{alignof(T)}));
+        else return static_cast<T*>(exact_block_cache::take(n * sizeof(T)));
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        if constexpr (over_aligned()) ::operator delete(p, std::align_val_t{alignof(T)});
+        else exact_block_cache::give(p, n * sizeof(T));
+    }
     friend bool operator==(exact_allocator, exact_allocator) noexcept { return true; }
 };
 
