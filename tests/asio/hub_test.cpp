@@ -377,10 +377,19 @@ TEST_CASE("hub routes: a WebSocket client that stops reading is closed with 1008
     int next_id = 2;
     std::error_code ended;
     for (std::string out; !ended;) {
-        stalled.ws.async_read(out, [&](std::error_code ec, ws::opcode) { ended = ec; });
-        stalled.io.run_for(std::chrono::seconds(5));
+        bool read = false;
+        stalled.ws.async_read(out, [&](std::error_code ec, ws::opcode) {
+            ended = ec;
+            read = true;
+        });
+        // Generous (it was 5 s): this failed once under ASan beside the
+        // ThreadSanitizer run on two cores, without telling a slow read from a
+        // lost message; now the two fail apart.
+        stalled.io.run_for(std::chrono::seconds(30));
         stalled.io.restart();
+        REQUIRE(read);  // a slow read and a lost message fail apart
         if (ended) break;
+        INFO("frame " << next_id << ": " << out.substr(0, 24));
         REQUIRE(has_id(out, next_id));
         ++next_id;
     }
