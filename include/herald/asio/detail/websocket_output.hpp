@@ -52,6 +52,14 @@ public:
             bytes = 0;
         }
 
+        // Calls `send` with the one buffer when there is one (the usual case): Asio
+        // then writes it by send(), not sendmsg() (no message header or vector for
+        // the kernel to copy in), and copies no buffer sequence. Else with all.
+        template <class Send>
+        decltype(auto) with_buffers(Send&& send) const {
+            return buffers.size() == 1 ? send(buffers.front()) : send(buffers);
+        }
+
         // After a write that took the first `n` bytes (fewer than all): the
         // buffers keep only the rest.
         void skip(std::size_t n) noexcept {

@@ -59,11 +59,8 @@ void stream<NextLayer>::flush() {
     output_.take(conn_, *in_flight_);
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
         std::error_code ec;
-        // One buffer (the usual case) goes by send(), not sendmsg(): no message
-        // header or vector for the kernel to copy in.
-        const auto& buffers = in_flight_->buffers;
-        const std::size_t n = buffers.size() == 1 ? asio_detail::write_now(next_, buffers.front(), ec)
-                                                  : asio_detail::write_now(next_, buffers, ec);
+        const std::size_t n =
+            in_flight_->with_buffers([&](const auto& buffers) { return asio_detail::write_now(next_, buffers, ec); });
         if (ec || n == in_flight_->bytes) return wrote(ec, n);
         count_written(n);
         in_flight_->skip(n);  // the rest waits for the socket to take it
@@ -78,9 +75,7 @@ void stream<NextLayer>::flush() {
         wrote(ec, n);
         flush();
     };
-    // One buffer (the usual case) needs no copy of the buffer sequence.
-    if (in_flight_->buffers.size() == 1) asio::async_write(next_, in_flight_->buffers.front(), std::move(done));
-    else asio::async_write(next_, in_flight_->buffers, std::move(done));
+    in_flight_->with_buffers([&](const auto& buffers) { asio::async_write(next_, buffers, std::move(done)); });
 }
 
 // A large message of a server, with nothing queued before it, is written from the
