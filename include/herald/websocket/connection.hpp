@@ -112,7 +112,7 @@ public:
                 if (ec) return fail(ec);
                 if (n == 0) {  // fewer bytes than the header needs, so fewer than 14
                     if (had == 0 && add) std::memcpy(header_bytes_, input.data(), add);
-                    header_size_ = had + add;
+                    header_size_ = static_cast<std::uint8_t>(had + add);
                     input.remove_prefix(add);
                     return event_type::need_more;
                 }
@@ -139,7 +139,8 @@ public:
             target.append(input.data(), take);
             input.remove_prefix(take);
             remaining_ -= take;
-            if (header_.masked) mask_offset_ = apply_mask(target.data() + before, take, header_.key, mask_offset_);
+            if (header_.masked)
+                mask_offset_ = static_cast<std::uint8_t>(apply_mask(target.data() + before, take, header_.key, mask_offset_));
             if (!is_control(header_.op) && message_type_ == opcode::text &&
                 !utf8_.feed(std::string_view(target).substr(before)))
                 return fail(error::invalid_utf8);
@@ -368,9 +369,7 @@ private:
     // By size, small ones last (little padding): one per idle client (docs/benchmarks.md).
     websocket::limits limits_;
     frame_header header_{};
-    std::size_t header_size_ = 0;
     std::uint64_t remaining_ = 0;
-    std::size_t mask_offset_ = 0;
     std::string message_;
     budget_share held_;  // message_'s bytes, against limits_.budget
     std::string control_;
@@ -381,6 +380,7 @@ private:
     std::unique_ptr<deflate_codec> deflate_;  // permessage-deflate, when agreed
     role role_;
     char header_bytes_[max_header_size]{};
+    std::uint8_t header_size_ = 0, mask_offset_ = 0;  // a cut header's bytes kept; the next key byte (0-3)
     bool in_frame_ = false;
     bool in_message_ = false;
     opcode message_type_ = opcode::text;

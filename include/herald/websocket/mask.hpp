@@ -107,13 +107,13 @@ inline std::size_t apply_mask(char* data, std::size_t size, const mask_key& key,
 // Hands `in`, unmasked, to `use` in pieces of at most 16 KiB copied into one buffer
 // per thread (for a consumer that must see plain bytes but keeps none, an
 // inflater); stops at the first error `use` returns. `offset` as for apply_mask.
-template <class Use>
-std::error_code for_each_unmasked(std::string_view in, const mask_key& key, std::size_t& offset, Use use) {
+template <class Offset, class Use>
+std::error_code for_each_unmasked(std::string_view in, const mask_key& key, Offset& offset, Use use) {
     thread_local std::string piece;
     while (!in.empty()) {
         piece.assign(in.data(), std::min<std::size_t>(in.size(), 16 * 1024));
         in.remove_prefix(piece.size());
-        offset = apply_mask(piece.data(), piece.size(), key, offset);
+        offset = static_cast<Offset>(apply_mask(piece.data(), piece.size(), key, offset));
         if (auto bad = use(std::string_view(piece))) return bad;
     }
     return {};

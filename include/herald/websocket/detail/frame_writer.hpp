@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,9 @@ namespace herald::websocket::detail {
 
 class frame_writer {
 public:
-    frame_writer(role r, std::function<std::uint32_t()> random) : random_(std::move(random)), masked_(r == role::client) {}
+    frame_writer(role r, std::function<std::uint32_t()> random)
+        : random_(random ? std::make_unique<std::function<std::uint32_t()>>(std::move(random)) : nullptr),
+          masked_(r == role::client) {}
 
     std::string_view output() const noexcept { return output_; }
 
@@ -29,8 +32,10 @@ public:
         n = std::min(n, output_.size());
         output_.erase(0, n);
         if (pong_pending_) {
-            if (n > pong_at_) pong_pending_ = false;  // (part of) it is on its way
-            else pong_at_ -= n;
+            if (n > pong_at_)
+                pong_pending_ = false;  // (part of) it is on its way
+            else
+                pong_at_ -= n;
         }
     }
 
@@ -43,7 +48,7 @@ public:
     void append_frame(opcode op, std::string_view payload, bool fin, std::uint8_t rsv = 0) {
         frame_header h{fin, rsv, op, masked_, payload.size(), {}};
         if (h.masked) {
-            const std::uint32_t r = random_();
+            const std::uint32_t r = (*random_)();
             h.key = {static_cast<std::uint8_t>(r >> 24), static_cast<std::uint8_t>(r >> 16),
                      static_cast<std::uint8_t>(r >> 8), static_cast<std::uint8_t>(r)};
         }
@@ -73,7 +78,7 @@ public:
             if (pong_at_ + pong_size_ == output_.size()) {  // the last frame: replace it
                 output_.resize(pong_at_);
                 append_frame(opcode::pong, payload, true);
-                pong_size_ = output_.size() - pong_at_;
+                pong_size_ = static_cast<std::uint8_t>(output_.size() - pong_at_);
                 return;
             }
             const frame_header pong{true, 0, opcode::pong, masked_, payload.size(), {}};
@@ -87,15 +92,17 @@ public:
         }
         pong_at_ = output_.size();
         append_frame(opcode::pong, payload, true);
-        pong_size_ = output_.size() - pong_at_;
+        pong_size_ = static_cast<std::uint8_t>(output_.size() - pong_at_);
         pong_pending_ = true;
     }
 
 private:
-    std::function<std::uint32_t()> random_;
+    // Only a client masks: a server's connection (one per idle client) keeps a
+    // pointer, not a 32-byte std::function.
+    std::unique_ptr<std::function<std::uint32_t()>> random_;
     std::string output_;
     std::size_t pong_at_ = 0;
-    std::size_t pong_size_ = 0;
+    std::uint8_t pong_size_ = 0;  // a control frame: at most 2 + 4 + 125 bytes (§5.5)
     bool masked_;
     bool pong_pending_ = false;  // a pong waits unsent in output_ at pong_at_
 };
