@@ -19,7 +19,7 @@ namespace herald {
 
 // What a connection keeps of a buffer between uses (a message, an output buffer, a
 // request body): past this it is freed after use, so an idle connection that once
-// took a large message holds no large buffer (an idle WebSocket keeps about 1.2 KB
+// took a large message holds no large buffer (an idle WebSocket keeps under 1 KiB
 // in all, docs/benchmarks.md); the next large one allocates again, which costs
 // little next to copying it.
 inline constexpr std::size_t kept_buffer_capacity = 1024;

@@ -12,6 +12,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -31,6 +32,12 @@ struct socket_pair {
         asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
         client.connect(acceptor.local_endpoint());
         acceptor.accept(server);
+    }
+    // Bounded kernel buffers (the server's to send, the client's to receive): a
+    // client that does not read fills them soon.
+    void bound_buffers(int bytes) {
+        server.set_option(asio::socket_base::send_buffer_size(bytes));
+        client.set_option(asio::socket_base::receive_buffer_size(bytes));
     }
     asio::ip::tcp::socket server, client;
 };
@@ -82,8 +89,7 @@ TEST_CASE("websocket stream on a socket: a write the kernel takes only partly go
     // Bounded kernel buffers: the first large frame fills them and the client does
     // not read yet, so the write at once takes only part of it. (Not much smaller:
     // with 4 KiB windows delayed acknowledgements make the transfer take seconds.)
-    pair.server.set_option(asio::socket_base::send_buffer_size(64 * 1024));
-    pair.client.set_option(asio::socket_base::receive_buffer_size(64 * 1024));
+    pair.bound_buffers(64 * 1024);
     ws::stream_options options;
     options.max_queued_bytes = 8 << 20;
     ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server), options);
@@ -146,4 +152,74 @@ TEST_CASE("websocket stream on a socket: nothing follows a close, a large messag
     io.run_for(std::chrono::milliseconds(200));
     CHECK(sent == ws::error::closed);
     CHECK(pair.client.available() == 4);  // the close frame alone (RFC 6455 §5.5.1): 88 02 03 e8
+}
+
+TEST_CASE("websocket stream on a socket: small frames that find the kernel's buffer full wait in order, each intact",
+          "[asio][websocket]") {
+    // The first frame the kernel refuses is laid out in the thread's flight and then
+    // waits in the stream's own. A frame that short lies inside its string (no heap
+    // block), so moving the string would leave the write pointing at bytes no longer
+    // there: the flights change hands, not places.
+    asio::io_context io;
+    socket_pair pair(io);
+    pair.bound_buffers(16 * 1024);
+    // Filled before the stream has it, so that its first frame is refused whole.
+    pair.server.non_blocking(true);
+    const std::string chunk(4096, 'f');
+    std::size_t filler = 0;
+    std::error_code full;
+    while (!full) filler += pair.server.write_some(asio::buffer(chunk), full);
+    REQUIRE(full == asio::error::would_block);
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+    constexpr std::size_t count = 20000;  // 9-byte frames
+    auto numbered = [](std::size_t i) {
+        std::string s = std::to_string(i);
+        return std::string(7 - s.size(), '0') + s;
+    };
+    for (std::size_t i = 0; i < count; ++i) REQUIRE_FALSE(stream.send(ws::opcode::text, numbered(i)));
+    CHECK_FALSE(stream.protocol().output().empty());  // they wait for the kernel to take more
+    std::vector<std::string> received;
+    std::thread reader([&] {
+        std::string skipped(filler, '\0');
+        asio::read(pair.client, asio::buffer(skipped));
+        received = read_messages(pair.client, count);
+    });
+    io.run_for(std::chrono::seconds(20));  // ends once the queue is written: nothing is left to run
+    reader.join();
+    REQUIRE(received.size() == count);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < count; ++i) wrong += received[i] != numbered(i);
+    CHECK(wrong == 0);
+}
+
+TEST_CASE("websocket stream on a socket: a stream made and written at once allocates nothing for later writes",
+          "[asio][websocket]") {
+    // What a stream shares with its own handlers (the flight of a write the kernel
+    // did not take whole, whether the stream is still there) is made on first need:
+    // an idle connection that never needed it keeps none ("Memory per idle
+    // connection", docs/benchmarks.md).
+    asio::io_context io;
+    socket_pair first(io), pair(io);
+    {
+        // The thread's flight, where every stream of the thread lays out its writes,
+        // is made by the first write on the thread.
+        ws::stream<asio::ip::tcp::socket> warm(std::move(first.server));
+        REQUIRE_FALSE(warm.send(ws::opcode::text, "first"));
+    }
+    std::size_t made = 0, sent = 0;
+    std::error_code refused;
+    {
+        test_support::allocation_counter allocations;
+        ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+        made = allocations.count();
+        refused = stream.send(ws::opcode::text, "at once");  // a frame short enough for no buffer
+        sent = allocations.count() - made;
+    }
+    REQUIRE_FALSE(refused);
+    INFO("allocations: " << made << " to make the stream, " << sent << " to send");
+    if constexpr (test_support::counts_allocations) {
+        CHECK(made == 1);  // the handshake's state, let go of when it ends
+        CHECK(sent == 0);
+    }
+    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{"at once"});
 }

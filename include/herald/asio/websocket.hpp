@@ -30,6 +30,7 @@
 // close may overlap each other and the read; all on the stream's executor. As
 // with any Asio I/O object, keep the stream alive until its operations complete.
 
+#include <herald/asio/detail/lifeline.hpp>
 #include <herald/asio/detail/post_complete.hpp>
 #include <herald/asio/detail/stream_ops.hpp>
 #include <herald/asio/detail/websocket_output.hpp>
@@ -155,7 +156,10 @@ public:
     }
 
     // The subprotocol the handshake chose (empty: none).
-    const std::string& subprotocol() const noexcept { return subprotocol_; }
+    const std::string& subprotocol() const noexcept {
+        static const std::string none;
+        return subprotocol_ ? *subprotocol_ : none;
+    }
     // Whether the handshake agreed to permessage-deflate (stream_options' handshake
     // or client deflate options enable it; RFC 7692).
     bool compressing() const noexcept { return conn_.deflate() != nullptr; }
@@ -282,7 +286,7 @@ private:
     // counted), nor past the process's memory budget (what is being written counted).
     std::error_code admit(std::size_t size) noexcept {
         if (output_.queued(conn_) >= settings_.max_queued_bytes) return error::send_queue_full;
-        if (!output_.admit(conn_, *in_flight_, size ? size + max_header_size : 0)) return budget_error::exhausted;
+        if (!output_.admit(conn_, in_flight(), size ? size + max_header_size : 0)) return budget_error::exhausted;
         return {};
     }
 
@@ -290,6 +294,8 @@ private:
     // socket; `wrote` settles a write of `n` bytes that ended with `ec`.
     void flush();
     void wrote(std::error_code ec, std::size_t n);
+    asio_detail::websocket_output::flight& own_flight();
+    const asio_detail::websocket_output::flight* in_flight() const noexcept;
     void count_written(std::size_t n);
     // A whole message into the output, or written at once from `payload` itself.
     std::error_code write_message(opcode type, std::string_view payload);
@@ -307,21 +313,13 @@ private:
         if (heartbeat_) heartbeat_->rule.on_received(timing::heartbeat::clock::now());
     }
 
-    // The server's answer to `req` into opening_ (websocket::write_answer), and
-    // the connection set up as it agrees.
-    std::error_code prepare_answer(const http::request& req, std::error_code not_http) {
-        if (!opening_) return error::invalid_state;  // accepted already
-        auto& o = *opening_;
-        const std::error_code refused = write_answer(req, not_http, o.server, o.agreed, o.bytes);
-        if (!refused && o.agreed.deflate) conn_.enable_deflate(o.agreed.deflate->params, o.server.deflate);
-        subprotocol_ = std::move(o.agreed.subprotocol);
-        return refused;
-    }
-
-    // impl/websocket_handshake_ops.hpp: the server's answer (reading the request
-    // first when not given one) and the client's upgrade.
+    // impl/websocket_handshake_ops.hpp: the server's answer to `req` prepared in
+    // opening_, the operations that write it (reading the request first when not
+    // given one) and the client's upgrade, and the subprotocol they agree on kept.
+    std::error_code prepare_answer(const http::request& req, std::error_code not_http);
     struct accept_op;
     struct handshake_op;
+    void keep_subprotocol(std::string chosen);
 
     // impl/websocket_read_op.hpp: one whole message, and the corking around it.
     template <class Sink>
@@ -358,6 +356,13 @@ private:
         std::chrono::milliseconds close_timeout;
     };
     struct opening;  // impl/websocket_handshake_ops.hpp
+
+    // What the handlers nothing keeps the stream alive for share with it (the
+    // flush's async_write, the uncork post, the timers): the bytes of a write the
+    // socket did not take at once, which outlive the stream (detail/lifeline.hpp).
+    struct detached {
+        std::unique_ptr<asio_detail::websocket_output::flight> in_flight;  // being written (flush)
+    };
     // impl/websocket_timers.hpp: waited on by operations whose frames are being
     // written (woken by each write that completes); made on the first wait.
     asio::steady_timer& flushed();
@@ -367,15 +372,13 @@ private:
     websocket::connection conn_;
     flat_buffer in_;
     std::unique_ptr<opening> opening_;  // until the opening handshake ends
-    std::string subprotocol_;
+    std::unique_ptr<const std::string> subprotocol_;  // none: no subprotocol
     std::unique_ptr<asio::steady_timer> flushed_;
     // Queued: the connection's output and shared frames, held against the budget.
     asio_detail::websocket_output output_;
-    std::shared_ptr<asio_detail::websocket_output::flight> in_flight_ =
-        std::make_shared<asio_detail::websocket_output::flight>();  // being written (flush)
+    asio_detail::lifeline<detached> detached_;
     std::uint64_t written_ = 0;
     std::error_code write_error_{};
-    std::shared_ptr<char> life_ = std::make_shared<char>();
     std::unique_ptr<heartbeat_state> heartbeat_;
     std::unique_ptr<asio::steady_timer> close_timer_;
     bool flushing_ = false;

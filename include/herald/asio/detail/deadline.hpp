@@ -17,6 +17,8 @@
 // only a deadline sooner than the wait restarts it. disarm() leaves the wait to
 // end by itself; cancel() (the connection closes) ends it now.
 
+#include <herald/asio/detail/lifeline.hpp>
+
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
@@ -68,9 +70,9 @@ private:
         waiting_until_ = due_;
         const unsigned generation = ++generation_;  // a wait restarted makes the one before stale
         timer_.expires_at(due_);
-        timer_.async_wait([this, generation, life = std::weak_ptr<char>(life_)](const std::error_code& ec) {
+        timer_.async_wait([this, generation, life = life_.get()](const std::error_code& ec) {
             // The owner may be gone, or the wait restarted, by the time this runs.
-            if (life.expired() || generation != generation_) return;
+            if (life->owner_gone || generation != generation_) return;
             waiting_ = false;
             if (ec || !armed_) return;
             if (clock::now() < due_) return wait();  // the deadline moved later
@@ -88,7 +90,7 @@ private:
     bool armed_ = false;
     bool waiting_ = false;
     bool expired_ = false;
-    std::shared_ptr<char> life_ = std::make_shared<char>();
+    lifeline<> life_;  // made by the first wait
 };
 
 // A write timeout without a timer operation per write (uWebSockets' timeouts are
@@ -126,8 +128,8 @@ private:
     void arm(clock::time_point at) {
         armed_ = true;
         timer_.expires_at(at);
-        timer_.async_wait([this, life = std::weak_ptr<char>(life_)](const std::error_code& ec) {
-            if (life.expired()) return;  // the owner is gone
+        timer_.async_wait([this, life = life_.get()](const std::error_code& ec) {
+            if (life->owner_gone) return;
             armed_ = false;
             if (ec || !writing_) return;
             if (clock::now() - started_ >= timeout_) {
@@ -144,7 +146,7 @@ private:
     clock::time_point started_{};
     bool writing_ = false;
     bool armed_ = false;
-    std::shared_ptr<char> life_ = std::make_shared<char>();
+    lifeline<> life_;  // made by the first wait
 };
 
 }  // namespace herald::asio_detail

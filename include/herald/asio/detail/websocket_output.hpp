@@ -81,9 +81,10 @@ public:
     bool empty(const websocket::connection& conn) const noexcept { return queued(conn) == 0; }
 
     // Whether `n` more bytes of the stream's own fit in the budget beside those
-    // queued and those being written (`in_flight`); if so they are held from now on.
-    bool admit(const websocket::connection& conn, const flight& in_flight, std::size_t n) noexcept {
-        return n == 0 || held_.hold(owned(conn) + in_flight.owned.size() + n);
+    // queued and those being written (`in_flight`, null: none); if so they are held
+    // from now on.
+    bool admit(const websocket::connection& conn, const flight* in_flight, std::size_t n) noexcept {
+        return n == 0 || held_.hold(owned(conn) + (in_flight ? in_flight->owned.size() : 0) + n);
     }
     // After a write completed: only what is still queued is held.
     void settle(const websocket::connection& conn) noexcept { held_.shrink_to(owned(conn)); }

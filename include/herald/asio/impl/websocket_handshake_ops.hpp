@@ -119,7 +119,9 @@ struct stream<NextLayer>::handshake_op {
             parser->head_into(res);
             std::optional<deflate_params> agreed;
             const auto& client = st.opening_->client;
-            std::error_code refused = check_response(res, st.opening_->key, client.subprotocols, st.subprotocol_, client.deflate, agreed);
+            std::string chosen;
+            std::error_code refused = check_response(res, st.opening_->key, client.subprotocols, chosen, client.deflate, agreed);
+            st.keep_subprotocol(std::move(chosen));
             if (refused) asio_detail::close_stream(st.next_);
             else if (agreed) st.conn_.enable_deflate(*agreed, client.deflate);
             return finish(self, refused);
@@ -139,6 +141,22 @@ struct stream<NextLayer>::handshake_op {
         self.complete(ec);
     }
 };
+
+template <class NextLayer>
+std::error_code stream<NextLayer>::prepare_answer(const http::request& req, std::error_code not_http) {
+    if (!opening_) return error::invalid_state;  // accepted already
+    auto& o = *opening_;
+    const std::error_code refused = write_answer(req, not_http, o.server, o.agreed, o.bytes);
+    if (!refused && o.agreed.deflate) conn_.enable_deflate(o.agreed.deflate->params, o.server.deflate);
+    keep_subprotocol(std::move(o.agreed.subprotocol));
+    return refused;
+}
+
+// Kept only when there is one: most streams have none, and pay a pointer, not a string.
+template <class NextLayer>
+void stream<NextLayer>::keep_subprotocol(std::string chosen) {
+    if (!chosen.empty()) subprotocol_ = std::make_unique<const std::string>(std::move(chosen));
+}
 
 }  // namespace herald::websocket
 

@@ -224,8 +224,8 @@ void stream<NextLayer>::cork() {
     corked_ = true;
     if (uncork_posted_) return;
     uncork_posted_ = true;
-    asio::post(next_.get_executor(), [this, life = std::weak_ptr<char>(life_)] {
-        if (life.expired()) return;
+    asio::post(next_.get_executor(), [this, life = detached_.get()] {
+        if (life->owner_gone) return;
         uncork_posted_ = false;
         // A read under way uncorks when it needs the network, or corks again
         // (and so posts again) when it completes.

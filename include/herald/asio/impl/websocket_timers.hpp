@@ -36,8 +36,8 @@ void stream<NextLayer>::beat() {
     case timing::heartbeat::action::none: break;
     }
     heartbeat_->timer.expires_at(hb.next_deadline());
-    heartbeat_->timer.async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
-        if (ec || life.expired()) return;
+    heartbeat_->timer.async_wait([this, life = detached_.get()](std::error_code ec) {
+        if (ec || life->owner_gone) return;
         beat();
     });
 }
@@ -46,8 +46,8 @@ template <class NextLayer>
 void stream<NextLayer>::start_close_timer() {
     if (settings_.close_timeout.count() <= 0) return;
     close_timer_ = std::make_unique<asio::steady_timer>(next_.get_executor(), settings_.close_timeout);
-    close_timer_->async_wait([this, life = std::weak_ptr<char>(life_)](std::error_code ec) {
-        if (ec || life.expired() || conn_.state() == state::closed) return;
+    close_timer_->async_wait([this, life = detached_.get()](std::error_code ec) {
+        if (ec || life->owner_gone || conn_.state() == state::closed) return;
         asio_detail::close_stream(next_);
     });
 }

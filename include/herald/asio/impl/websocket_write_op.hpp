@@ -39,7 +39,7 @@ struct stream<NextLayer>::write_op {
             if (auto full = bounded ? st.admit(size) : std::error_code{})
                 return asio_detail::post_complete(self, st.get_executor(), full);
             if (auto refused = produce()) return asio_detail::post_complete(self, st.get_executor(), refused);
-            target = st.written_ + st.in_flight_->bytes + st.output_.queued(st.conn_);
+            target = st.written_ + (st.in_flight() ? st.in_flight()->bytes : 0) + st.output_.queued(st.conn_);
             st.flush();
             // Written at once, or failed: completes through a post, never inside the call.
             if (st.write_error_ || st.written_ >= target)
@@ -56,26 +56,37 @@ struct stream<NextLayer>::write_op {
 template <class NextLayer>
 void stream<NextLayer>::flush() {
     if (corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
-    output_.take(conn_, *in_flight_);
+    using flight = asio_detail::websocket_output::flight;
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
+        // Laid out in the thread's flight: a write the socket takes whole leaves the
+        // stream nothing to keep.
+        thread_local std::unique_ptr<flight> at_once = std::make_unique<flight>();
+        output_.take(conn_, *at_once);
         std::error_code ec;
         const std::size_t n =
-            in_flight_->with_buffers([&](const auto& buffers) { return asio_detail::write_now(next_, buffers, ec); });
-        if (ec || n == in_flight_->bytes) return wrote(ec, n);
+            at_once->with_buffers([&](const auto& buffers) { return asio_detail::write_now(next_, buffers, ec); });
+        if (ec || n == at_once->bytes) {
+            at_once->clear();  // shared frames are let go of here
+            return wrote(ec, n);
+        }
         count_written(n);
-        in_flight_->skip(n);  // the rest waits for the socket to take it
+        at_once->skip(n);  // the rest waits for the socket to take it, in the stream's flight
+        own_flight();
+        detached_->in_flight.swap(at_once);  // pointers swapped, not flights: the buffers still point at their bytes
+    } else {
+        output_.take(conn_, own_flight());
     }
     flushing_ = true;
     // Not a caller's operation: nothing keeps the stream alive for it, so the
-    // handler checks `life`, and shares the bytes (they outlive the write).
-    auto done = [this, life = std::weak_ptr<char>(life_), bytes = in_flight_](std::error_code ec, std::size_t n) mutable {
-        bytes.reset();  // the stream's own reference is enough from here on
-        if (life.expired()) return;
+    // handler checks the detached state, which also keeps the bytes (they outlive the write).
+    auto done = [this, life = detached_.get()](std::error_code ec, std::size_t n) {
+        if (life->owner_gone) return;
         flushing_ = false;
         wrote(ec, n);
         flush();
     };
-    in_flight_->with_buffers([&](const auto& buffers) { asio::async_write(next_, buffers, std::move(done)); });
+    detached_->in_flight->with_buffers(
+        [&](const auto& buffers) { asio::async_write(next_, buffers, std::move(done)); });
 }
 
 // A large message of a server, with nothing queued before it, is written from the
@@ -86,9 +97,9 @@ template <class NextLayer>
 bool stream<NextLayer>::writes_directly(opcode type, std::size_t size) const noexcept {
     // Not after a close was sent or received: write_message's checks, which this
     // path passes by, refuse it there (RFC 6455 §5.5.1: nothing after the close).
-    return size > kept_buffer_capacity && conn_.state() == state::open && (type == opcode::text || type == opcode::binary) &&
-           !conn_.is_client() && !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ &&
-           output_.empty(conn_);
+    return size > kept_buffer_capacity && conn_.state() == state::open &&
+           (type == opcode::text || type == opcode::binary) && !conn_.is_client() && !conn_.deflate() &&
+           !conn_.sending_fragments() && !corked_ && !flushing_ && output_.empty(conn_);
 }
 
 template <class NextLayer>
@@ -101,9 +112,12 @@ std::error_code stream<NextLayer>::write_message(opcode type, std::string_view p
             std::error_code ec;
             const std::size_t n = asio_detail::write_now(next_, frame, ec);
             count_written(n);
-            if (ec) write_error_ = ec;
-            else if (n < h) output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
-            else if (n < h + payload.size()) output_.push_framed(conn_, payload.substr(n - h));
+            if (ec)
+                write_error_ = ec;
+            else if (n < h)
+                output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
+            else if (n < h + payload.size())
+                output_.push_framed(conn_, payload.substr(n - h));
             output_.settle(conn_);  // only what waits is held against the budget
             return ec;
         }
@@ -114,7 +128,7 @@ std::error_code stream<NextLayer>::write_message(opcode type, std::string_view p
 template <class NextLayer>
 void stream<NextLayer>::wrote(std::error_code ec, std::size_t n) {
     count_written(n);
-    in_flight_->clear();  // shared frames are let go of here
+    if (in_flight()) detached_->in_flight->clear();  // shared frames are let go of here
     output_.settle(conn_);
     if (ec) write_error_ = ec;
     if (flushed_) flushed_->cancel();  // wakes every operation waiting for its frame
@@ -124,6 +138,21 @@ template <class NextLayer>
 void stream<NextLayer>::count_written(std::size_t n) {
     written_ += n;
     if (heartbeat_ && n) heartbeat_->rule.on_sent(timing::heartbeat::clock::now());
+}
+
+// The stream's own flight, for a write the socket did not take at once: made by
+// the first such write and kept, in the block handlers share (detached).
+template <class NextLayer>
+asio_detail::websocket_output::flight& stream<NextLayer>::own_flight() {
+    auto& mine = detached_.get()->in_flight;
+    if (!mine) mine = std::make_unique<asio_detail::websocket_output::flight>();
+    return *mine;
+}
+
+// What is being written, if the stream has a flight yet (null: nothing).
+template <class NextLayer>
+const asio_detail::websocket_output::flight* stream<NextLayer>::in_flight() const noexcept {
+    return detached_ ? detached_->in_flight.get() : nullptr;
 }
 
 }  // namespace herald::websocket
