@@ -30,7 +30,7 @@ struct counting_random {
 
 }  // namespace
 
-TEST_CASE("websocket footprint: an open stream on a socket is under 616 bytes, its protocol connection 280", "[asio][websocket]") {
+TEST_CASE("websocket footprint: an open stream on a socket is at most 616 bytes, its protocol connection 280", "[asio][websocket]") {
     // 1,600 bytes when it kept its options, the handshake's answer and three timers;
     // 776 and 400 with padding between members and a copy of the close reason; 696
     // and 328 with a std::function for a server's (unused) mask keys, word-sized

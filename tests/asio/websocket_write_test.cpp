@@ -185,6 +185,7 @@ TEST_CASE("websocket stream on a socket: small frames that find the kernel's buf
         received = read_messages(pair.client, count);
     });
     io.run_for(std::chrono::seconds(20));  // ends once the queue is written: nothing is left to run
+    stream.next_layer().shutdown(asio::socket_base::shutdown_send);  // a reader still waiting fails, not hangs
     reader.join();
     REQUIRE(received.size() == count);
     std::size_t wrong = 0;
@@ -222,4 +223,46 @@ TEST_CASE("websocket stream on a socket: a stream made and written at once alloc
         CHECK(sent == 0);
     }
     CHECK(read_messages(pair.client, 1) == std::vector<std::string>{"at once"});
+}
+
+TEST_CASE("websocket stream on a socket: one stream's write waits while another's goes out at once, and a stream "
+          "destroyed mid-write leaves nothing that runs on it",
+          "[asio][websocket]") {
+    asio::io_context io;
+    socket_pair slow(io), quick(io);
+    slow.bound_buffers(16 * 1024);
+    auto stalled = std::make_unique<ws::stream<asio::ip::tcp::socket>>(std::move(slow.server));
+    const std::string large = pattern(1 << 20, 6);
+    REQUIRE_FALSE(stalled->send(ws::opcode::binary, large));  // its client does not read: most of it waits
+    REQUIRE_FALSE(stalled->send(ws::opcode::text, "behind it"));
+    ws::stream<asio::ip::tcp::socket> other(std::move(quick.server));
+    REQUIRE_FALSE(other.send(ws::opcode::text, "at once"));
+    CHECK(read_messages(quick.client, 1) == std::vector<std::string>{"at once"});
+    stalled.reset();  // with its write under way: the write's handler must not touch it
+    io.run_for(std::chrono::seconds(5));  // ends as soon as the aborted write's handler ran
+    REQUIRE_FALSE(other.send(ws::opcode::text, "and again"));
+    CHECK(read_messages(quick.client, 1) == std::vector<std::string>{"and again"});
+}
+
+TEST_CASE("websocket stream on a socket: a shared frame's owner let go of after its write may send on another stream",
+          "[asio][websocket]") {
+    // The owner's destructor runs inside the first stream's flush, while the
+    // thread's flight is in use: the second stream's write must not lay out its
+    // frame in that same flight.
+    asio::io_context io;
+    socket_pair first(io), second(io);
+    ws::stream<asio::ip::tcp::socket> a(std::move(first.server)), b(std::move(second.server));
+    const std::string body = "shared";
+    char head[ws::max_header_size];
+    const std::size_t h = a.protocol().frame_header_for(ws::opcode::text, body.size(), head);
+    bool sent_from_owner = false;
+    std::shared_ptr<const void> owner(new int(0), [&](const int* p) {
+        delete p;
+        sent_from_owner = !b.send(ws::opcode::text, "from the owner");
+    });
+    REQUIRE_FALSE(a.send_shared(std::move(owner), std::string_view(head, h), body));
+    CHECK(sent_from_owner);
+    REQUIRE_FALSE(a.send(ws::opcode::text, "after"));
+    CHECK(read_messages(first.client, 2) == std::vector<std::string>{"shared", "after"});
+    CHECK(read_messages(second.client, 1) == std::vector<std::string>{"from the owner"});
 }

@@ -292,10 +292,12 @@ private:
 
     // impl/websocket_write_op.hpp: writes everything pending, tried at once on a
     // socket; `wrote` settles a write of `n` bytes that ended with `ec`.
+    using flight = asio_detail::websocket_output::flight;
     void flush();
     void wrote(std::error_code ec, std::size_t n);
-    asio_detail::websocket_output::flight& own_flight();
-    const asio_detail::websocket_output::flight* in_flight() const noexcept;
+    flight& own_flight();
+    bool adopt_flight(std::unique_ptr<flight>& f) noexcept;
+    const flight* in_flight() const noexcept;
     void count_written(std::size_t n);
     // A whole message into the output, or written at once from `payload` itself.
     std::error_code write_message(opcode type, std::string_view payload);
@@ -305,13 +307,8 @@ private:
     struct heartbeat_state;
     void beat();
     void start_close_timer();
-    void stop_close_timer() {
-        if (close_timer_) close_timer_->cancel();
-    }
-
-    void received() {
-        if (heartbeat_) heartbeat_->rule.on_received(timing::heartbeat::clock::now());
-    }
+    void stop_close_timer() { if (close_timer_) close_timer_->cancel(); }
+    void received() { if (heartbeat_) heartbeat_->rule.on_received(timing::heartbeat::clock::now()); }
 
     // impl/websocket_handshake_ops.hpp: the server's answer to `req` prepared in
     // opening_, the operations that write it (reading the request first when not
@@ -357,11 +354,11 @@ private:
     };
     struct opening;  // impl/websocket_handshake_ops.hpp
 
-    // What the handlers nothing keeps the stream alive for share with it (the
-    // flush's async_write, the uncork post, the timers): the bytes of a write the
-    // socket did not take at once, which outlive the stream (detail/lifeline.hpp).
+    // What the handlers nothing keeps the stream alive for share with it (the flush's
+    // async_write, the uncork post, the timers; detail/lifeline.hpp): the bytes of a
+    // write under way, which outlive the stream (on a socket, only what the kernel left).
     struct detached {
-        std::unique_ptr<asio_detail::websocket_output::flight> in_flight;  // being written (flush)
+        std::unique_ptr<flight> in_flight;  // being written (flush)
     };
     // impl/websocket_timers.hpp: waited on by operations whose frames are being
     // written (woken by each write that completes); made on the first wait.

@@ -9,12 +9,13 @@
 // bytes being written, say) alive past the object.
 //
 // The block is made on first need (get()), not with the object: an idle
-// connection that never waited on a timer of its own or left a write unfinished
-// has none (an allocation of 32 bytes or more each, once per connection; "Memory
+// connection that never waited on a timer of its own, posted to itself or left a
+// write unfinished has none (an allocation of 32 bytes or more each, once per connection; "Memory
 // per idle connection" in docs/benchmarks.md). The object's lifeline marks the
 // block when it goes, destroyed or overwritten by a move, so the owner's special
 // members stay the defaults.
 
+#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -24,7 +25,9 @@ struct nothing_shared {};
 
 template <class T = nothing_shared>
 struct lifeline_block : T {
-    bool owner_gone = false;
+    // Atomic for an owner let go of on another thread than its handlers' (a
+    // session's last reference dropped elsewhere): the flag is one byte either way.
+    std::atomic<bool> owner_gone{false};
 };
 
 template <class T = nothing_shared>

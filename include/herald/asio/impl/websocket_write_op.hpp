@@ -18,6 +18,8 @@
 
 #include <array>
 #include <memory>
+#include <new>
+#include <system_error>
 
 namespace herald::websocket {
 
@@ -56,23 +58,25 @@ struct stream<NextLayer>::write_op {
 template <class NextLayer>
 void stream<NextLayer>::flush() {
     if (corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
-    using flight = asio_detail::websocket_output::flight;
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
-        // Laid out in the thread's flight: a write the socket takes whole leaves the
-        // stream nothing to keep.
-        thread_local std::unique_ptr<flight> at_once = std::make_unique<flight>();
-        output_.take(conn_, *at_once);
+        // Laid out in the thread's flight, so that a write the socket takes whole
+        // leaves the stream nothing to keep. Out of its slot while in use: a shared
+        // frame's owner let go of here may send on another stream of the thread.
+        thread_local std::unique_ptr<flight> spare;
+        std::unique_ptr<flight> f = spare ? std::move(spare) : std::make_unique<flight>();
+        output_.take(conn_, *f);
         std::error_code ec;
         const std::size_t n =
-            at_once->with_buffers([&](const auto& buffers) { return asio_detail::write_now(next_, buffers, ec); });
-        if (ec || n == at_once->bytes) {
-            at_once->clear();  // shared frames are let go of here
+            f->with_buffers([&](const auto& buffers) { return asio_detail::write_now(next_, buffers, ec); });
+        if (ec || n == f->bytes) {
+            f->clear();  // shared frames are let go of here
+            if (!spare) spare = std::move(f);
             return wrote(ec, n);
         }
         count_written(n);
-        at_once->skip(n);  // the rest waits for the socket to take it, in the stream's flight
-        own_flight();
-        detached_->in_flight.swap(at_once);  // pointers swapped, not flights: the buffers still point at their bytes
+        f->skip(n);  // the rest waits for the socket to take it, in the stream's flight
+        if (!adopt_flight(f)) return;
+        if (f && !spare) spare = std::move(f);  // the stream's old flight, empty
     } else {
         output_.take(conn_, own_flight());
     }
@@ -140,18 +144,35 @@ void stream<NextLayer>::count_written(std::size_t n) {
     if (heartbeat_ && n) heartbeat_->rule.on_sent(timing::heartbeat::clock::now());
 }
 
-// The stream's own flight, for a write the socket did not take at once: made by
-// the first such write and kept, in the block handlers share (detached).
+// The stream's own flight, for writes that are not tried at once (TLS, the test
+// stream): made by the first and kept, in the block handlers share (detached).
 template <class NextLayer>
-asio_detail::websocket_output::flight& stream<NextLayer>::own_flight() {
+auto stream<NextLayer>::own_flight() -> flight& {
     auto& mine = detached_.get()->in_flight;
-    if (!mine) mine = std::make_unique<asio_detail::websocket_output::flight>();
+    if (!mine) mine = std::make_unique<flight>();
     return *mine;
+}
+
+// `f`, a write the socket took in part, becomes the stream's flight (the stream's
+// old one, if any, comes back in `f`), in the block made now if not before. When
+// there is no memory for the block the stream fails: part of a frame is out and
+// the rest cannot be kept, so nothing may follow it on the wire.
+template <class NextLayer>
+bool stream<NextLayer>::adopt_flight(std::unique_ptr<flight>& f) noexcept {
+    try {
+        detached_.get()->in_flight.swap(f);  // pointers swapped, not flights: the buffers still point at their bytes
+        return true;
+    } catch (const std::bad_alloc&) {
+        f->clear();
+        asio_detail::close_stream(next_);
+        wrote(std::make_error_code(std::errc::not_enough_memory), 0);
+        return false;
+    }
 }
 
 // What is being written, if the stream has a flight yet (null: nothing).
 template <class NextLayer>
-const asio_detail::websocket_output::flight* stream<NextLayer>::in_flight() const noexcept {
+auto stream<NextLayer>::in_flight() const noexcept -> const flight* {
     return detached_ ? detached_->in_flight.get() : nullptr;
 }
 
