@@ -18,15 +18,53 @@
 namespace herald {
 
 // What a connection keeps of a buffer between uses (a message, an output buffer, a
-// request body): past this it is freed after use, so an idle connection that once
-// took a large message holds no large buffer (an idle WebSocket keeps under 1 KiB
-// in all, docs/benchmarks.md); the next large one allocates again, which costs
-// little next to copying it.
+// request body): past this it is let go of after use, so an idle connection that
+// once took a large message holds no large buffer (an idle WebSocket keeps under
+// 1 KiB in all, docs/benchmarks.md).
 inline constexpr std::size_t kept_buffer_capacity = 1024;
 
-// Frees `s`'s memory when it grew past kept_buffer_capacity.
+// What is let go of is kept by the thread, not freed: two buffers of up to 1 MiB
+// each, for the next large message of any connection of the thread (reuse_spare).
+// Freed and allocated again for every message, large buffers made glibc give the
+// top of its heap back (brk, once 128 KiB are free there) and fault it in again
+// for the next: 175 µs of server CPU per 64 KiB echo against 30 (docs/benchmarks.md,
+// "Large messages without the heap churning"). Two, as an echo holds two at once:
+// the message received and the caller's copy of it.
+namespace detail {
+inline constexpr std::size_t max_spare_capacity = 1024 * 1024;
+inline std::string* spare_buffers() noexcept {
+    thread_local std::string spares[2];
+    return spares;
+}
+}  // namespace detail
+
+// Lets go of `s`'s memory when it grew past kept_buffer_capacity: kept by the
+// thread in place of a smaller spare, or freed.
 inline void free_if_large(std::string& s) noexcept {
-    if (s.capacity() > kept_buffer_capacity) std::string().swap(s);
+    if (s.capacity() <= kept_buffer_capacity) return;
+    if (s.capacity() <= detail::max_spare_capacity) {
+        std::string* spares = detail::spare_buffers();
+        std::string& smallest = spares[0].capacity() <= spares[1].capacity() ? spares[0] : spares[1];
+        if (smallest.capacity() < s.capacity()) {
+            s.clear();
+            smallest.swap(s);  // s now holds the smaller spare, freed below
+        }
+    }
+    std::string().swap(s);
+}
+
+// Gives `s` (its contents kept) a spare buffer of the thread with room for `n`
+// bytes, when it has less and there is one. Never allocates: a peer's header
+// announcing a large message must not make anyone allocate for it.
+inline void reuse_spare(std::string& s, std::size_t n) noexcept {
+    if (n <= s.capacity() || n <= kept_buffer_capacity) return;
+    std::string* spares = detail::spare_buffers();
+    for (std::string* spare = spares; spare != spares + 2; ++spare) {
+        if (spare->capacity() < n) continue;
+        spare->assign(s);  // fits: s is smaller than n
+        s.swap(*spare);    // the spare keeps s's old buffer, smaller than this one
+        return;
+    }
 }
 
 class flat_buffer {

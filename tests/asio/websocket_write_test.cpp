@@ -266,3 +266,39 @@ TEST_CASE("websocket stream on a socket: a shared frame's owner let go of after 
     CHECK(read_messages(first.client, 2) == std::vector<std::string>{"shared", "after"});
     CHECK(read_messages(second.client, 1) == std::vector<std::string>{"from the owner"});
 }
+
+TEST_CASE("websocket stream on a socket: 64 KiB echoes allocate no message buffer once the thread has two spare",
+          "[asio][websocket]") {
+    // Each echo holds two large buffers (the message received, the caller's copy);
+    // let go of after it (free_if_large), they are the thread's for the next one,
+    // so the heap is neither trimmed nor grown per message (herald/buffer.hpp).
+    asio::io_context io;
+    socket_pair pair(io);
+    ws::stream<asio::ip::tcp::socket> server(std::move(pair.server));
+    ws::connection client(ws::role::client, {}, test::rng(9));
+    const std::string payload = pattern(64 * 1024, 7);
+    std::string message;
+    std::size_t allocated_bytes = 0;
+    for (int i = 0; i < 12; ++i) {
+        REQUIRE_FALSE(client.write_message(ws::opcode::binary, payload));
+        asio::write(pair.client, asio::buffer(test::take(client)));
+        {
+            test_support::allocation_counter allocations;
+            bool read = false;
+            server.async_read(message, [&](std::error_code ec, ws::opcode) {
+                REQUIRE_FALSE(ec);
+                REQUIRE_FALSE(server.send(ws::opcode::binary, message));
+                free_if_large(message);  // as an echo session does: no large buffer kept while idle
+                read = true;
+            });
+            io.restart();  // the last echo left the io_context out of work
+            while (!read && io.run_one() != 0) {
+            }
+            REQUIRE(read);
+            if (i >= 2) allocated_bytes += allocations.bytes();  // after two echoes made the spares
+        }
+        REQUIRE(read_messages(pair.client, 1) == std::vector<std::string>{payload});
+    }
+    INFO("allocated " << allocated_bytes << " B in 10 echoes of 64 KiB");
+    if constexpr (test_support::counts_allocations) CHECK(allocated_bytes < 64 * 1024);  // 1.3 MiB before
+}

@@ -178,6 +178,7 @@ public:
     auto async_read(std::string& out, Token&& token) {
         return asio::async_compose<Token, void(std::error_code, opcode)>(
             reading([&out](std::string_view message) {
+                reuse_spare(out, message.size());  // the caller's buffer, freed by free_if_large, comes back
                 out.assign(message);
                 return true;
             }),

@@ -234,9 +234,8 @@ public:
         return {};
     }
 
-    // The header of a server's unmasked data frame, for writing (header, payload)
-    // as a gathered pair without copying the payload (DESIGN.md "Limits and
-    // memory"); `compressed`: a payload of compress_message (RSV1). Only for role::server.
+    // The header of a server's unmasked data frame, for writing (header, payload) as a gathered pair without
+    // copying the payload (DESIGN.md "Limits and memory"); `compressed`: compress_message's (RSV1). Servers only.
     std::size_t frame_header_for(opcode type, std::uint64_t size, char (&out)[max_header_size], bool fin = true,
                                  bool compressed = false) const noexcept {
         return write_header({fin, static_cast<std::uint8_t>(compressed ? rsv1 : 0), type, false, size, {}}, out);
@@ -267,6 +266,7 @@ private:
         }
         // A compressed message is checked as it inflates (inflate_into_message).
         if (!compressed_ && message_.size() + header_.length > limits_.max_message) return error::message_too_big;
+        if (!compressed_) reuse_spare(message_, message_.size() + header_.length);  // a buffer let go of before
         return {};
     }
 
