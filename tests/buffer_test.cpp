@@ -53,12 +53,12 @@ TEST_CASE("buffers: free_if_large keeps two large buffers per thread, which reus
     });
 }
 
-TEST_CASE("buffers: a spare replaces the smaller of the two, and nothing past 1 MiB is kept", "[buffer]") {
+TEST_CASE("buffers: the last two let go of are kept, and nothing past 1 MiB", "[buffer]") {
     on_fresh_thread([] {
         std::string a(20 * 1024, 'a'), b(30 * 1024, 'b'), c(40 * 1024, 'c');
         free_if_large(a);
         free_if_large(b);
-        free_if_large(c);  // takes the place of a's 20 KiB, which is freed
+        free_if_large(c);  // takes the place of a's 20 KiB, the older, which is freed
         std::string huge(2 * 1024 * 1024, 'h');
         free_if_large(huge);  // freed, not kept
         CHECK(huge.capacity() <= kept_buffer_capacity);
@@ -67,7 +67,47 @@ TEST_CASE("buffers: a spare replaces the smaller of the two, and nothing past 1 
         CHECK(x.capacity() >= 40 * 1024);
         reuse_spare(y, 25 * 1024);
         CHECK(y.capacity() >= 30 * 1024);
+        CHECK(y.capacity() < 40 * 1024);  // b's, not a 2 MiB one
         reuse_spare(z, 15 * 1024);
         CHECK(z.capacity() <= kept_buffer_capacity);  // a's buffer went; nothing of 2 MiB either
+    });
+}
+
+TEST_CASE("buffers: a spare goes to the string it fits best, and never to one with less than half its size in hand",
+          "[buffer]") {
+    on_fresh_thread([] {
+        std::string large(1024 * 1024, 'l'), medium(8 * 1024, 'm');
+        free_if_large(large);
+        free_if_large(medium);
+        std::string small_message;
+        reuse_spare(small_message, 2 * 1024);  // neither fits: 8 KiB is more than twice 2 KiB
+        CHECK(small_message.capacity() <= kept_buffer_capacity);
+        std::string half(5 * 1024, 'h');
+        reuse_spare(half, 6 * 1024);  // both have room: the 8 KiB one fits best
+        CHECK(half == std::string(5 * 1024, 'h'));
+        CHECK(half.capacity() >= 8 * 1024);
+        CHECK(half.capacity() < 1024 * 1024);
+        std::string most;
+        reuse_spare(most, 600 * 1024);  // the 1 MiB one, for 600 KiB in hand
+        CHECK(most.capacity() >= 1024 * 1024);
+    });
+}
+
+TEST_CASE("buffers: spares too large for the messages that follow give way to ones that fit", "[buffer]") {
+    // A thread that once took two 1 MiB messages is not left with spares no later
+    // 64 KiB message may have: the last two let go of are kept, whatever their size.
+    on_fresh_thread([] {
+        std::string one(1024 * 1024, '1'), two(1024 * 1024, '2');
+        free_if_large(one);
+        free_if_large(two);
+        for (int round = 0; round < 2; ++round) {
+            std::string received(64 * 1024, 'r'), copy(64 * 1024, 'c');
+            free_if_large(received);
+            free_if_large(copy);
+        }
+        std::string next;
+        reuse_spare(next, 64 * 1024);
+        CHECK(next.capacity() >= 64 * 1024);
+        CHECK(next.capacity() < 1024 * 1024);
     });
 }

@@ -23,48 +23,53 @@ namespace herald {
 // 1 KiB in all, docs/benchmarks.md).
 inline constexpr std::size_t kept_buffer_capacity = 1024;
 
-// What is let go of is kept by the thread, not freed: two buffers of up to 1 MiB
-// each, for the next large message of any connection of the thread (reuse_spare).
-// Freed and allocated again for every message, large buffers made glibc give the
-// top of its heap back (brk, once 128 KiB are free there) and fault it in again
-// for the next: 175 µs of server CPU per 64 KiB echo against 30 (docs/benchmarks.md,
-// "Large messages without the heap churning"). Two, as an echo holds two at once:
-// the message received and the caller's copy of it.
+// What is let go of is kept by the thread, not freed: the last two buffers of up
+// to 1 MiB, for the next large message of any connection of the thread
+// (reuse_spare). Freed and allocated again for every message, large buffers made
+// glibc give the top of its heap back (brk, once 128 KiB are free there) and fault
+// it in again for the next: 175 µs of server CPU per 64 KiB echo against 30
+// (docs/benchmarks.md, "Large messages without the heap churning"). Two, as an echo
+// holds two at once (the message received and the caller's copy of it); the last
+// ones, as the next messages are most likely the size of the last.
 namespace detail {
 inline constexpr std::size_t max_spare_capacity = 1024 * 1024;
-inline std::string* spare_buffers() noexcept {
-    thread_local std::string spares[2];
+struct spare_buffers {
+    std::string slots[2];
+    unsigned oldest = 0;  // the slot the next buffer let go of replaces
+};
+inline spare_buffers& thread_spares() noexcept {
+    thread_local spare_buffers spares;
     return spares;
 }
 }  // namespace detail
 
 // Lets go of `s`'s memory when it grew past kept_buffer_capacity: kept by the
-// thread in place of a smaller spare, or freed.
+// thread in place of the older of its two spares (which is freed), or freed.
 inline void free_if_large(std::string& s) noexcept {
     if (s.capacity() <= kept_buffer_capacity) return;
     if (s.capacity() <= detail::max_spare_capacity) {
-        std::string* spares = detail::spare_buffers();
-        std::string& smallest = spares[0].capacity() <= spares[1].capacity() ? spares[0] : spares[1];
-        if (smallest.capacity() < s.capacity()) {
-            s.clear();
-            smallest.swap(s);  // s now holds the smaller spare, freed below
-        }
+        auto& spares = detail::thread_spares();
+        s.clear();
+        spares.slots[spares.oldest].swap(s);  // s now holds the older spare, freed below
+        spares.oldest ^= 1;
     }
     std::string().swap(s);
 }
 
-// Gives `s` (its contents kept) a spare buffer of the thread with room for `n`
-// bytes, when it has less and there is one. Never allocates: a peer's header
-// announcing a large message must not make anyone allocate for it.
+// Gives `s` (its contents kept) the thread's spare buffer that fits `n` bytes
+// best, when `s` has less room and a spare holds between n and 2n: no more than
+// the string's own growth would make, so capacity stays within twice the bytes a
+// caller has in hand (and counts against a budget). Never allocates: `n` is bytes
+// held, not what a peer's header announces.
 inline void reuse_spare(std::string& s, std::size_t n) noexcept {
     if (n <= s.capacity() || n <= kept_buffer_capacity) return;
-    std::string* spares = detail::spare_buffers();
-    for (std::string* spare = spares; spare != spares + 2; ++spare) {
-        if (spare->capacity() < n) continue;
-        spare->assign(s);  // fits: s is smaller than n
-        s.swap(*spare);    // the spare keeps s's old buffer, smaller than this one
-        return;
-    }
+    std::string* best = nullptr;
+    for (std::string& spare : detail::thread_spares().slots)
+        if (spare.capacity() >= n && spare.capacity() / 2 <= n && (!best || spare.capacity() < best->capacity()))
+            best = &spare;
+    if (!best) return;
+    best->assign(s);  // fits: s is smaller than n
+    s.swap(*best);    // the spare keeps s's old buffer, smaller than this one
 }
 
 class flat_buffer {

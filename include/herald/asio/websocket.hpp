@@ -178,8 +178,9 @@ public:
     auto async_read(std::string& out, Token&& token) {
         return asio::async_compose<Token, void(std::error_code, opcode)>(
             reading([&out](std::string_view message) {
-                reuse_spare(out, message.size());  // the caller's buffer, freed by free_if_large, comes back
-                out.assign(message);
+                out.clear();                       // replaced: nothing of it to keep
+                reuse_spare(out, message.size());  // a buffer let go of by free_if_large, when it fits
+                out.append(message);
                 return true;
             }),
             token, next_);
@@ -298,6 +299,7 @@ private:
     void wrote(std::error_code ec, std::size_t n);
     flight& own_flight();
     bool adopt_flight(std::unique_ptr<flight>& f) noexcept;
+    void let_go(flight& f) noexcept;
     const flight* in_flight() const noexcept;
     void count_written(std::size_t n);
     // A whole message into the output, or written at once from `payload` itself.
@@ -344,8 +346,7 @@ private:
         return [shared = std::make_shared<std::function<std::uint32_t()>>(std::move(random))] { return (*shared)(); };
     }
 
-    // What is kept small for many idle streams (docs/benchmarks.md): the options read
-    // after the handshake, and what only the handshake needs, let go of when it ends.
+    // The options read after the handshake (kept small: docs/benchmarks.md).
     struct settings {
         explicit settings(const stream_options& o)
             : max_queued_bytes(o.max_queued_bytes), read_size(o.read_size), small_read_buffer(o.small_read_buffer),
@@ -385,6 +386,7 @@ private:
     bool reading_ = false;  // an async_read is under way
     bool transport_ended_ = false;
     bool small_reads_ = false;  // the last read took less than small_read_buffer (impl/websocket_read_op.hpp)
+    bool releasing_ = false;    // shared frames' owners being let go of (let_go): no flush meanwhile
 };
 
 }  // namespace herald::websocket

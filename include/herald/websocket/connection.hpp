@@ -136,6 +136,7 @@ public:
             // Held as it arrives, not as a header announces it: a header is 14
             // bytes, and must not reserve 16 MiB of everyone's budget.
             if (&target == &message_ && !held_.hold(before + take)) return fail(budget_error::exhausted);
+            reuse_spare(target, before + take);  // room let go of by an earlier message, for the bytes in hand
             target.append(input.data(), take);
             input.remove_prefix(take);
             remaining_ -= take;
@@ -266,7 +267,6 @@ private:
         }
         // A compressed message is checked as it inflates (inflate_into_message).
         if (!compressed_ && message_.size() + header_.length > limits_.max_message) return error::message_too_big;
-        if (!compressed_) reuse_spare(message_, message_.size() + header_.length);  // a buffer let go of before
         return {};
     }
 
@@ -302,8 +302,8 @@ private:
     }
 
     // A delivered message is let go of before the next event: its bytes go back to
-    // the budget, and a large buffer is freed rather than kept by an idle
-    // connection (the next large message allocates again).
+    // the budget, and a large buffer goes to the thread's spares rather than being
+    // kept by an idle connection (herald/buffer.hpp).
     void forget_message() {
         delivered_ = false;
         free_if_large(message_);

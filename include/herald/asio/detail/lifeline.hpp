@@ -25,8 +25,9 @@ struct nothing_shared {};
 
 template <class T = nothing_shared>
 struct lifeline_block : T {
-    // Atomic for an owner let go of on another thread than its handlers' (a
-    // session's last reference dropped elsewhere): the flag is one byte either way.
+    // Atomic, so that an owner let go of on another thread than its handlers' (a
+    // session's last reference dropped elsewhere, in order with them) is no data
+    // race on the flag; one byte either way.
     std::atomic<bool> owner_gone{false};
 };
 

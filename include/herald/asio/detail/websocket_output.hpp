@@ -45,8 +45,9 @@ public:
         void clear() noexcept {
             buffers.clear();
             pieces.clear();
-            // A large buffer is freed, not kept by an idle stream: take() swaps it
-            // with the connection's output, so it would come back there otherwise.
+            // A large buffer is let go of (to the thread's spares), not kept by an idle
+            // stream: take() swaps it with the connection's output, so it would come
+            // back there otherwise.
             free_if_large(owned);
             owned.clear();
             bytes = 0;
@@ -102,6 +103,7 @@ public:
     void push_framed(websocket::connection& conn, std::string_view a, std::string_view b = {}) {
         seal(conn);
         const std::size_t from = owned_.size();
+        reuse_spare(owned_, from + a.size() + b.size());  // the rest of a large message: a spare's room
         owned_.append(a);
         owned_.append(b);
         pieces_.push_back({nullptr, {}, {}, from, owned_.size()});

@@ -57,7 +57,7 @@ struct stream<NextLayer>::write_op {
 
 template <class NextLayer>
 void stream<NextLayer>::flush() {
-    if (corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
+    if (releasing_ || corked_ || flushing_ || output_.empty(conn_) || write_error_) return;
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
         // Laid out in the thread's flight, so that a write the socket takes whole
         // leaves the stream nothing to keep. Out of its slot while in use: a shared
@@ -69,9 +69,10 @@ void stream<NextLayer>::flush() {
         const std::size_t n =
             f->with_buffers([&](const auto& buffers) { return asio_detail::write_now(next_, buffers, ec); });
         if (ec || n == f->bytes) {
-            f->clear();  // shared frames are let go of here
+            wrote(ec, n);
+            let_go(*f);  // last: a shared frame's owner may send on this stream, flushed below
             if (!spare) spare = std::move(f);
-            return wrote(ec, n);
+            return flush();
         }
         count_written(n);
         f->skip(n);  // the rest waits for the socket to take it, in the stream's flight
@@ -132,10 +133,20 @@ std::error_code stream<NextLayer>::write_message(opcode type, std::string_view p
 template <class NextLayer>
 void stream<NextLayer>::wrote(std::error_code ec, std::size_t n) {
     count_written(n);
-    if (in_flight()) detached_->in_flight->clear();  // shared frames are let go of here
     output_.settle(conn_);
     if (ec) write_error_ = ec;
     if (flushed_) flushed_->cancel();  // wakes every operation waiting for its frame
+    if (in_flight()) let_go(*detached_->in_flight);  // last, as in flush()
+}
+
+// Clears `f`, letting go of its shared frames. Their owners may send on this
+// stream as they go (a deleter that queues the next message): that waits in the
+// output until the caller, its state settled, flushes again.
+template <class NextLayer>
+void stream<NextLayer>::let_go(flight& f) noexcept {
+    releasing_ = true;
+    f.clear();
+    releasing_ = false;
 }
 
 template <class NextLayer>
@@ -163,9 +174,9 @@ bool stream<NextLayer>::adopt_flight(std::unique_ptr<flight>& f) noexcept {
         detached_.get()->in_flight.swap(f);  // pointers swapped, not flights: the buffers still point at their bytes
         return true;
     } catch (const std::bad_alloc&) {
-        f->clear();
         asio_detail::close_stream(next_);
         wrote(std::make_error_code(std::errc::not_enough_memory), 0);
+        let_go(*f);
         return false;
     }
 }
