@@ -72,7 +72,8 @@ void stream<NextLayer>::flush() {
             wrote(ec, n);
             let_go(*f);  // last: a shared frame's owner may send on this stream, flushed below
             if (!spare) spare = std::move(f);
-            return flush();
+            if (!output_.empty(conn_)) flush();  // what an owner let go of queued meanwhile
+            return;
         }
         count_written(n);
         f->skip(n);  // the rest waits for the socket to take it, in the stream's flight
@@ -102,9 +103,9 @@ template <class NextLayer>
 bool stream<NextLayer>::writes_directly(opcode type, std::size_t size) const noexcept {
     // Not after a close was sent or received: write_message's checks, which this
     // path passes by, refuse it there (RFC 6455 §5.5.1: nothing after the close).
-    return size > kept_buffer_capacity && conn_.state() == state::open &&
-           (type == opcode::text || type == opcode::binary) && !conn_.is_client() && !conn_.deflate() &&
-           !conn_.sending_fragments() && !corked_ && !flushing_ && output_.empty(conn_);
+    return size > kept_buffer_capacity && conn_.state() == state::open && (type == opcode::text || type == opcode::binary) &&
+           !conn_.is_client() && !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ &&
+           output_.empty(conn_);
 }
 
 template <class NextLayer>
@@ -117,12 +118,9 @@ std::error_code stream<NextLayer>::write_message(opcode type, std::string_view p
             std::error_code ec;
             const std::size_t n = asio_detail::write_now(next_, frame, ec);
             count_written(n);
-            if (ec)
-                write_error_ = ec;
-            else if (n < h)
-                output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
-            else if (n < h + payload.size())
-                output_.push_framed(conn_, payload.substr(n - h));
+            if (ec) write_error_ = ec;
+            else if (n < h) output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
+            else if (n < h + payload.size()) output_.push_framed(conn_, payload.substr(n - h));
             output_.settle(conn_);  // only what waits is held against the budget
             return ec;
         }
