@@ -29,20 +29,20 @@ namespace herald::asio_detail {
 class exact_block_cache {
 public:
     static void* take(std::size_t size) {
-        if (auto* slots = mine())
-            for (auto& s : *slots)
+        if (auto* cache = mine())
+            for (auto& s : cache->kept)
                 if (s.block && s.size == size) return std::exchange(s.block, nullptr);
         return ::operator new(size);
     }
     static void give(void* block, std::size_t size) noexcept {
-        if (auto* slots = mine()) {
+        if (auto* cache = mine()) {
             // An empty slot, or else the one taken longest ago: sizes that are not
             // asked for again do not keep the cache full for the thread's life.
             slot* free = nullptr;
-            for (auto& s : *slots)
+            for (auto& s : cache->kept)
                 if (!s.block) free = &s;
             if (!free) {
-                free = &(*slots)[next_evicted()++ % slots->size()];
+                free = &cache->kept[cache->next_evicted++ % cache->kept.size()];
                 ::operator delete(free->block);
             }
             *free = {block, size};
@@ -56,27 +56,22 @@ private:
         void* block = nullptr;
         std::size_t size = 0;
     };
-    using slots = std::array<slot, 4>;  // a few sizes in use at once: a thread serves many kinds of wait
-
     struct holder {
-        slots kept{};
+        std::array<slot, 4> kept{};  // a few sizes in use at once: a thread serves many kinds of wait
+        std::size_t next_evicted = 0;
         ~holder() {
             for (auto& s : kept) ::operator delete(s.block);
             gone() = true;
         }
     };
-    static std::size_t& next_evicted() noexcept {
-        thread_local std::size_t n = 0;
-        return n;
-    }
     static bool& gone() noexcept {
         thread_local bool flag = false;  // trivially destructible: readable to the thread's end
         return flag;
     }
-    static slots* mine() noexcept {
+    static holder* mine() noexcept {
         if (gone()) return nullptr;
         thread_local holder h;
-        return &h.kept;
+        return &h;
     }
 };
 
