@@ -4,8 +4,9 @@
 # one ARGS names; clang when it is installed) and KIND:
 #   address    AddressSanitizer and UndefinedBehaviorSanitizer: core, Asio and example tests
 #              (and the Redis tests with WITH_REDIS, the TLS tests with WITH_TLS)
-#   thread     ThreadSanitizer: the Asio and example tests, and Redis's (the core ones have no
-#              threads); a race report fails the run.
+#   thread     ThreadSanitizer: the Asio, example and Redis test files whose cases run
+#              threads (HERALD_TEST_THREADED_ONLY; the core ones have none); a race report
+#              fails the run.
 if(KIND STREQUAL "address")
   set(flags "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer")
   if(COMPILER STREQUAL "Clang")
@@ -24,6 +25,7 @@ elseif(KIND STREQUAL "thread")
     string(APPEND flags " -Wno-tsan")
   endif()
   set(binaries herald_asio_tests herald_example_tests)
+  set(only_threaded -DHERALD_TEST_THREADED_ONLY=ON)
   set(name "ThreadSanitizer")
   # tsan.supp: the reports TSan cannot judge (uninstrumented libstdc++), each explained there.
   set(ENV{TSAN_OPTIONS} "exitcode=66 second_deadlock_stack=1 suppressions=${CMAKE_CURRENT_LIST_DIR}/tsan.supp")
@@ -50,7 +52,7 @@ endif()
 execute_process(
   COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}" ${ARGS} -DCMAKE_BUILD_TYPE=Debug
           "-DCMAKE_CXX_FLAGS=${flags}" "-DCMAKE_C_FLAGS=${flags}" "-DCMAKE_EXE_LINKER_FLAGS=${flags}"
-          -DCMAKE_CXX_FLAGS_DEBUG=${debug_flags} -DCMAKE_C_FLAGS_DEBUG=${debug_flags}
+          -DCMAKE_CXX_FLAGS_DEBUG=${debug_flags} -DCMAKE_C_FLAGS_DEBUG=${debug_flags} ${only_threaded}
           -DHERALD_BUILD_EXAMPLES=ON -DHERALD_INSTALL=OFF -DHERALD_TEST_SANITIZERS=OFF
   RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(result)
