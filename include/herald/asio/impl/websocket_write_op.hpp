@@ -72,8 +72,7 @@ void stream<NextLayer>::flush() {
             wrote(ec, n);
             let_go(*f);  // last: a shared frame's owner may send on this stream, flushed below
             if (!spare) spare = std::move(f);
-            if (!output_.empty(conn_)) flush();  // what an owner let go of queued meanwhile
-            return;
+            return flush();  // what an owner let go of queued meanwhile; none: returns at once
         }
         count_written(n);
         f->skip(n);  // the rest waits for the socket to take it, in the stream's flight
