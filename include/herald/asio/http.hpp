@@ -18,6 +18,7 @@
 // Thread safety: like a socket, one operation of each kind at a time, and all of
 // them on the connection's executor (a strand when the executor is a pool).
 
+#include <herald/asio/detail/connection_table.hpp>
 #include <herald/asio/detail/deadline.hpp>
 #include <herald/asio/detail/exact_allocator.hpp>
 #include <herald/asio/detail/post_complete.hpp>
@@ -136,6 +137,12 @@ public:
     // Emitted by close(): operations that wait on something other than the stream
     // bind their wait to this slot.
     asio::cancellation_slot close_slot() noexcept { return closing_.slot(); }
+
+    // The connection's place in its server's table (server::stop, max_connections),
+    // given by the server. A new owner that takes the stream out of a handed-off
+    // connection and outlives it (sse::event_stream) takes the ticket too.
+    void hold_ticket(asio_detail::connection_table::ticket ticket) noexcept { ticket_ = std::move(ticket); }
+    asio_detail::connection_table::ticket take_ticket() noexcept { return std::move(ticket_); }
 
 private:
     template <class>
@@ -257,6 +264,7 @@ private:
     bool serving_ = false;  // async_serve drives the connection (pause_deadline)
     bool keep_alive_ = true;
     std::function<void()> on_close_;
+    asio_detail::connection_table::ticket ticket_;
 };
 
 }  // namespace herald::http

@@ -31,6 +31,7 @@
 // (herald/asio/tls.hpp) runs the TLS handshake first, with a deadline, and serves
 // an asio::ssl::stream (stream_type).
 
+#include <herald/asio/detail/connection_table.hpp>
 #include <herald/asio/detail/descriptor_reserve.hpp>
 #include <herald/asio/serve.hpp>
 
@@ -45,10 +46,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 namespace herald::http {
 
@@ -132,10 +130,7 @@ public:
     // accepting: clients reconnect, as after a network blip. Thread-safe.
     void disconnect_all() { close_connections(); }
 
-    std::size_t connection_count() const {
-        std::lock_guard lock(*connections_mutex_);
-        return connections_->size();
-    }
+    std::size_t connection_count() const { return connections_->size(); }
 
     // Called with each connection's final error ({} for a normal end or a hand-off);
     // for logging.
@@ -149,17 +144,7 @@ public:
     void on_accept_limit(std::function<void(std::error_code)> fn) { on_limit_ = std::move(fn); }
 
 private:
-    void close_connections() {
-        // Strong references are taken under the lock and dropped after it: the last
-        // reference to a connection runs its deleter, which takes the lock.
-        std::vector<std::shared_ptr<connection_type>> open;
-        {
-            std::lock_guard lock(*connections_mutex_);
-            for (auto& [id, weak] : *connections_)
-                if (auto conn = weak.lock()) open.push_back(std::move(conn));
-        }
-        for (auto& conn : open) asio::post(conn->get_executor(), [conn] { conn->close(); });
-    }
+    void close_connections() { connections_->close_all(); }
 
     template <class Handler>
     static async_handler wrap(Handler handler) {
@@ -223,22 +208,14 @@ private:
     }
 
     void register_and_serve(stream_type stream) {
-        const auto id = next_id_++;
         // The connection leaves the table when it is destroyed, not when serving
-        // ends: a connection handed off (an SSE stream, a WebSocket) is still
-        // tracked, so stop() closes it too.
-        std::shared_ptr<connection_type> conn(new connection_type(std::move(stream), options_),
-                                              [id, mutex = connections_mutex_, connections = connections_](connection_type* c) {
-                                                  {
-                                                      std::lock_guard lock(*mutex);
-                                                      connections->erase(id);
-                                                  }
-                                                  delete c;
-                                              });
-        {
-            std::lock_guard lock(*connections_mutex_);
-            connections_->emplace(id, conn);
-        }
+        // ends: a connection handed off (a WebSocket) is still tracked, so stop()
+        // closes it too, and a stream that takes it over takes its ticket.
+        auto conn = std::make_shared<connection_type>(std::move(stream), options_);
+        conn->hold_ticket(connections_->add(conn, [](const std::shared_ptr<void>& owner) {
+            auto c = std::static_pointer_cast<connection_type>(owner);
+            asio::post(c->get_executor(), [c] { c->close(); });
+        }));
         asio::dispatch(conn->get_executor(), [this, conn, alive = alive_]() mutable {
             auto* raw = conn.get();
             async_serve(std::move(conn), handler_, asio::bind_executor(raw->get_executor(), [this, alive](std::error_code ec) {
@@ -283,10 +260,7 @@ private:
     std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
     std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
     std::shared_ptr<std::atomic<std::size_t>> handshakes_ = std::make_shared<std::atomic<std::size_t>>(0);  // under way
-    std::shared_ptr<std::mutex> connections_mutex_ = std::make_shared<std::mutex>();
-    std::shared_ptr<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>> connections_ =
-        std::make_shared<std::unordered_map<std::uint64_t, std::weak_ptr<connection_type>>>();
-    std::atomic<std::uint64_t> next_id_{0};
+    std::shared_ptr<asio_detail::connection_table> connections_ = std::make_shared<asio_detail::connection_table>();
 };
 
 using server = basic_server<>;

@@ -14,6 +14,7 @@
 // stream agreed (message::ws_deflated); one that asked for a smaller window gets
 // the plain frame.
 
+#include <herald/asio/detail/connection_table.hpp>
 #include <herald/asio/hub/service.hpp>
 #include <herald/buffer.hpp>
 #include <herald/asio/websocket.hpp>
@@ -69,7 +70,7 @@ public:
     websocket_subscriber(service& hub, std::string topic_name, const std::shared_ptr<Connection>& conn,
                          const websocket_options& options, bool may_publish)
         : hub_(hub), topic_(std::move(topic_name)), ws_(std::move(conn->next_layer()), options.stream, conn->take_buffered()),
-          keep_(conn), max_pending_(options.stream.max_queued_bytes), report_(options.report),
+          ticket_(conn->take_ticket()), max_pending_(options.stream.max_queued_bytes), report_(options.report),
           may_publish_(may_publish), publish_rate_(options.publish_rate, timing::token_bucket::clock::now()),
           heartbeat_(options.heartbeat), executor_(ws_.get_executor()), deflate_(options.stream.handshake.deflate),
           compress_(deflate_.enabled && options.compress_topic && options.compress_topic(topic_)),
@@ -113,12 +114,14 @@ public:
     asio::any_io_executor executor() const override { return executor_; }
 
     // Answers the upgrade, then subscribes from `since` and reads what the client publishes.
-    // The handed-off connection stays in the server's table, and its close()
-    // (server::stop, disconnect_all) closes this stream.
+    // The stream takes the connection's place in the server's table (server::stop and
+    // disconnect_all close it), and the connection itself goes.
     template <class Connection>
     void start(Connection& conn, std::optional<std::string> since) {
-        conn.on_close([weak = std::weak_ptr<websocket_subscriber>(this->shared_from_this())] {
-            if (auto self = weak.lock()) asio_detail::close_stream(self->ws_.next_layer());
+        ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& owner) {
+            auto self = std::static_pointer_cast<websocket_subscriber>(owner);
+            auto ex = self->executor_;
+            asio::post(ex, [self = std::move(self)] { asio_detail::close_stream(self->ws_.next_layer()); });
         });
         ws_.async_accept(conn.request(), [self = this->shared_from_this(), since = std::move(since)](std::error_code ec) {
             if (ec) return self->end();
@@ -226,7 +229,7 @@ private:
     service& hub_;
     std::string topic_;
     websocket::stream<Socket> ws_;
-    std::shared_ptr<void> keep_;  // the handed-off connection: tracked by the server while this lives
+    asio_detail::connection_table::ticket ticket_;  // the connection's place in the server's table
     std::string message_;
     std::mutex mutex_;  // guards the four below: deliver() may run on any thread
     std::vector<frame> pending_;
