@@ -1,0 +1,157 @@
+// herald — real-time web transport primitives.
+// Distributed under the Boost Software License, Version 1.0.
+#ifndef HERALD_ASIO_DETAIL_COARSE_DEADLINES_HPP
+#define HERALD_ASIO_DETAIL_COARSE_DEADLINES_HPP
+
+// Long deadlines of many idle connections on one timer per execution context: an
+// SSE stream's next keep-alive comment and its write timeout. A timer per stream
+// costs about 500 bytes while idle (the timer, its pending wait, the wait's
+// handler) and a trip through the timer queue's heap for every re-arm; here a
+// stream holds a 40-byte entry, and re-arming is one atomic store. uWebSockets does
+// the same: one timer per loop sweeps every socket's timeout every 4 seconds.
+//
+// The sweep walks every entry each period; an entry whose deadline has passed is
+// fired once (its owner re-arms it). The period is an eighth of the shortest
+// interval an entry asked for, from 1 ms to 1 s, so a deadline is noticed at most
+// that late, never early: 15-second keep-alives are sent within 15–16 seconds.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/execution/context_as.hpp>
+#include <asio/execution_context.hpp>
+#include <asio/query.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <utility>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+namespace herald::asio_detail {
+
+class coarse_deadlines final : public asio::execution_context::service {
+public:
+    using clock = std::chrono::steady_clock;
+    static inline asio::execution_context::id id;
+
+    // A deadline, a member of its owner. `fire(owner)` is called on the sweep's
+    // thread, under the sweep's lock, once the deadline has passed: it must only
+    // post (to the owner's executor) and must not destroy the owner's last
+    // reference. Leaves its context's sweep when destroyed.
+    class entry {
+    public:
+        using fire_function = void (*)(void* owner);
+
+        entry() = default;
+        entry(const entry&) = delete;
+        entry& operator=(const entry&) = delete;
+        ~entry() { leave(); }
+
+        // Joins the sweep of `ex`'s execution context. `resolution`: how late a
+        // deadline may be noticed (the shortest interval the owner uses, say).
+        template <class Executor>
+        void join(const Executor& ex, clock::duration resolution, void* owner, fire_function fire) {
+            owner_ = owner;
+            fire_ = fire;
+            asio::execution_context& context = asio::query(ex, asio::execution::context_as<asio::execution_context&>);
+            asio::use_service<coarse_deadlines>(context).add(*this, timer_executor(ex), resolution);
+        }
+        void leave() noexcept {
+            if (auto* service = std::exchange(service_, nullptr)) service->remove(*this);
+        }
+
+        // Any thread.
+        void expires_at(clock::time_point at) noexcept { due_.store(at.time_since_epoch().count(), std::memory_order_relaxed); }
+        void clear() noexcept { due_.store(never, std::memory_order_relaxed); }
+
+    private:
+        friend coarse_deadlines;
+        static constexpr clock::rep never = std::numeric_limits<clock::rep>::max();
+
+        template <class Executor>
+        static asio::any_io_executor timer_executor(const Executor& ex) {
+            // A strand's inner executor: the sweep must not queue behind one connection.
+            if constexpr (requires { ex.get_inner_executor(); }) return asio::any_io_executor(ex.get_inner_executor());
+            else return asio::any_io_executor(ex);
+        }
+
+        coarse_deadlines* service_ = nullptr;
+        entry* prev_ = nullptr;
+        entry* next_ = nullptr;
+        std::atomic<clock::rep> due_{never};
+        void* owner_ = nullptr;
+        fire_function fire_ = nullptr;
+    };
+
+    explicit coarse_deadlines(asio::execution_context& context) : asio::execution_context::service(context) {}
+    ~coarse_deadlines() override {
+        // Entries of owners that outlive the context: they must not come back here.
+        for (auto* e = head_; e; e = e->next_) e->service_ = nullptr;
+    }
+
+private:
+    void shutdown() override {
+        std::lock_guard lock(mutex_);
+        timer_.reset();
+        armed_ = false;
+    }
+
+    void add(entry& e, asio::any_io_executor ex, clock::duration resolution) {
+        std::lock_guard lock(mutex_);
+        e.service_ = this;
+        e.prev_ = nullptr;
+        e.next_ = head_;
+        if (head_) head_->prev_ = &e;
+        head_ = &e;
+        const auto wanted = std::clamp<clock::duration>(resolution / 8, std::chrono::milliseconds(1), std::chrono::seconds(1));
+        const bool sooner = wanted < period_;
+        period_ = std::min(period_, wanted);
+        if (!timer_) timer_.emplace(std::move(ex));
+        if (!armed_ || sooner) arm_locked();
+    }
+
+    void remove(entry& e) noexcept {
+        std::lock_guard lock(mutex_);
+        if (e.prev_) e.prev_->next_ = e.next_;
+        else head_ = e.next_;
+        if (e.next_) e.next_->prev_ = e.prev_;
+        e.prev_ = e.next_ = nullptr;
+        // The last one gone: no wait holds the context's run() for another period.
+        if (!head_ && armed_ && timer_) {
+            timer_->cancel();
+            armed_ = false;
+        }
+    }
+
+    void arm_locked() {
+        armed_ = true;
+        timer_->expires_after(period_);
+        timer_->async_wait([this](std::error_code ec) {
+            if (!ec) sweep();  // cancelled: remove() or a re-arm took over
+        });
+    }
+
+    void sweep() {
+        std::lock_guard lock(mutex_);
+        if (!timer_) return;
+        const auto now = clock::now().time_since_epoch().count();
+        for (auto* e = head_; e; e = e->next_) {
+            auto due = e->due_.load(std::memory_order_relaxed);
+            if (due <= now && e->due_.compare_exchange_strong(due, entry::never, std::memory_order_relaxed)) e->fire_(e->owner_);
+        }
+        if (head_) arm_locked();
+        else armed_ = false;
+    }
+
+    std::mutex mutex_;
+    entry* head_ = nullptr;
+    std::optional<asio::steady_timer> timer_;
+    clock::duration period_ = std::chrono::seconds(1);
+    bool armed_ = false;
+};
+
+}  // namespace herald::asio_detail
+
+#endif
