@@ -5,6 +5,8 @@
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
+#include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/write.hpp>
@@ -22,6 +24,7 @@
 #include <mutex>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -166,6 +169,54 @@ TEST_CASE("loopback: a single-thread server serves keep-alive clients and an SSE
         at += line.size();
     }
     server.stop();
+    runner.join();
+}
+
+TEST_CASE("loopback: an SSE stream takes its connection's place in the server, which frees the connection",
+          "[asio][http][loopback][sse]") {
+    // The stream is counted (max_connections) and closed by stop() as the
+    // connection was; the connection, with its request and buffers, is gone.
+    using server_type = http::single_thread_server<asio::io_context::executor_type>;
+    using stream_type = sse::event_stream<server_type::socket_type>;
+    asio::io_context io{1};
+    std::weak_ptr<server_type::connection_type> handed;
+    std::atomic<bool> streaming{false};
+    std::promise<std::error_code> result;
+    server_type server{io.get_executor(), [&](const http::request&, http::responder respond) {
+                           respond.hand_off<server_type::connection_type>([&](auto conn) {
+                               handed = conn;
+                               auto stream = std::make_shared<stream_type>(conn);
+                               stream->async_run([&, stream](std::error_code ec) { result.set_value(ec); });
+                               streaming = true;
+                           });
+                       }};
+    REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    server.start();
+    std::thread runner([&] { io.run_for(std::chrono::seconds(20)); });
+    asio::io_context client_io;
+    tcp::socket events{client_io};
+    events.connect(server.local_endpoint());
+    asio::write(events, asio::buffer(std::string_view{"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"}));
+    asio::streambuf head;
+    asio::read_until(events, head, "\r\n\r\n");
+    for (int i = 0; i < 5000 && !streaming; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(streaming);
+    std::promise<bool> freed;
+    asio::post(io, [&] { freed.set_value(handed.expired()); });  // read on the server's thread
+    CHECK(freed.get_future().get());
+    CHECK(server.connection_count() == 1);
+    server.stop();
+    const timeval five_seconds{5, 0};  // a stream stop() missed fails here, not hangs
+    setsockopt(events.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof five_seconds);
+    std::array<char, 64> chunk;
+    std::error_code ec;
+    while (!ec) events.read_some(asio::buffer(chunk), ec);
+    CHECK(ec == asio::error::eof);
+    auto done = result.get_future();
+    REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK_FALSE(done.get());  // closed: a normal end
+    for (int i = 0; i < 500 && server.connection_count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(server.connection_count() == 0);
     runner.join();
 }
 

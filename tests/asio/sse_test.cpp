@@ -4,9 +4,11 @@
 #include <herald/asio/sse_channel.hpp>
 #include <herald/test/stream.hpp>
 
+#include <asio/bind_executor.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -54,7 +56,7 @@ TEST_CASE("sse stream: head then queued events then close", "[asio][sse]") {
     // Closed once "three" is written, whatever the machine's speed (a fixed delay
     // flaked under ThreadSanitizer on a loaded machine).
     std::function<void()> close_when_written = [&] {
-        if (conn->next_layer().str().find("data: three") != std::string::npos) return stream->close();
+        if (stream->next_layer().str().find("data: three") != std::string::npos) return stream->close();
         after(io, 1, close_when_written);
     };
     after(io, 5, [&] {
@@ -64,7 +66,7 @@ TEST_CASE("sse stream: head then queued events then close", "[asio][sse]") {
     io.run();
     CHECK_FALSE(result);
     CHECK_FALSE(stream->send(make_event("after")));  // ended: a channel drops it
-    const auto [head, body] = split_response(conn->next_layer().str());
+    const auto [head, body] = split_response(stream->next_layer().str());
     CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(head.find("Content-Type: text/event-stream\r\n") != std::string::npos);
     CHECK(head.find("Cache-Control: no-cache\r\n") != std::string::npos);
@@ -86,9 +88,29 @@ TEST_CASE("sse stream: a client that leaves ends the run with eof", "[asio][sse]
     auto stream = std::make_shared<stream_type>(conn);
     std::error_code result = asio::error::would_block;
     stream->async_run([&](std::error_code ec) { result = ec; });
-    after(io, 5, [&] { conn->next_layer().close_remote(); });
+    after(io, 5, [&] { stream->next_layer().close_remote(); });
     io.run();
     CHECK(result == asio::error::eof);
+    CHECK(stream->ended());
+}
+
+TEST_CASE("sse stream: async_run completes on the handler's executor, and a close before the run ends it at once",
+          "[asio][sse]") {
+    asio::io_context io;
+    auto strand = asio::make_strand(io);
+    auto conn = make_connection(io);
+    auto stream = std::make_shared<stream_type>(conn);
+    stream->close();  // before the run: nothing is written, the run ends with it
+    std::error_code result = asio::error::would_block;
+    bool on_strand = false;
+    stream->async_run(asio::bind_executor(strand, [&](std::error_code ec) {
+        result = ec;
+        on_strand = strand.running_in_this_thread();
+    }));
+    io.run();
+    CHECK_FALSE(result);
+    CHECK(on_strand);
+    CHECK(stream->next_layer().str().empty());
     CHECK(stream->ended());
 }
 
@@ -101,7 +123,7 @@ TEST_CASE("sse stream: a HEAD request gets the head and no stream", "[asio][sse]
     stream->async_run([&](std::error_code ec) { result = ec; });
     io.run();
     CHECK_FALSE(result);
-    const auto [head, body] = split_response(conn->next_layer().str());
+    const auto [head, body] = split_response(stream->next_layer().str());
     CHECK(body.empty());
 }
 
@@ -132,7 +154,7 @@ TEST_CASE("sse stream: drop_oldest keeps the newest events within the byte and c
     stream->async_run([](std::error_code) {});
     after(io, 5, [&] { stream->close(); });
     io.run();
-    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    const auto events = parse_events(split_response(stream->next_layer().str()).second);
     REQUIRE(events.size() == 4);
     CHECK(events.front().data == "6");
     CHECK(events.back().data == "9");
@@ -147,7 +169,7 @@ TEST_CASE("sse stream: an idle stream sends keep-alive comments", "[asio][sse]")
     stream->async_run([](std::error_code) {});
     after(io, 60, [&] { stream->close(); });
     io.run();
-    const auto body = split_response(conn->next_layer().str()).second;
+    const auto body = split_response(stream->next_layer().str()).second;
     CHECK(body.rfind(":\n", 0) == 0);
     CHECK(parse_events(body).empty());  // comments dispatch nothing
 }
@@ -166,7 +188,7 @@ TEST_CASE("sse stream: sends from other threads all arrive in order", "[asio][ss
     io.run();
     producer.join();
     // close() may overtake queued events; every event written is whole and in order.
-    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    const auto events = parse_events(split_response(stream->next_layer().str()).second);
     for (std::size_t i = 0; i < events.size(); ++i) REQUIRE(events[i].data == std::to_string(i));
 }
 
@@ -181,7 +203,7 @@ TEST_CASE("sse stream: an event sent to an idle stream is written at once, not a
     auto stream = std::make_shared<stream_type>(conn, options);
     stream->async_run([](std::error_code) {});
     const auto written = [&](int i) {
-        return conn->next_layer().str().find("data: " + std::to_string(i) + "\n") != std::string::npos;
+        return stream->next_layer().str().find("data: " + std::to_string(i) + "\n") != std::string::npos;
     };
     asio::steady_timer limit{io, std::chrono::seconds(10)};  // a lost wake waits for the keep-alive
     bool timed_out = false;
@@ -203,7 +225,7 @@ TEST_CASE("sse stream: an event sent to an idle stream is written at once, not a
     };
     after(io, 5, step);
     io.run();
-    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    const auto events = parse_events(split_response(stream->next_layer().str()).second);
     REQUIRE(events.size() == 5);
     for (int i = 0; i < 5; ++i) CHECK(events[static_cast<std::size_t>(i)].data == std::to_string(i));
 }
@@ -222,7 +244,7 @@ TEST_CASE("sse channel: replay after Last-Event-ID then live events with no gap 
     stream->async_run([](std::error_code) {});
     after(io, 5, [&] { stream->close(); });
     io.run();
-    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    const auto events = parse_events(split_response(stream->next_layer().str()).second);
     REQUIRE(events.size() == 3);
     CHECK(events[0].data == "e2");
     CHECK(events[0].id == "ep-2");
@@ -243,7 +265,7 @@ TEST_CASE("sse channel: an id from another epoch gets the history-lost event", "
     stream->async_run([](std::error_code) {});
     after(io, 5, [&] { stream->close(); });
     io.run();
-    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    const auto events = parse_events(split_response(stream->next_layer().str()).second);
     REQUIRE(events.size() == 1);
     CHECK(events[0].type == "history-lost");
     CHECK(events[0].id == "new-1");
@@ -271,7 +293,7 @@ TEST_CASE("sse stream: HEAD gets no retry line either", "[asio][sse]") {
     auto stream = std::make_shared<stream_type>(conn, options);
     stream->async_run([](std::error_code) {});
     io.run();
-    CHECK(split_response(conn->next_layer().str()).second.empty());
+    CHECK(split_response(stream->next_layer().str()).second.empty());
 }
 
 TEST_CASE("sse channel: a replay the stream cannot queue is sent as history-lost", "[asio][sse]") {
@@ -288,7 +310,7 @@ TEST_CASE("sse channel: a replay the stream cannot queue is sent as history-lost
     stream->async_run([](std::error_code) {});
     after(io, 5, [&] { stream->close(); });
     io.run();
-    const auto events = parse_events(split_response(conn->next_layer().str()).second);
+    const auto events = parse_events(split_response(stream->next_layer().str()).second);
     REQUIRE(events.size() == 1);
     CHECK(events[0].type == "history-lost");
     CHECK(events[0].id == "ep-10");  // the client resumes from now on its next reconnect
@@ -323,7 +345,7 @@ TEST_CASE("sse stream: writes that each finish in time never time out, however l
     send_from(0);
     io.run();
     CHECK_FALSE(result);  // 100 ms of writes, none of them late
-    CHECK(parse_events(split_response(conn->next_layer().str()).second).size() == 20);
+    CHECK(parse_events(split_response(stream->next_layer().str()).second).size() == 20);
 }
 
 TEST_CASE("sse stream: a write the client does not take in write_timeout ends the stream", "[asio][sse]") {
@@ -379,7 +401,7 @@ TEST_CASE("sse stream: close_when_sent writes what is queued, then ends, later s
     });
     io.run();
     CHECK_FALSE(result);
-    const auto [head, body] = split_response(conn->next_layer().str());
+    const auto [head, body] = split_response(stream->next_layer().str());
     CHECK(body == "id: 9\ndata: last\n\nretry: 1000\n\n");
     const auto events = parse_events(body);
     REQUIRE(events.size() == 1);  // the retry line dispatches nothing

@@ -13,13 +13,14 @@
 //       stream->async_run([&channel, stream](std::error_code) { channel.unsubscribe(stream.get()); });
 //   });
 //
-// How it works: send() (any thread) puts the shared bytes of an event on a bounded
-// queue and wakes the writer; the writer gathers what is queued into one write
-// (no copy: the buffers are the shared events themselves), and when idle waits on
-// a timer set to the heartbeat's next deadline, which sends a `:` comment line so
-// proxies do not time the stream out (WHATWG HTML §9.2.7). A read stays out the
-// whole time, to notice the client leaving. The body is delimited by the close of
-// the connection (RFC 9112 §6.3 rule 8): no chunk framing around the events.
+// How it works: the stream takes the connection's socket over; send() (any thread)
+// puts the shared bytes of an event on a bounded queue and wakes the writer, which
+// gathers what is queued into one write (no copy: the buffers are the shared events
+// themselves). An idle stream has one operation pending, a wait for the client to
+// send (it never does: EOF or a reset means it left), and one timer per execution
+// context (asio_detail::coarse_deadlines) tells it when to send a `:` comment line,
+// so proxies do not time it out (WHATWG HTML §9.2.7). The body is delimited by the
+// close of the connection (RFC 9112 §6.3 rule 8): no chunk framing around events.
 //
 // A slow consumer fills the queue; the policy then either closes the stream (the
 // default: the client reconnects with Last-Event-ID and replay fills the gap, so
@@ -27,84 +28,68 @@
 // latest matters, such as tickers). A write that takes longer than write_timeout
 // ends the stream too: a client that stopped reading cannot hold it forever.
 
-#include <herald/asio/detail/deadline.hpp>
+#include <herald/asio/detail/coarse_deadlines.hpp>
 #include <herald/asio/detail/exact_allocator.hpp>
+#include <herald/asio/detail/shared_buffers.hpp>
 #include <herald/asio/http.hpp>
 #include <herald/detail/fifo.hpp>
 #include <herald/sse/error.hpp>
 #include <herald/sse/serializer.hpp>
-#include <herald/timing/heartbeat.hpp>
+#include <herald/sse/stream.hpp>
 
-#include <asio/compose.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
+#include <asio/prefer.hpp>
 #include <asio/write.hpp>
 
 #include <array>
-#include <tuple>
-#include <type_traits>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace herald::sse {
-
-enum class overflow_policy { close, drop_oldest };
-
-struct stream_options {
-    std::size_t max_queued_events = 4096;
-    std::size_t max_queued_bytes = 4 * 1024 * 1024;
-    overflow_policy on_overflow = overflow_policy::close;
-    std::chrono::steady_clock::duration keepalive_interval = std::chrono::seconds(15);  // zero: none
-    std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
-    std::optional<std::uint32_t> retry;  // a `retry:` line right after the head
-    std::size_t max_batch = 64;          // events gathered into one write
-};
-
-// Whatever takes shared events: an event_stream, or anything a channel fans out to.
-class subscriber {
-public:
-    virtual ~subscriber() = default;
-    // Queues `ev`; false once the subscriber has ended, so a channel drops it.
-    virtual bool send(const shared_event& ev) = 0;
-    // Ends the subscriber (closes its connection). Thread-safe.
-    virtual void close() = 0;
-    // True once ended: a channel forgets it.
-    virtual bool ended() const = 0;
-    // Whether `events` events of `bytes` bytes can be queued at once (a replay)
-    // without overflowing; when not, a channel sends history-lost instead.
-    virtual bool can_take(std::size_t events, std::size_t bytes) const = 0;
-};
-
-// The response head of an event stream (fields beyond these may be added).
-inline http::response stream_response() {
-    http::response res{200};
-    res.fields.append("Content-Type", "text/event-stream");
-    res.fields.append("Cache-Control", "no-cache");
-    res.fields.append("X-Accel-Buffering", "no");  // nginx: pass events on, do not buffer them
-    return res;
-}
-
-// The Last-Event-ID a reconnecting client sent (WHATWG HTML §9.2.4), if any.
-inline std::optional<std::string_view> last_event_id(const http::request& req) {
-    return req.fields.find("Last-Event-ID");
-}
 
 template <class Stream>
 class event_stream final : public subscriber, public std::enable_shared_from_this<event_stream<Stream>> {
 public:
     using connection_type = http::server_connection<Stream>;
-    using executor_type = typename connection_type::executor_type;
+    using executor_type = typename Stream::executor_type;
+    using next_layer_type = Stream;
 
+    // Takes the connection's stream, and its place in the server's table (so
+    // server::stop() closes this stream and max_connections counts it): the
+    // connection, with its request, buffers and timers, goes once its last owner
+    // lets go of it. An idle stream keeps what it needs only (docs/benchmarks.md).
     explicit event_stream(std::shared_ptr<connection_type> conn, const stream_options& options = {},
                           http::response head = stream_response())
-        : conn_(std::move(conn)), options_(options), head_response_(std::move(head)),
-          wake_(conn_->get_executor(), asio::steady_timer::time_point::max()), write_deadline_(conn_->get_executor(), options.write_timeout),
-          heartbeat_(keepalive_only(options), timing::heartbeat::clock::now()) {}
+        : stream_(std::move(conn->next_layer())), ticket_(conn->take_ticket()), options_(options),
+          head_only_(conn->request().method == "HEAD") {  // RFC 9110 §9.3.2: no body
+        http::head_options head_options;
+        head_options.keep_alive = false;
+        head_options.until_close = true;
+        http::date_cache dates;
+        if (conn->options().send_date) head_options.date = dates.get(std::chrono::system_clock::now());
+        std::string bytes;
+        if (auto ec = http::serialize_head(head, bytes, head_options)) {
+            ended_ = true;  // async_run completes with it, and nothing is written
+            end_reason_ = ec;
+            return;
+        }
+        if (options_.retry && !head_only_) serialize_retry(*options_.retry, bytes);
+        inflight_.push_back(std::make_shared<const std::string>(std::move(bytes)));  // the first write
+    }
+    ~event_stream() override { deadlines_.leave(); }
 
-    executor_type get_executor() noexcept { return conn_->get_executor(); }
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
+    Stream& next_layer() noexcept { return stream_; }
 
     bool send(const shared_event& ev) override {
         std::lock_guard lock(mutex_);
@@ -163,19 +148,68 @@ public:
     // Writes the head, then events until the stream ends. Completes with {} after
     // close(), asio::error::eof when the client left, error::send_queue_full,
     // asio::error::timed_out (a write took longer than write_timeout), or the
-    // stream's error. Call once. The operation runs on the connection's executor:
-    // give a token with no executor of its own, or one bound to that executor
-    // (send()'s wake-up is ordered after the writer's wait by it).
-    template <class Token>
-    auto async_run(Token&& token) {
-        return asio::async_compose<Token, void(std::error_code)>(run_op{this->shared_from_this()}, token,
-                                                                 conn_->next_layer());
+    // stream's error, on the handler's associated executor (by default the
+    // stream's). Call once, on the stream's executor (a hand-off runs there), or
+    // before that executor runs. The stream runs on its executor: on a thread
+    // pool, a strand (http::server gives each connection one).
+    //
+    // Not an async_compose state machine (DESIGN.md §3): the handler is kept aside,
+    // type-erased, while the stream runs, so an idle stream has one operation
+    // pending, its watch, instead of a second one carrying the run.
+    template <class Token = asio::default_completion_token_t<executor_type>>
+    auto async_run(Token&& token = Token()) {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [self = this->shared_from_this()](auto handler) { self->start(std::move(handler)); }, token);
     }
 
 private:
-    static timing::heartbeat_config keepalive_only(const stream_options& options) {
-        // The client says nothing after its request, so only keep-alive applies.
-        return {options.keepalive_interval, timing::heartbeat::clock::duration::zero(), {}};
+    using clock = std::chrono::steady_clock;
+
+    // The handler async_run completes, kept while the stream runs: an idle stream
+    // has no operation pending but its watch, which holds no handler of the user's.
+    struct completion {
+        virtual ~completion() = default;
+        virtual void complete(std::error_code ec) = 0;
+    };
+    template <class Handler>
+    struct completion_for final : completion {
+        completion_for(Handler h, const executor_type& io)
+            : handler(std::move(h)),
+              work(asio::prefer(asio::get_associated_executor(handler, io), asio::execution::outstanding_work.tracked)) {}
+        void complete(std::error_code ec) override {
+            asio::dispatch(work, [h = std::move(handler), ec]() mutable { h(ec); });
+        }
+        Handler handler;
+        std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler, executor_type>>(),
+                                           asio::execution::outstanding_work.tracked))>
+            work;  // the handler's executor has work until it runs
+    };
+
+    // On the stream's executor (a hand-off runs there), as the rest but for what the
+    // mutex guards. The head's write starts here, before async_run returns, so a
+    // close() from another thread from then on finds it under way and the client
+    // gets at least the head.
+    template <class Handler>
+    void start(Handler handler) {
+        done_ = std::make_unique<completion_for<Handler>>(std::move(handler), stream_.get_executor());
+        if (const auto early = ended_early()) {  // completes after async_run returns, never inside it
+            return asio::post(stream_.get_executor(), [self = this->shared_from_this(), ec = *early] { self->finish(ec); });
+        }
+        // server::stop() and disconnect_all() close the stream now, as they closed its connection.
+        ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& self) { static_cast<event_stream*>(self.get())->close(); });
+        const auto zero = clock::duration::zero();
+        const auto ka = options_.keepalive_interval, wt = options_.write_timeout;
+        if (ka > zero || wt > zero)
+            deadlines_.join(stream_.get_executor(), ka > zero && (wt <= zero || ka < wt) ? ka : wt, this, &deadline_passed);
+        watch();
+        write(asio_detail::shared_buffers(inflight_));  // the head
+    }
+
+    // close() (or a bad head) before the run began.
+    std::optional<std::error_code> ended_early() const {
+        std::lock_guard lock(mutex_);
+        if (ended_) return end_reason_;
+        return std::nullopt;
     }
 
     void end_locked(std::error_code reason) {
@@ -184,33 +218,101 @@ private:
         end_reason_ = reason;
         queue_.clear();
         queued_bytes_ = 0;
-        asio::post(conn_->get_executor(), [self = this->shared_from_this()] {
-            self->close_connection();
-            self->wake_.cancel();
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            self->close_stream();
+            if (!self->writing_) self->finish({});  // a write in flight ends with an error, and finishes then
         });
     }
 
-    // On the connection's executor. Between writes, over TLS, with close_notify
-    // first: the client sees the end of the stream, not a truncation.
-    void close_connection() {
-        if (writing_) conn_->close();
-        else conn_->close_gracefully();
+    // Between writes, over TLS, with close_notify first: the client sees the end of
+    // the stream, not a truncation.
+    void close_stream() {
+        if (!writing_) asio_detail::send_close_notify(stream_);
+        asio_detail::close_stream(stream_);
     }
 
-    // A writer that is writing takes the queue when its write completes (next()),
+    // A writer that is writing takes the queue when its write completes (pump()),
     // so only an idle one needs waking, and only once: under a burst the writer is
-    // nearly always busy, and the publishing thread posts nothing to the
-    // connection's executor.
+    // nearly always busy, and the publishing thread posts nothing to the executor.
     void wake_locked() {
         if (!writer_idle_ || wake_pending_) return;
         wake_pending_ = true;
-        asio::post(conn_->get_executor(), [self = this->shared_from_this()] {
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
             {
                 std::lock_guard lock(self->mutex_);
                 self->wake_pending_ = false;
             }
-            self->wake_.cancel();
+            self->pump();
         });
+    }
+
+    // Writes what is queued, or goes idle until a send wakes it or the deadline
+    // passes.
+    void pump() {
+        if (writing_ || !done_) return;
+        bool ended;
+        {
+            std::lock_guard lock(mutex_);
+            ended = ended_;
+            writer_idle_ = queue_.empty();  // from here a send wakes the writer
+            while (!queue_.empty() && inflight_.size() < options_.max_batch) {
+                queued_bytes_ -= queue_.front()->size();
+                inflight_.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            if (!ended && closing_ && inflight_.empty()) {  // close_when_sent(): all of it is out
+                end_locked({});
+                ended = true;
+            }
+        }
+        if (ended) return;  // end_locked's post finishes
+        if (!inflight_.empty()) return write(asio_detail::shared_buffers(inflight_));
+        std::vector<shared_event>().swap(inflight_);  // idle: no batch's room is kept
+        if (options_.keepalive_interval > clock::duration::zero()) deadlines_.expires_at(last_sent_ + options_.keepalive_interval);
+        else deadlines_.clear();
+    }
+
+    template <class Buffers>
+    void write(const Buffers& buffers) {
+        writing_ = true;
+        write_started_ = clock::now();
+        if (options_.write_timeout > clock::duration::zero()) deadlines_.expires_at(write_started_ + options_.write_timeout);
+        else deadlines_.clear();
+        asio::async_write(stream_, buffers, [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->written(ec); });
+    }
+
+    void written(std::error_code ec) {
+        writing_ = false;
+        inflight_.clear();  // the head too, once written
+        if (ec) return finish(ec);
+        last_sent_ = clock::now();
+        if (head_only_) return finish({});
+        pump();
+    }
+
+    // The sweep's thread, under its lock (coarse_deadlines): only posts.
+    static void deadline_passed(void* owner) {
+        if (auto self = static_cast<event_stream*>(owner)->weak_from_this().lock()) {
+            auto ex = self->stream_.get_executor();
+            asio::post(ex, [self = std::move(self)] { self->deadline(); });
+        }
+    }
+    // A write that took write_timeout ends the stream, a client that stopped
+    // reading cannot hold it for ever; an idle stream sends a `:` comment line, so
+    // proxies do not time it out (WHATWG HTML §9.2.7).
+    void deadline() {
+        const auto zero = clock::duration::zero();
+        if (!done_) return;
+        const auto now = clock::now();
+        if (writing_) {
+            if (options_.write_timeout <= zero) return;  // a keep-alive deadline set before the write
+            if (now - write_started_ < options_.write_timeout) return deadlines_.expires_at(write_started_ + options_.write_timeout);
+            std::lock_guard lock(mutex_);
+            return end_locked(asio::error::timed_out);
+        }
+        if (options_.keepalive_interval <= zero || now - last_sent_ < options_.keepalive_interval) return pump();  // re-arms, or writes what came meanwhile
+        static constexpr std::string_view comment = ":\n";
+        write(std::array<asio::const_buffer, 1>{asio::buffer(comment)});
     }
 
     // Reads and discards until the client leaves: an EventSource sends nothing after
@@ -218,20 +320,18 @@ private:
     // it waits for readability and reads into the stack: an idle stream holds no
     // buffer for it.
     void watch() {
-        auto& next = conn_->next_layer();
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
             // One read per wake-up: a client that keeps sending does not hold the
             // thread, and what it leaves makes the next wait complete at once (Asio
             // re-arms epoll for each wait).
-            next.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait([self = this->shared_from_this()](std::error_code ec) {
+            stream_.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait([self = this->shared_from_this()](std::error_code ec) {
                 char discard[4096];
-                auto& socket = self->conn_->next_layer();
-                if (!ec) (void)asio_detail::read_now(socket, asio::buffer(discard), ec);
+                if (!ec) (void)asio_detail::read_now(self->stream_, asio::buffer(discard), ec);
                 if (!ec) return self->watch();
                 self->watched_end(ec);
             }));
         } else {
-            next.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+            stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
                 if (!ec) return self->watch();
                 self->watched_end(ec);
             });
@@ -243,141 +343,44 @@ private:
         end_locked(left ? std::error_code{asio::error::eof} : ec);
     }
 
-    struct run_op {
-        std::shared_ptr<event_stream> s;
-        enum class step { start, head, write, wait } at = step::start;
-
-        template <class Self>
-        void operator()(Self& self, std::error_code ec = {}, std::size_t = 0) {
-            auto& st = *s;
-            switch (at) {
-            case step::start: return write_head(self);
-            case step::head:
-                std::string().swap(st.head_);  // written: an idle stream keeps no copy of it
-                [[fallthrough]];
-            case step::write:
-                st.writing_ = false;
-                st.write_deadline_.stop();
-                st.inflight_.clear();
-                if (ec) return finish(self, ec);
-                st.heartbeat_.on_sent(timing::heartbeat::clock::now());
-                if (at == step::head && st.conn_->request().method == "HEAD") return finish(self, {});
-                break;
-            case step::wait: break;
-            }
-            next(self);
+    // Completes async_run once: the first cause of the end wins (a write aborted by
+    // close() reports why it closed).
+    void finish(std::error_code ec) {
+        if (!done_) return;
+        {
+            std::lock_guard lock(mutex_);
+            if (ended_) ec = end_reason_;
+            else end_locked(ec);
         }
+        if (ec) asio_detail::close_stream(stream_);
+        else close_stream();
+        deadlines_.leave();
+        const auto done = std::move(done_);
+        done->complete(ec);
+    }
 
-    private:
-        template <class Self>
-        void write_head(Self& self) {
-            auto& st = *s;
-            http::head_options options;
-            options.keep_alive = false;
-            options.until_close = true;
-            if (st.conn_->options().send_date) options.date = st.dates_.get(std::chrono::system_clock::now());
-            if (auto ec = http::serialize_head(st.head_response_, st.head_, options)) return finish(self, ec);
-            st.write_deadline_.on_expire([weak = std::weak_ptr<event_stream>(s)] {
-                if (auto alive = weak.lock()) {
-                    std::lock_guard lock(alive->mutex_);
-                    alive->end_locked(asio::error::timed_out);
-                }
-            });
-            const bool head_only = st.conn_->request().method == "HEAD";  // RFC 9110 §9.3.2: no body
-            if (st.options_.retry && !head_only) serialize_retry(*st.options_.retry, st.head_);
-            st.watch();
-            at = step::head;
-            write(self, std::array<asio::const_buffer, 1>{asio::buffer(st.head_)});
-        }
-
-        template <class Self>
-        void next(Self& self) {
-            auto& st = *s;
-            bool ended;
-            {
-                std::lock_guard lock(st.mutex_);
-                ended = st.ended_;
-                // Idle from here until the queue is looked at again: a send from now
-                // on wakes the writer. The wake is posted to the connection's
-                // executor, which serialises it after this handler has started the
-                // wait below (a connection's executor is a strand, or one thread's).
-                st.writer_idle_ = st.queue_.empty();
-                while (!st.queue_.empty() && st.inflight_.size() < st.options_.max_batch) {
-                    st.queued_bytes_ -= st.queue_.front()->size();
-                    st.inflight_.push_back(std::move(st.queue_.front()));
-                    st.queue_.pop_front();
-                }
-                if (!ended && st.closing_ && st.inflight_.empty()) {  // close_when_sent(): all of it is out
-                    st.end_locked({});
-                    ended = true;
-                }
-            }
-            if (ended) return finish(self, {});
-            if (!st.inflight_.empty()) {
-                st.buffers_.clear();
-                for (const auto& ev : st.inflight_) st.buffers_.push_back(asio::buffer(*ev));
-                at = step::write;
-                return write(self, st.buffers_);
-            }
-            const auto now = timing::heartbeat::clock::now();
-            if (st.heartbeat_.poll(now) == timing::heartbeat::action::send_ping) {
-                at = step::write;
-                static constexpr std::string_view comment = ":\n";
-                return write(self, std::array<asio::const_buffer, 1>{asio::buffer(comment)});
-            }
-            at = step::wait;
-            st.wake_.expires_at(st.heartbeat_.next_deadline());
-            st.wake_.async_wait(asio_detail::for_long_wait(std::move(self)));  // an idle stream's wait
-        }
-
-        template <class Self, class Buffers>
-        void write(Self& self, const Buffers& buffers) {
-            auto& st = *s;
-            st.write_deadline_.start();
-            st.writing_ = true;
-            asio::async_write(st.conn_->next_layer(), buffers, std::move(self));
-        }
-
-        template <class Self>
-        void finish(Self& self, std::error_code ec) {
-            auto& st = *s;
-            {
-                std::lock_guard lock(st.mutex_);
-                // The first cause wins: a write aborted by close() reports why it closed.
-                if (st.ended_) ec = st.end_reason_;
-                else st.end_locked(ec);
-            }
-            if (ec) st.conn_->close();
-            else st.close_connection();
-            st.write_deadline_.cancel();
-            auto keep = std::move(s);  // the stream outlives the completion
-            self.complete(ec);
-        }
-    };
-
-    std::shared_ptr<connection_type> conn_;
+    Stream stream_;
+    asio_detail::connection_table::ticket ticket_;
     stream_options options_;
-    http::response head_response_;
-    asio::steady_timer wake_;
-    asio_detail::write_watchdog write_deadline_;
-    timing::heartbeat heartbeat_;
-    http::date_cache dates_;
-    std::string head_;
+    std::unique_ptr<completion> done_;  // while running
+    asio_detail::coarse_deadlines::entry deadlines_;
+    clock::time_point last_sent_ = clock::now();
+    clock::time_point write_started_{};
     // watch()'s, for a stream that cannot wait for readability (TLS).
     [[no_unique_address]] std::conditional_t<asio_detail::nonblocking_socket<Stream>, std::tuple<>, std::array<char, 512>> discard_{};
-    std::vector<shared_event> inflight_;
-    std::vector<asio::const_buffer> buffers_;
+    std::vector<shared_event> inflight_;  // what the write on the stream holds (the head first)
 
     mutable std::mutex mutex_;  // guards what send() and close() touch from other threads
     herald::detail::fifo<shared_event> queue_;
     std::size_t queued_bytes_ = 0;
     std::size_t dropped_ = 0;
+    std::error_code end_reason_{};
     bool wake_pending_ = false;
-    bool writer_idle_ = false;  // the writer has seen an empty queue and may be waiting
-    bool writing_ = false;      // a write is on the stream (the connection's executor only)
+    bool writer_idle_ = false;  // the writer has seen an empty queue and may be idle
+    bool writing_ = false;      // a write is on the stream (the executor only)
     bool ended_ = false;
     bool closing_ = false;  // close_when_sent(): ends once the queue is written
-    std::error_code end_reason_{};
+    bool head_only_;        // a HEAD request: the head and no stream
 };
 
 }  // namespace herald::sse
