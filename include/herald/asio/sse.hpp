@@ -192,11 +192,13 @@ private:
     template <class Handler>
     void start(Handler handler) {
         done_ = std::make_unique<completion_for<Handler>>(std::move(handler), stream_.get_executor());
+        // server::stop() and disconnect_all() close the stream now, as they closed its
+        // connection; one that ran since the hand-off closes it at once.
+        if (ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& self) { static_cast<event_stream*>(self.get())->close(); }))
+            close();
         if (const auto early = ended_early()) {  // completes after async_run returns, never inside it
             return asio::post(stream_.get_executor(), [self = this->shared_from_this(), ec = *early] { self->finish(ec); });
         }
-        // server::stop() and disconnect_all() close the stream now, as they closed its connection.
-        ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& self) { static_cast<event_stream*>(self.get())->close(); });
         const auto zero = clock::duration::zero();
         const auto ka = options_.keepalive_interval, wt = options_.write_timeout;
         if (ka > zero || wt > zero)

@@ -38,9 +38,11 @@ public:
         }
         ~ticket() { leave(); }
 
-        // From now on the entry stands for `owner`.
-        void follow(std::weak_ptr<void> owner, closer close) {
-            if (table_) table_->point(id_, std::move(owner), close);
+        // From now on the entry stands for `owner`. True when close_all() ran since
+        // the entry was made (stop() while the connection was being handed off):
+        // the owner closes itself then.
+        [[nodiscard]] bool follow(std::weak_ptr<void> owner, closer close) {
+            return table_ && table_->point(id_, std::move(owner), close);
         }
 
     private:
@@ -57,7 +59,7 @@ public:
     ticket add(std::weak_ptr<void> owner, closer close) {
         std::lock_guard lock(mutex_);
         const auto id = next_id_++;
-        entries_.emplace(id, entry{std::move(owner), close});
+        entries_.emplace(id, entry{std::move(owner), close, false});
         return ticket(shared_from_this(), id);
     }
 
@@ -73,8 +75,10 @@ public:
         std::vector<std::pair<std::shared_ptr<void>, closer>> open;
         {
             std::lock_guard lock(mutex_);
-            for (auto& [id, e] : entries_)
+            for (auto& [id, e] : entries_) {
+                e.closed = true;
                 if (auto owner = e.owner.lock()) open.emplace_back(std::move(owner), e.close);
+            }
         }
         for (auto& [owner, close] : open) close(owner);
     }
@@ -83,11 +87,16 @@ private:
     struct entry {
         std::weak_ptr<void> owner;
         closer close;
+        bool closed = false;  // close_all() ran
     };
 
-    void point(std::uint64_t id, std::weak_ptr<void> owner, closer close) {
+    bool point(std::uint64_t id, std::weak_ptr<void> owner, closer close) {
         std::lock_guard lock(mutex_);
-        if (auto it = entries_.find(id); it != entries_.end()) it->second = entry{std::move(owner), close};
+        const auto it = entries_.find(id);
+        if (it == entries_.end()) return false;
+        it->second.owner = std::move(owner);
+        it->second.close = close;
+        return it->second.closed;
     }
     void erase(std::uint64_t id) noexcept {
         std::lock_guard lock(mutex_);

@@ -118,11 +118,12 @@ public:
     // disconnect_all close it), and the connection itself goes.
     template <class Connection>
     void start(Connection& conn, std::optional<std::string> since) {
-        ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& owner) {
+        const bool stopped = ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& owner) {
             auto self = std::static_pointer_cast<websocket_subscriber>(owner);
             auto ex = self->executor_;
             asio::post(ex, [self = std::move(self)] { asio_detail::close_stream(self->ws_.next_layer()); });
         });
+        if (stopped) asio_detail::close_stream(ws_.next_layer());  // stop() ran during the hand-off: the accept fails
         ws_.async_accept(conn.request(), [self = this->shared_from_this(), since = std::move(since)](std::error_code ec) {
             if (ec) return self->end();
             // Heartbeats find clients that vanished without a word (a sleeping laptop, a NAT timeout).
