@@ -7,27 +7,30 @@
 // SSE stream's next keep-alive comment and its write timeout. A timer per stream
 // costs about 500 bytes while idle (the timer, its pending wait, the wait's
 // handler) and a trip through the timer queue's heap for every re-arm; here a
-// stream holds a 40-byte entry, and re-arming is one atomic store. uWebSockets does
+// stream holds a 48-byte entry, and re-arming is one atomic store. uWebSockets does
 // the same: one timer per loop sweeps every socket's timeout every 4 seconds.
 //
 // The sweep walks every entry each period; an entry whose deadline has passed is
 // fired once (its owner re-arms it). The period is an eighth of the shortest
-// interval an entry asked for, from 1 ms to 1 s, so a deadline is noticed at most
-// that late, never early: 15-second keep-alives are sent within 15–16 seconds.
+// interval an entry asked for since the sweep last had none, from 1 ms to 1 s, so
+// a deadline is noticed at most that late, never early: 15-second keep-alives are
+// sent within 15–16 seconds.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/execution/context_as.hpp>
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/execution_context.hpp>
+#include <asio/prefer.hpp>
 #include <asio/query.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <limits>
-#include <utility>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 namespace herald::asio_detail {
 
@@ -73,8 +76,10 @@ public:
         template <class Executor>
         static asio::any_io_executor timer_executor(const Executor& ex) {
             // A strand's inner executor: the sweep must not queue behind one connection.
-            if constexpr (requires { ex.get_inner_executor(); }) return asio::any_io_executor(ex.get_inner_executor());
-            else return asio::any_io_executor(ex);
+            // Untracked: the sweep's wait must not keep run() from returning.
+            if constexpr (requires { ex.get_inner_executor(); })
+                return asio::prefer(asio::any_io_executor(ex.get_inner_executor()), asio::execution::outstanding_work.untracked);
+            else return asio::prefer(asio::any_io_executor(ex), asio::execution::outstanding_work.untracked);
         }
 
         coarse_deadlines* service_ = nullptr;
@@ -119,8 +124,9 @@ private:
         if (e.next_) e.next_->prev_ = e.prev_;
         e.prev_ = e.next_ = nullptr;
         // The last one gone: no wait holds the context's run() for another period.
-        if (!head_ && armed_ && timer_) {
-            timer_->cancel();
+        if (!head_) {
+            period_ = std::chrono::seconds(1);  // a short interval asked for once is not kept for good
+            if (armed_ && timer_) timer_->cancel();
             armed_ = false;
         }
     }
@@ -142,7 +148,10 @@ private:
             if (due <= now && e->due_.compare_exchange_strong(due, entry::never, std::memory_order_relaxed)) e->fire_(e->owner_);
         }
         if (head_) arm_locked();
-        else armed_ = false;
+        else {
+            armed_ = false;
+            period_ = std::chrono::seconds(1);
+        }
     }
 
     std::mutex mutex_;
