@@ -7,11 +7,13 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <asio/read_until.hpp>
 #include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 using namespace herald;
@@ -76,4 +78,27 @@ TEST_CASE("sse stream on a socket: bytes the client sends are discarded, events 
     const auto events = testing::parse_events(body);
     REQUIRE(events.size() == 1);
     CHECK(events[0].data == "after the junk");
+}
+
+TEST_CASE("sse stream on a socket: a context destroyed under a running stream frees it, though its handler holds it",
+          "[asio][sse]") {
+    // The handler waits in the stream while the stream runs: without the run's
+    // guard, stream -> handler -> stream would be a cycle that nothing breaks once
+    // the context has destroyed the stream's pending watch.
+    std::weak_ptr<tcp_stream> weak;
+    bool completed = false;
+    {
+        asio::io_context io;
+        opened o{io};
+        auto stream = std::make_shared<tcp_stream>(o.conn);
+        weak = stream;
+        stream->async_run([stream, &completed](std::error_code) { completed = true; });
+        std::string head;
+        asio::read_until(o.client, asio::dynamic_buffer(head), "\r\n\r\n");  // the head went out
+        io.poll();
+        stream.reset();
+        o.conn.reset();
+    }  // the client's socket stays open until then: the stream does not end by its leaving
+    CHECK_FALSE(completed);  // a destroyed context runs no handler
+    CHECK(weak.expired());
 }

@@ -29,6 +29,7 @@
 // ends the stream too: a client that stopped reading cannot hold it forever.
 
 #include <herald/asio/detail/coarse_deadlines.hpp>
+#include <herald/asio/detail/erased_completion.hpp>
 #include <herald/asio/detail/exact_allocator.hpp>
 #include <herald/asio/detail/shared_buffers.hpp>
 #include <herald/asio/http.hpp>
@@ -37,12 +38,8 @@
 #include <herald/sse/serializer.hpp>
 #include <herald/sse/stream.hpp>
 
-#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
-#include <asio/prefer.hpp>
 #include <asio/write.hpp>
 
 #include <array>
@@ -70,7 +67,7 @@ public:
     // lets go of it. An idle stream keeps what it needs only (docs/benchmarks.md).
     explicit event_stream(std::shared_ptr<connection_type> conn, const stream_options& options = {},
                           http::response head = stream_response())
-        : stream_(std::move(conn->next_layer())), ticket_(conn->take_ticket()), options_(options),
+        : stream_(std::move(conn->next_layer())), ticket_(conn->take_ticket()), limits_(options),
           head_only_(conn->request().method == "HEAD") {  // RFC 9110 §9.3.2: no body
         http::head_options head_options;
         head_options.keep_alive = false;
@@ -83,7 +80,7 @@ public:
             end_reason_ = ec;
             return;
         }
-        if (options_.retry && !head_only_) serialize_retry(*options_.retry, bytes);
+        if (options.retry && !head_only_) serialize_retry(*options.retry, bytes);
         inflight_.push_back(std::make_shared<const std::string>(std::move(bytes)));  // the first write
     }
     ~event_stream() override { deadlines_.leave(); }
@@ -96,11 +93,11 @@ public:
         if (ended_ || closing_) return false;
         queued_bytes_ += ev->size();
         queue_.push_back(ev);
-        while (queue_.size() > options_.max_queued_events || queued_bytes_ > options_.max_queued_bytes) {
+        while (queue_.size() > limits_.max_queued_events || queued_bytes_ > limits_.max_queued_bytes) {
             // One event larger than the whole budget still goes, alone: refusing it
             // would close every subscriber, and again after each replay.
             if (queue_.size() == 1) break;
-            if (options_.on_overflow == overflow_policy::close) {
+            if (!limits_.drop_oldest) {
                 end_locked(error::send_queue_full);
                 return false;
             }
@@ -136,7 +133,7 @@ public:
 
     bool can_take(std::size_t events, std::size_t bytes) const override {
         std::lock_guard lock(mutex_);
-        return queue_.size() + events <= options_.max_queued_events && queued_bytes_ + bytes <= options_.max_queued_bytes;
+        return queue_.size() + events <= limits_.max_queued_events && queued_bytes_ + bytes <= limits_.max_queued_bytes;
     }
 
     // Events dropped under overflow_policy::drop_oldest.
@@ -165,24 +162,23 @@ public:
 private:
     using clock = std::chrono::steady_clock;
 
-    // The handler async_run completes, kept while the stream runs: an idle stream
-    // has no operation pending but its watch, which holds no handler of the user's.
-    struct completion {
-        virtual ~completion() = default;
-        virtual void complete(std::error_code ec) = 0;
-    };
-    template <class Handler>
-    struct completion_for final : completion {
-        completion_for(Handler h, const executor_type& io)
-            : handler(std::move(h)),
-              work(asio::prefer(asio::get_associated_executor(handler, io), asio::execution::outstanding_work.tracked)) {}
-        void complete(std::error_code ec) override {
-            asio::dispatch(work, [h = std::move(handler), ec]() mutable { h(ec); });
+    // Carried by the operations one of which a running stream always has pending
+    // (its watch, the post that ends it). When the execution context is destroyed
+    // with the stream running they are destroyed without running, and the guard
+    // lets go of async_run's handler, which may hold the stream: a cycle otherwise.
+    class run_guard {
+    public:
+        explicit run_guard(std::shared_ptr<event_stream> self) noexcept : self_(std::move(self)) {}
+        run_guard(run_guard&&) noexcept = default;
+        run_guard& operator=(run_guard&&) = delete;
+        ~run_guard() {
+            if (self_) auto abandoned = std::move(self_->done_);
         }
-        Handler handler;
-        std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler, executor_type>>(),
-                                           asio::execution::outstanding_work.tracked))>
-            work;  // the handler's executor has work until it runs
+        // The operation runs: the guard's work is over.
+        std::shared_ptr<event_stream> release() noexcept { return std::move(self_); }
+
+    private:
+        std::shared_ptr<event_stream> self_;
     };
 
     // On the stream's executor (a hand-off runs there), as the rest but for what the
@@ -191,7 +187,7 @@ private:
     // gets at least the head.
     template <class Handler>
     void start(Handler handler) {
-        done_ = std::make_unique<completion_for<Handler>>(std::move(handler), stream_.get_executor());
+        done_ = asio_detail::erase_completion(std::move(handler), stream_.get_executor());
         // server::stop() and disconnect_all() close the stream now, as they closed its
         // connection; one that ran since the hand-off closes it at once.
         if (ticket_.follow(this->weak_from_this(), [](const std::shared_ptr<void>& self) { static_cast<event_stream*>(self.get())->close(); }))
@@ -200,7 +196,7 @@ private:
             return asio::post(stream_.get_executor(), [self = this->shared_from_this(), ec = *early] { self->finish(ec); });
         }
         const auto zero = clock::duration::zero();
-        const auto ka = options_.keepalive_interval, wt = options_.write_timeout;
+        const auto ka = limits_.keepalive_interval, wt = limits_.write_timeout;
         if (ka > zero || wt > zero)
             deadlines_.join(stream_.get_executor(), ka > zero && (wt <= zero || ka < wt) ? ka : wt, this, &deadline_passed);
         watch();
@@ -220,9 +216,10 @@ private:
         end_reason_ = reason;
         queue_.clear();
         queued_bytes_ = 0;
-        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        asio::post(stream_.get_executor(), [guard = run_guard(this->shared_from_this())]() mutable {
+            const auto self = guard.release();
             self->close_stream();
-            if (!self->writing_) self->finish({});  // a write in flight ends with an error, and finishes then
+            if (!self->writing_) self->finish({});  // a write in flight finishes when it completes
         });
     }
 
@@ -257,7 +254,7 @@ private:
             std::lock_guard lock(mutex_);
             ended = ended_;
             writer_idle_ = queue_.empty();  // from here a send wakes the writer
-            while (!queue_.empty() && inflight_.size() < options_.max_batch) {
+            while (!queue_.empty() && inflight_.size() < limits_.max_batch) {
                 queued_bytes_ -= queue_.front()->size();
                 inflight_.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -267,10 +264,13 @@ private:
                 ended = true;
             }
         }
-        if (ended) return;  // end_locked's post finishes
+        // Ended while a write was out (end_locked's post found it writing): done now.
+        if (ended) return finish({});
         if (!inflight_.empty()) return write(asio_detail::shared_buffers(inflight_));
-        std::vector<shared_event>().swap(inflight_);  // idle: no batch's room is kept
-        if (options_.keepalive_interval > clock::duration::zero()) deadlines_.expires_at(last_sent_ + options_.keepalive_interval);
+        // Idle. One slot is kept, so a stream of single events allocates nothing
+        // per event; a burst's room is let go of.
+        if (inflight_.capacity() > 1) std::vector<shared_event>().swap(inflight_);
+        if (limits_.keepalive_interval > clock::duration::zero()) deadlines_.expires_at(last_sent_ + limits_.keepalive_interval);
         else deadlines_.clear();
     }
 
@@ -278,7 +278,7 @@ private:
     void write(const Buffers& buffers) {
         writing_ = true;
         write_started_ = clock::now();
-        if (options_.write_timeout > clock::duration::zero()) deadlines_.expires_at(write_started_ + options_.write_timeout);
+        if (limits_.write_timeout > clock::duration::zero()) deadlines_.expires_at(write_started_ + limits_.write_timeout);
         else deadlines_.clear();
         asio::async_write(stream_, buffers, [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->written(ec); });
     }
@@ -304,15 +304,15 @@ private:
     // proxies do not time it out (WHATWG HTML §9.2.7).
     void deadline() {
         const auto zero = clock::duration::zero();
-        if (!done_) return;
+        if (!done_ || ended_early()) return;  // ending: a write in flight or end_locked's post finishes
         const auto now = clock::now();
         if (writing_) {
-            if (options_.write_timeout <= zero) return;  // a keep-alive deadline set before the write
-            if (now - write_started_ < options_.write_timeout) return deadlines_.expires_at(write_started_ + options_.write_timeout);
+            if (limits_.write_timeout <= zero) return;  // a keep-alive deadline set before the write
+            if (now - write_started_ < limits_.write_timeout) return deadlines_.expires_at(write_started_ + limits_.write_timeout);
             std::lock_guard lock(mutex_);
             return end_locked(asio::error::timed_out);
         }
-        if (options_.keepalive_interval <= zero || now - last_sent_ < options_.keepalive_interval) return pump();  // re-arms, or writes what came meanwhile
+        if (limits_.keepalive_interval <= zero || now - last_sent_ < limits_.keepalive_interval) return pump();  // re-arms, or writes what came meanwhile
         static constexpr std::string_view comment = ":\n";
         write(std::array<asio::const_buffer, 1>{asio::buffer(comment)});
     }
@@ -326,14 +326,16 @@ private:
             // One read per wake-up: a client that keeps sending does not hold the
             // thread, and what it leaves makes the next wait complete at once (Asio
             // re-arms epoll for each wait).
-            stream_.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait([self = this->shared_from_this()](std::error_code ec) {
+            stream_.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait([guard = run_guard(this->shared_from_this())](std::error_code ec) mutable {
+                const auto self = guard.release();
                 char discard[4096];
                 if (!ec) (void)asio_detail::read_now(self->stream_, asio::buffer(discard), ec);
                 if (!ec) return self->watch();
                 self->watched_end(ec);
             }));
         } else {
-            stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+            stream_.async_read_some(asio::buffer(discard_), [guard = run_guard(this->shared_from_this())](std::error_code ec, std::size_t) mutable {
+                const auto self = guard.release();
                 if (!ec) return self->watch();
                 self->watched_end(ec);
             });
@@ -363,8 +365,8 @@ private:
 
     Stream stream_;
     asio_detail::connection_table::ticket ticket_;
-    stream_options options_;
-    std::unique_ptr<completion> done_;  // while running
+    detail::stream_limits limits_;
+    std::unique_ptr<asio_detail::erased_completion> done_;  // async_run's handler, while running
     asio_detail::coarse_deadlines::entry deadlines_;
     clock::time_point last_sent_ = clock::now();
     clock::time_point write_started_{};

@@ -10,6 +10,7 @@
 #include <herald/http/message.hpp>
 #include <herald/sse/serializer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -58,6 +59,27 @@ inline http::response stream_response() {
 inline std::optional<std::string_view> last_event_id(const http::request& req) {
     return req.fields.find("Last-Event-ID");
 }
+
+namespace detail {
+
+// What an event stream reads of its stream_options once its head is made, packed:
+// a stream is one of many thousands.
+struct stream_limits {
+    using duration = std::chrono::steady_clock::duration;
+    explicit stream_limits(const stream_options& o)
+        : max_queued_bytes(o.max_queued_bytes), keepalive_interval(o.keepalive_interval), write_timeout(o.write_timeout),
+          max_queued_events(static_cast<std::uint32_t>(std::min<std::size_t>(o.max_queued_events, UINT32_MAX))),
+          max_batch(static_cast<std::uint16_t>(std::clamp<std::size_t>(o.max_batch, 1, UINT16_MAX))),
+          drop_oldest(o.on_overflow == overflow_policy::drop_oldest) {}
+    std::size_t max_queued_bytes;
+    duration keepalive_interval;
+    duration write_timeout;
+    std::uint32_t max_queued_events;
+    std::uint16_t max_batch;  // at least 1
+    bool drop_oldest;
+};
+
+}  // namespace detail
 
 }  // namespace herald::sse
 
