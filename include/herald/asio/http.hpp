@@ -38,7 +38,6 @@
 #include <asio/write.hpp>
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -118,7 +117,6 @@ public:
         keep_alive_ = false;
         asio_detail::close_stream(stream_);
         closing_.emit(asio::cancellation_type::all);
-        if (auto hook = std::move(on_close_)) hook();
     }
 
     // close() after the last response has been written: over TLS, close_notify
@@ -128,11 +126,6 @@ public:
         asio_detail::send_close_notify(stream_);
         close();
     }
-
-    // Called (once, on the connection's executor) by close(): the new owner of a
-    // stream taken out of a handed-off connection (an upgrade) closes it there, so
-    // that server::stop() and disconnect_all() reach it too.
-    void on_close(std::function<void()> hook) { on_close_ = std::move(hook); }
 
     // Emitted by close(): operations that wait on something other than the stream
     // bind their wait to this slot.
@@ -263,7 +256,6 @@ private:
     phase phase_ = phase::idle;
     bool serving_ = false;  // async_serve drives the connection (pause_deadline)
     bool keep_alive_ = true;
-    std::function<void()> on_close_;
     asio_detail::connection_table::ticket ticket_;
 };
 
