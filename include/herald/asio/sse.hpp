@@ -72,8 +72,11 @@ public:
         http::head_options head_options;
         head_options.keep_alive = false;
         head_options.until_close = true;
-        http::date_cache dates;
-        if (conn->options().send_date) head_options.date = dates.get(std::chrono::system_clock::now());
+        std::string date;  // formatted once: a stream writes one head
+        if (conn->options().send_date) {
+            date = http::format_http_date(std::chrono::system_clock::now());
+            head_options.date = date;
+        }
         std::string bytes;
         if (auto ec = http::serialize_head(head, bytes, head_options)) {
             ended_ = true;  // async_run completes with it, and nothing is written
