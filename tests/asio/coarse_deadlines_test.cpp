@@ -1,7 +1,7 @@
 // One timer per execution context for the long deadlines of many idle streams
 // (asio_detail::coarse_deadlines): a deadline fires once, after it has passed and
 // within a period of it, an entry that left is never fired, and the context's
-// run() does not wait for the sweep once no entry is left.
+// run() does not wait for the sweep once no entry is left or no deadline is set.
 #include <herald/asio/detail/coarse_deadlines.hpp>
 
 #include <asio/io_context.hpp>
@@ -104,6 +104,38 @@ TEST_CASE("coarse deadlines: once the last entry left, the sweep holds no work",
     for (int i = 0; i < 100 && !io.stopped(); ++i) io.poll();
     CHECK(io.stopped());
     CHECK_FALSE(o);
+}
+
+TEST_CASE("coarse deadlines: the sweep waits only while a deadline is set, and cancel() of the last ends its wait", "[asio][deadline]") {
+    asio::io_context io;
+    owner o;
+    o.deadline.join(io.get_executor(), 8s, &o, &owner::fire);  // a 1-second sweep
+    // Joined with no deadline set (an HTTP connection between requests): no wait.
+    io.poll();
+    CHECK(io.stopped());
+
+    // A deadline set wakes the sweep, which then holds the context's work...
+    io.restart();
+    o.deadline.expires_at(clock_type::now() + 1h);
+    io.poll();
+    CHECK_FALSE(io.stopped());
+    // ...and cancel() of the only deadline ends the wait at once, not a period later.
+    o.deadline.cancel();
+    for (int i = 0; i < 100 && !io.stopped(); ++i) io.poll();
+    CHECK(io.stopped());
+
+    // Set again, it fires: the sweep was restarted.
+    io.restart();
+    o.deadline.expires_at(clock_type::now());
+    asio::steady_timer step{io};
+    std::function<void()> watch = [&] {
+        if (o.fired > 0) return o.deadline.leave();
+        step.expires_after(10ms);
+        step.async_wait([&](std::error_code) { watch(); });
+    };
+    watch();
+    io.run();
+    CHECK(o.fired == 1);
 }
 
 TEST_CASE("coarse deadlines: an entry that outlives its context leaves without touching it", "[asio][deadline]") {

@@ -37,6 +37,7 @@
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <span>
@@ -76,7 +77,8 @@ public:
 
     explicit server_connection(Stream stream, const server_options& options = {})
         : stream_(std::move(stream)), options_(options),
-          buffer_(options.limits.max_header_bytes + options.read_size), deadline_(stream_.get_executor()) {}
+          buffer_(options.limits.max_header_bytes + options.read_size),
+          deadline_(stream_.get_executor(), shortest_timeout(options)) {}
 
     server_connection(const server_connection&) = delete;
     server_connection& operator=(const server_connection&) = delete;
@@ -215,11 +217,19 @@ private:
     }
 
     // Between two phases. Under async_serve the next phase arms the deadline soon,
-    // so its timer's wait is kept for it (detail/deadline.hpp); alone, nothing may
-    // follow, so the wait ends now rather than hold the executor's work.
+    // so the sweep's wait is left to end by itself (detail/deadline.hpp); alone,
+    // nothing may follow, so it ends now rather than hold the executor's work.
     void pause_deadline() noexcept {
         if (serving_) deadline_.disarm();
         else deadline_.cancel();
+    }
+
+    // How finely the deadline must be noticed (detail/deadline.hpp).
+    static std::chrono::steady_clock::duration shortest_timeout(const server_options& o) noexcept {
+        auto shortest = std::chrono::steady_clock::duration::max();
+        for (const auto t : {o.idle_timeout, o.header_timeout, o.body_timeout, o.write_timeout})
+            if (t > t.zero()) shortest = std::min(shortest, t);
+        return shortest;
     }
 
     void arm(phase p) {
@@ -246,7 +256,7 @@ private:
     server_options options_;
     std::unique_ptr<request_parser> parser_;  // see parser()
     flat_buffer buffer_;
-    asio_detail::deadline deadline_;
+    asio_detail::deadline<executor_type> deadline_;
     http::request request_;
     budget_share body_held_{options_.budget};  // request_.body's bytes
     std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one

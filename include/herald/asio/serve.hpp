@@ -323,8 +323,8 @@ private:
         complete(self, {});
     }
 
-    // Every completion: the loop no longer drives the connection, so its deadline's
-    // wait ends now rather than hold the executor's work until it would fire.
+    // Every completion: the loop no longer drives the connection, so its deadline
+    // goes, and the sweep's wait with it if it was the last (run() may return).
     template <class Self>
     void complete(Self& self, std::error_code ec) {
         conn->serving_ = false;

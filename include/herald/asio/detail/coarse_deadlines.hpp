@@ -15,6 +15,13 @@
 // interval an entry asked for since the sweep last had none, from 1 ms to 1 s, so
 // a deadline is noticed at most that late, never early: 15-second keep-alives are
 // sent within 15–16 seconds.
+//
+// The sweep's wait is pending work on the context, so it waits only while some
+// entry has a deadline: the sweep that finds none stops, and the first deadline
+// set again restarts it (one atomic count, so setting a deadline while others are
+// set is still one store). An entry's cancel() stops it at once when it cleared the
+// last deadline: a connection whose loop ended must not hold the context's run()
+// for another period.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/execution/context_as.hpp>
@@ -65,9 +72,19 @@ public:
             if (auto* service = std::exchange(service_, nullptr)) service->remove(*this);
         }
 
-        // Any thread.
-        void expires_at(clock::time_point at) noexcept { due_.store(at.time_since_epoch().count(), std::memory_order_relaxed); }
-        void clear() noexcept { due_.store(never, std::memory_order_relaxed); }
+        // The owner's thread (or under its lock), after join().
+        void expires_at(clock::time_point at) {
+            if (due_.exchange(at.time_since_epoch().count()) == never && service_) service_->set_one();
+        }
+        // No deadline: the sweep stops by itself once none is left.
+        void clear() noexcept {
+            if (due_.exchange(never) != never && service_) service_->cleared_one();
+        }
+        // No deadline, and if none is left the sweep's wait ends now.
+        void cancel() noexcept {
+            clear();
+            if (service_) service_->quiet();
+        }
 
     private:
         friend coarse_deadlines;
@@ -106,6 +123,7 @@ private:
     void add(entry& e, asio::any_io_executor ex, clock::duration resolution) {
         std::lock_guard lock(mutex_);
         e.service_ = this;
+        if (e.due_.load() != entry::never) pending_.fetch_add(1);
         e.prev_ = nullptr;
         e.next_ = head_;
         if (head_) head_->prev_ = &e;
@@ -114,11 +132,28 @@ private:
         const bool sooner = wanted < period_;
         period_ = std::min(period_, wanted);
         if (!timer_) timer_.emplace(std::move(ex));
-        if (!armed_ || sooner) arm_locked();
+        if (pending_.load() > 0 && (!armed_ || sooner)) arm_locked();
+    }
+
+    // An entry's deadline was set where it had none: the first one wakes the sweep.
+    void set_one() {
+        if (pending_.fetch_add(1) > 0) return;
+        std::lock_guard lock(mutex_);
+        if (!armed_ && timer_ && pending_.load() > 0) arm_locked();
+    }
+    void cleared_one() noexcept { pending_.fetch_sub(1); }
+    void quiet() noexcept {
+        if (pending_.load() > 0) return;
+        std::lock_guard lock(mutex_);
+        if (pending_.load() == 0 && armed_ && timer_) {
+            timer_->cancel();
+            armed_ = false;
+        }
     }
 
     void remove(entry& e) noexcept {
         std::lock_guard lock(mutex_);
+        if (e.due_.exchange(entry::never) != entry::never) pending_.fetch_sub(1);
         if (e.prev_) e.prev_->next_ = e.next_;
         else head_ = e.next_;
         if (e.next_) e.next_->prev_ = e.prev_;
@@ -145,9 +180,13 @@ private:
         const auto now = clock::now().time_since_epoch().count();
         for (auto* e = head_; e; e = e->next_) {
             auto due = e->due_.load(std::memory_order_relaxed);
-            if (due <= now && e->due_.compare_exchange_strong(due, entry::never, std::memory_order_relaxed)) e->fire_(e->owner_);
+            if (due <= now && e->due_.compare_exchange_strong(due, entry::never)) {
+                pending_.fetch_sub(1);
+                e->fire_(e->owner_);
+            }
         }
-        if (head_) arm_locked();
+        if (head_ && pending_.load() > 0) arm_locked();
+        else if (head_) armed_ = false;  // no deadline set: the next one set wakes the sweep
         else {
             armed_ = false;
             period_ = std::chrono::seconds(1);
@@ -158,7 +197,8 @@ private:
     entry* head_ = nullptr;
     std::optional<asio::steady_timer> timer_;
     clock::duration period_ = std::chrono::seconds(1);
-    bool armed_ = false;
+    bool armed_ = false;  // the timer's wait is out
+    std::atomic<std::size_t> pending_{0};  // entries with a deadline set
 };
 
 }  // namespace herald::asio_detail
