@@ -31,7 +31,6 @@
 #include <thread>
 #include <typeinfo>
 #include <utility>
-#include <optional>
 #include <type_traits>
 
 namespace herald::http {
@@ -45,7 +44,9 @@ namespace detail {
 struct response_slot {
     explicit response_slot(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
     asio::steady_timer signal;
-    std::optional<response> value;
+    // The answer, once given: on the heap, so a parked request's slot holds no
+    // empty response meanwhile (a parked long poll is one of many thousands).
+    std::unique_ptr<response> value;
     // A hand-off instead of an answer: called with the connection (type-checked
     // against handoff_type) once the serving loop has let go of it.
     std::function<void(const std::shared_ptr<void>&)> handoff;
@@ -96,14 +97,18 @@ public:
     // call does nothing. Like any object, one
     // responder is not called from two threads at once: give it to one owner.
     void operator()(response res) {
-        for (const auto f : also_) res.fields.append(f.name, f.value);
-        settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::move(res); });
+        if (also_)
+            for (const auto f : *also_) res.fields.append(f.name, f.value);
+        settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::make_unique<response>(std::move(res)); });
     }
 
     // A field every answer through this responder carries, whoever gives it (a
     // front handler's Access-Control-Allow-Origin, say). Not a hand-off's: the
     // taker writes its own head.
-    void also(std::string_view name, std::string_view value) { also_.append(name, value); }
+    void also(std::string_view name, std::string_view value) {
+        if (!also_) also_ = std::make_unique<fields>();
+        also_->append(name, value);
+    }
 
     // Takes the connection over instead of answering: the serving loop reads no
     // more requests and calls `fn(std::shared_ptr<Connection>)` on the connection's
@@ -159,7 +164,7 @@ private:
         if (slot_) (*this)(response{500, "text/plain; charset=utf-8", "the request handler gave no answer\n"});
     }
     std::shared_ptr<detail::response_slot> slot_;
-    fields also_;
+    std::unique_ptr<fields> also_;  // made by also(): most responders add nothing, and a parked one waits long
 };
 
 template <class Stream, class Handler>
@@ -168,7 +173,7 @@ struct serve_op {
     std::shared_ptr<void> owner;  // the connection, for hand-offs
     bool owned;                   // false: `owner` owns nothing, hand-offs are refused
     Handler handler;
-    std::unique_ptr<response> sync_answer = std::make_unique<response>();
+    std::unique_ptr<response> sync_answer{};  // a returning handler's answers, made for the first
     std::shared_ptr<detail::response_slot> slot{};
     enum class step { start, read, wait, write, drain } at = step::start;
     std::error_code result{};  // what to complete with once the watching read is in
@@ -222,6 +227,7 @@ private:
     bool answer(Self& self) {
         auto& c = *conn;
         if constexpr (std::is_invocable_r_v<response, Handler&, const request&>) {
+            if (!sync_answer) sync_answer = std::make_unique<response>();
             *sync_answer = handler(std::as_const(c.request()));
             return false;
         } else {
@@ -301,13 +307,13 @@ private:
     void hand_off(Self& self) {
         auto& c = *conn;
         if (*slot->handoff_type != typeid(server_connection<Stream>)) {
-            slot->value = response{500, "text/plain; charset=utf-8", "the request handler handed off to the wrong connection type\n"};
+            slot->value = std::make_unique<response>(500, "text/plain; charset=utf-8", "the request handler handed off to the wrong connection type\n");
             return write(self, *slot->value);
         }
         // The new owner must share the connection: with async_serve(conn&) nothing
         // keeps it alive once this operation completes.
         if (!owned) {
-            slot->value = response{500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n"};
+            slot->value = std::make_unique<response>(500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n");
             return write(self, *slot->value);
         }
         c.rest();  // unless bytes wait: an SSE stream reads no more requests, a WebSocket reads frames
