@@ -77,7 +77,7 @@ public:
         auto step = decide_poll(now.found, cursor, now.newest, r.timeout, r.max_answer_bytes);
         if (step.body) return respond(poll_response(std::move(*step.body)));
         const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;
-        auto w = std::make_shared<waiter>(weak_from_this(), std::move(respond), std::move(step.cursor), ex_);
+        auto w = std::make_shared<waiter>(weak_from_this(), std::move(respond), std::move(step.cursor));
         if (const auto refused = park(r.topic, clock::now() + wait, w)) return w->refuse(try_again_later(refused.message()));
         w->watch();
         // From the same cursor: what came since the look above is replayed to it.
@@ -111,8 +111,8 @@ private:
 
     class waiter final : public subscriber, public std::enable_shared_from_this<waiter> {
     public:
-        waiter(std::weak_ptr<poll_parking> parking, http::responder respond, std::string cursor, asio::any_io_executor ex)
-            : parking_(std::move(parking)), respond_(std::move(respond)), cursor_(std::move(cursor)), ex_(std::move(ex)) {}
+        waiter(std::weak_ptr<poll_parking> parking, http::responder respond, std::string cursor)
+            : parking_(std::move(parking)), respond_(std::move(respond)), cursor_(std::move(cursor)) {}
 
         std::string_view transport() const noexcept override { return "long_poll"; }
         std::size_t deliver(const message_ptr& m) override {
@@ -129,7 +129,12 @@ private:
             return true;
         }
         bool ended() const override { return done_; }
-        asio::any_io_executor executor() const override { return ex_; }
+        // The parking's, which every waiter shares (not a copy each: a parked poll is
+        // one of many thousands).
+        asio::any_io_executor executor() const override {
+            if (auto parking = parking_.lock()) return parking->ex_;
+            return {};
+        }
 
         void refuse(http::response res) {
             done_ = true;
@@ -168,7 +173,6 @@ private:
         std::weak_ptr<poll_parking> parking_;
         http::responder respond_;
         std::string cursor_;
-        asio::any_io_executor ex_;
         std::atomic<bool> done_{false};
     };
 
