@@ -76,16 +76,20 @@ public:
     using next_layer_type = Stream;
 
     explicit server_connection(Stream stream, const server_options& options = {})
-        : stream_(std::move(stream)), options_(options),
-          buffer_(options.limits.max_header_bytes + options.read_size),
-          deadline_(stream_.get_executor(), shortest_timeout(options)) {}
+        : server_connection(std::move(stream), std::make_shared<const server_options>(options)) {}
+    // Shares `options` (a server's, with all its connections): a pointer each, not
+    // a copy of 96 bytes (docs/benchmarks.md, memory per connection).
+    server_connection(Stream stream, std::shared_ptr<const server_options> options)
+        : stream_(std::move(stream)), options_(std::move(options)),
+          buffer_(options_->limits.max_header_bytes + options_->read_size),
+          deadline_(stream_.get_executor(), shortest_timeout(*options_)) {}
 
     server_connection(const server_connection&) = delete;
     server_connection& operator=(const server_connection&) = delete;
 
     executor_type get_executor() noexcept { return stream_.get_executor(); }
     Stream& next_layer() noexcept { return stream_; }
-    const server_options& options() const noexcept { return options_; }
+    const server_options& options() const noexcept { return *options_; }
 
     // The request read by the last async_read_request.
     http::request& request() noexcept { return request_; }
@@ -149,7 +153,7 @@ private:
 
     // The request parser, made for the first request and again after rest().
     request_parser& parser() {
-        if (!parser_) parser_ = std::make_unique<request_parser>(options_.limits);
+        if (!parser_) parser_ = std::make_unique<request_parser>(options_->limits);
         return *parser_;
     }
     // Between requests, with a whole request read and nothing buffered after it (a
@@ -189,7 +193,7 @@ private:
                 return;
             }
         }
-        const auto space = buffer_.prepare(options_.read_size);
+        const auto space = buffer_.prepare(options_->read_size);
         stream_.async_read_some(asio::buffer(space.data(), space.size()),
                                 [this, done = std::move(done)](std::error_code ec, std::size_t n) mutable {
                                     if (!ec) buffer_.commit(n);
@@ -200,7 +204,7 @@ private:
     // all is no error), eof or the stream's error.
     std::error_code read_ready() {
         std::error_code ec;
-        const auto space = buffer_.prepare(options_.read_size);
+        const auto space = buffer_.prepare(options_->read_size);
         buffer_.commit(asio_detail::read_now(stream_, asio::buffer(space.data(), space.size()), ec));
         buffer_.release();  // when nothing came
         return ec;
@@ -234,10 +238,10 @@ private:
 
     void arm(phase p) {
         phase_ = p;
-        const auto after = p == phase::idle   ? options_.idle_timeout
-                           : p == phase::head ? options_.header_timeout
-                           : p == phase::body ? options_.body_timeout
-                                              : options_.write_timeout;
+        const auto after = p == phase::idle   ? options_->idle_timeout
+                           : p == phase::head ? options_->header_timeout
+                           : p == phase::body ? options_->body_timeout
+                                              : options_->write_timeout;
         deadline_.arm(after, [this] { asio_detail::cancel_stream(stream_); });
     }
 
@@ -248,20 +252,22 @@ private:
         keep_alive_ = keep_alive_ && request_.keep_alive() && res.keep_alive() && !(parser_ && parser_->error());
         head_options options;
         options.keep_alive = keep_alive_;
-        if (options_.send_date) options.date = dates_.get(std::chrono::system_clock::now());
+        // One cache per thread, not per connection: the date changes once a second
+        // for all of them.
+        static thread_local date_cache dates;
+        if (options_->send_date) options.date = dates.get(std::chrono::system_clock::now());
         return serialize_head(res, head_, options);
     }
 
     Stream stream_;
-    server_options options_;
+    std::shared_ptr<const server_options> options_;
     std::unique_ptr<request_parser> parser_;  // see parser()
     flat_buffer buffer_;
     asio_detail::deadline<executor_type> deadline_;
     http::request request_;
-    budget_share body_held_{options_.budget};  // request_.body's bytes
+    budget_share body_held_{options_->budget};  // request_.body's bytes
     std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
     std::string head_;
-    date_cache dates_;
     asio::cancellation_signal closing_;
     phase phase_ = phase::idle;
     bool serving_ = false;  // async_serve drives the connection (pause_deadline)

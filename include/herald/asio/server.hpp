@@ -80,7 +80,7 @@ public:
     template <class Handler>
     basic_server(Executor ex, Handler handler, server_options options = {}, Transport transport = {})
         : executor_(std::move(ex)), acceptor_(asio::make_strand(executor_)), accept_delay_(acceptor_.get_executor()),
-          options_(std::move(options)), transport_(std::move(transport)),
+          options_(std::make_shared<const server_options>(std::move(options))), transport_(std::move(transport)),
           handler_(wrap(std::move(handler))) {}
 
     basic_server(const basic_server&) = delete;
@@ -192,7 +192,7 @@ private:
         std::error_code ignored;
         // Connections in their TLS handshake count too: a flood of handshakes must
         // not pass the limit.
-        if (options_.max_connections && connection_count() + *handshakes_ >= options_.max_connections) return refuse(socket);
+        if (options_->max_connections && connection_count() + *handshakes_ >= options_->max_connections) return refuse(socket);
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
         if constexpr (std::is_same_v<stream_type, socket_type>) {
             register_and_serve(std::move(socket));
@@ -251,7 +251,7 @@ private:
     asio::steady_timer accept_delay_;  // the backoff at the descriptor limit
     std::chrono::milliseconds limit_delay_{};  // zero: not at the limit
     asio_detail::descriptor_reserve reserve_;
-    server_options options_;
+    std::shared_ptr<const server_options> options_;  // shared with every connection
     Transport transport_;
     async_handler handler_;
     std::function<void(std::error_code)> on_end_;

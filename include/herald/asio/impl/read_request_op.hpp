@@ -87,7 +87,7 @@ private:
             case event_type::closed: break;
             }
             if (c.phase_ == phase::idle && before > 0) c.arm(phase::head);  // the first bytes arrived
-            const auto space = c.buffer_.prepare(c.options_.read_size);
+            const auto space = c.buffer_.prepare(c.options_->read_size);
             at = step::read;
             c.stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
             return;
