@@ -20,152 +20,18 @@
 // take the connection over, with responder::hand_off(), to stream (SSE) or upgrade.
 
 #include <herald/asio/http.hpp>
+#include <herald/asio/responder.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/bind_cancellation_slot.hpp>
-#include <asio/steady_timer.hpp>
+#include <asio/post.hpp>
 
-#include <atomic>
-#include <functional>
 #include <memory>
-#include <thread>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
-#include <type_traits>
 
 namespace herald::http {
-
-namespace detail {
-
-// Where an asynchronous answer lands. The timer is only a signal: the serving
-// operation waits on it, and whatever it waits for (the answer, a hand-off, the
-// client going away) cancels it once that is in. All members but the atomic ones
-// are touched on the connection's executor only.
-struct response_slot {
-    explicit response_slot(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
-    asio::steady_timer signal;
-    // The answer, once given: on the heap, so a parked request's slot holds no
-    // empty response meanwhile (a parked long poll is one of many thousands).
-    std::unique_ptr<response> value;
-    // A hand-off instead of an answer: called with the connection (type-checked
-    // against handoff_type) once the serving loop has let go of it.
-    std::function<void(const std::shared_ptr<void>&)> handoff;
-    const std::type_info* handoff_type = nullptr;
-    // Called once if the request is abandoned: the client went away or the
-    // connection was closed before an answer.
-    std::function<void()> on_abandon;
-    // on_abandon was asked for, at once (it is set through a post): the request is
-    // parked for long, so its connection keeps no read buffer meanwhile (http.hpp).
-    std::atomic<bool> parks{false};
-    // The thread running the handler, while it runs: an answer given inside the
-    // call is filled in at once, and the loop writes it with no post or watch.
-    std::atomic<std::thread::id> inside_handler{};
-    bool watching = false;   // a read is out to notice the client going away
-    std::error_code gone{};  // what that read ended with, when the client left
-    bool abandoned = false;  // the loop ended without an answer
-};
-
-// Marks the slot's handler call on this thread for as long as it runs, thrown or not.
-struct handler_call {
-    explicit handler_call(response_slot& s) noexcept : slot(s) {
-        slot.inside_handler.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    }
-    ~handler_call() { slot.inside_handler.store({}, std::memory_order_relaxed); }
-    handler_call(const handler_call&) = delete;
-    handler_call& operator=(const handler_call&) = delete;
-    response_slot& slot;
-};
-
-}  // namespace detail
-
-class responder {
-public:
-    explicit responder(std::shared_ptr<detail::response_slot> slot) noexcept : slot_(std::move(slot)) {}
-    responder(responder&&) noexcept = default;
-    responder& operator=(responder&& other) noexcept {
-        if (this != &other) {
-            drop();
-            slot_ = std::move(other.slot_);
-            also_ = std::move(other.also_);
-        }
-        return *this;
-    }
-    ~responder() { drop(); }
-
-    // Answers the request, from any thread (the answer is posted to the
-    // connection's executor, or taken at once inside the handler's call); a second
-    // call does nothing. Like any object, one
-    // responder is not called from two threads at once: give it to one owner.
-    void operator()(response res) {
-        if (also_)
-            for (const auto f : *also_) res.fields.append(f.name, f.value);
-        settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::make_unique<response>(std::move(res)); });
-    }
-
-    // A field every answer through this responder carries, whoever gives it (a
-    // front handler's Access-Control-Allow-Origin, say). Not a hand-off's: the
-    // taker writes its own head.
-    void also(std::string_view name, std::string_view value) {
-        if (!also_) also_ = std::make_unique<fields>();
-        also_->append(name, value);
-    }
-
-    // Takes the connection over instead of answering: the serving loop reads no
-    // more requests and calls `fn(std::shared_ptr<Connection>)` on the connection's
-    // executor. `Connection` is the server_connection type being served
-    // (http::server::connection_type under http::server); a mismatch answers 500.
-    // This is how a streaming response (SSE) or an upgrade (WebSocket) leaves the
-    // request/response loop. From any thread, as operator(); counts as the answer.
-    template <class Connection, class Fn>
-    void hand_off(Fn fn) {
-        settle([fn = std::move(fn)](detail::response_slot& slot) mutable {
-            slot.handoff_type = &typeid(Connection);
-            slot.handoff = [fn = std::move(fn)](const std::shared_ptr<void>& conn) mutable {
-                fn(std::static_pointer_cast<Connection>(conn));
-            };
-        });
-    }
-
-    // Calls `fn()` (on the connection's executor) if the request is abandoned before
-    // it is answered: the client closed its connection while the request was parked,
-    // or the connection was closed. Long polling unparks the request there.
-    // Registering it also says the request waits long: its connection then holds no
-    // read buffer until the answer (docs/http.md).
-    void on_abandon(std::function<void()> fn) {
-        if (!slot_) return;
-        slot_->parks.store(true, std::memory_order_relaxed);
-        asio::post(slot_->signal.get_executor(), [slot = slot_, fn = std::move(fn)]() mutable {
-            if (slot->value || slot->handoff) return;
-            if (slot->abandoned) return fn();  // registered after the loop ended: call it now
-            slot->on_abandon = std::move(fn);
-        });
-    }
-
-    bool answered() const noexcept { return !slot_; }
-
-private:
-    template <class Settle>
-    void settle(Settle fill) {
-        if (!slot_) return;
-        auto slot = std::move(slot_);
-        if (slot->inside_handler.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-            fill(*slot);  // on the connection's executor, inside the handler (serve_op::answer)
-            return;
-        }
-        asio::post(slot->signal.get_executor(), [slot, fill = std::move(fill)]() mutable {
-            if (slot->value || slot->handoff) return;
-            fill(*slot);
-            slot->on_abandon = nullptr;
-            slot->signal.cancel();
-        });
-    }
-
-    void drop() {
-        if (slot_) (*this)(response{500, "text/plain; charset=utf-8", "the request handler gave no answer\n"});
-    }
-    std::shared_ptr<detail::response_slot> slot_;
-    std::unique_ptr<fields> also_;  // made by also(): most responders add nothing, and a parked one waits long
-};
 
 template <class Stream, class Handler>
 struct serve_op {
