@@ -1,6 +1,7 @@
-// async_serve on a real socket while a request is parked: the connection waits
-// for readability and holds no read buffer (http.hpp, server_connection::watch),
-// and still notices the client leaving and keeps what it pipelines.
+// async_serve on a real socket while a request is parked: the serving loop waits
+// for readability alone and the connection holds no read buffer (serve.hpp, park);
+// it still notices the client leaving, keeps what it pipelines, and is woken by
+// an answer, a hand-off or close().
 #include "support.hpp"
 
 #include <herald/asio/serve.hpp>
@@ -13,8 +14,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace herald;
@@ -30,10 +33,10 @@ struct socket_pair {
     explicit socket_pair(asio::io_context& io) : client(io) {
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
         client.connect(acceptor.local_endpoint());
-        server.emplace(acceptor.accept(), quiet_options());
+        server = std::make_shared<connection>(acceptor.accept(), quiet_options());
     }
     tcp::socket client;
-    std::optional<connection> server;
+    std::shared_ptr<connection> server;  // shared: a hand-off takes it
     std::optional<http::responder> parked;  // /slow's
     std::vector<std::string> seen;          // the targets served
     std::error_code result = asio::error::would_block;
@@ -101,17 +104,67 @@ TEST_CASE("serve on a socket: a client that leaves while its request is parked i
     parked.reset();
 }
 
-TEST_CASE("serve on a socket: the next request after a late answer is read by the watch", "[asio][serve]") {
+TEST_CASE("serve on a socket: a parked request holds no read buffer, an answer from another thread wakes it, and the next request is read", "[asio][serve]") {
+    // The loop waits on the socket's readiness alone (serve.hpp, park): the answer
+    // wakes it by cancelling that wait.
     asio::io_context io;
     socket_pair pair{io};
     pair.serve();
     asio::write(pair.client, asio::buffer(std::string("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")));
-    after(io, 20, [&] { pair.answer_slow(); });
+    after(io, 20, [&] {
+        CHECK(pair.server->buffered().empty());
+        std::thread([&] { pair.answer_slow(); }).join();
+    });
     after(io, 60, [&] { asio::write(pair.client, asio::buffer(std::string("GET /then HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"))); });
     std::string wire;
     asio::async_read(pair.client, asio::dynamic_buffer(wire), [](std::error_code, std::size_t) {});
     io.run_for(std::chrono::seconds(10));
     CHECK_FALSE(pair.result);
     CHECK(pair.seen == std::vector<std::string>{"/slow", "/then"});
+    CHECK(wire.find("\r\n\r\n/slow") != std::string::npos);
     CHECK(wire.find("\r\n\r\n/then") != std::string::npos);
+}
+
+TEST_CASE("serve on a socket: close() ends a parked wait and the request is abandoned", "[asio][serve]") {
+    asio::io_context io;
+    socket_pair pair{io};
+    int abandoned = 0;
+    std::optional<http::responder> parked;
+    http::async_serve(
+        *pair.server,
+        [&](const http::request&, http::responder r) {
+            r.on_abandon([&] { ++abandoned; });
+            parked.emplace(std::move(r));
+        },
+        [&](std::error_code ec) { pair.result = ec; });
+    asio::write(pair.client, asio::buffer(std::string("GET /poll HTTP/1.1\r\nHost: t\r\n\r\n")));
+    after(io, 20, [&] { pair.server->close(); });  // a server stop, not the client leaving
+    io.run_for(std::chrono::seconds(10));
+    CHECK(pair.result == asio::error::operation_aborted);
+    CHECK(abandoned == 1);
+    (*parked)(http::response{200});  // too late: nothing is written, nothing breaks
+    io.restart();
+    io.run_for(std::chrono::milliseconds(20));
+    CHECK(abandoned == 1);
+}
+
+TEST_CASE("serve on a socket: a hand-off wakes a parked loop and the handler takes the connection", "[asio][serve]") {
+    asio::io_context io;
+    socket_pair pair{io};
+    std::shared_ptr<connection> taken;
+    std::optional<http::responder> parked;
+    http::async_serve(
+        pair.server,
+        [&](const http::request&, http::responder r) {
+            r.on_abandon([] { FAIL("abandoned"); });
+            parked.emplace(std::move(r));
+        },
+        [&](std::error_code ec) { pair.result = ec; });
+    asio::write(pair.client, asio::buffer(std::string("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")));
+    after(io, 20, [&] { parked->hand_off<connection>([&](std::shared_ptr<connection> c) { taken = std::move(c); }); });
+    io.run_for(std::chrono::milliseconds(200));
+    CHECK_FALSE(pair.result);
+    REQUIRE(taken);
+    CHECK(taken == pair.server);
+    CHECK(taken->next_layer().is_open());
 }

@@ -169,30 +169,11 @@ private:
     // For async_serve while a request waits for its answer (serve.hpp): completes
     // `done(ec)` when the client sent something (kept in the buffer for the next
     // request; possibly nothing after all, {}) or left (eof, a reset). Only with
-    // nothing buffered.
-    //
-    // A request `parked` for long (its handler registered on_abandon: a long poll)
-    // on a socket is watched by waiting for readability, and its read buffer and
-    // parser go meanwhile (rest()): a parked long poll is one of many thousands
-    // (docs/benchmarks.md). The socket is then left in non-blocking mode, as
-    // WebSocket and SSE streams put it anyway. Otherwise the watch is a read into
-    // the kept buffer: Asio tries it at once and then waits with no epoll_ctl, the
-    // cheaper watch for an answer that comes soon (short polls, a hub's answers).
+    // nothing buffered. A read into the kept buffer: Asio tries it at once and then
+    // waits with no epoll_ctl, the cheaper watch for an answer that comes soon
+    // (short polls, a hub's answers).
     template <class Done>
-    void watch(Done done, bool parked) {
-        if constexpr (asio_detail::nonblocking_socket<Stream>) {
-            if (parked) {
-                rest();
-                stream_.async_wait(asio::socket_base::wait_read,
-                                   asio_detail::for_long_wait([this, done = std::move(done)](std::error_code ec) mutable {
-                                       // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
-                                       if (!ec && !stream_.is_open()) ec = asio::error::operation_aborted;
-                                       if (!ec) ec = read_ready();
-                                       done(ec);
-                                   }));
-                return;
-            }
-        }
+    void watch(Done done) {
         const auto space = buffer_.prepare(options_->read_size);
         stream_.async_read_some(asio::buffer(space.data(), space.size()),
                                 [this, done = std::move(done)](std::error_code ec, std::size_t n) mutable {
@@ -200,6 +181,18 @@ private:
                                     done(ec);
                                 });
     }
+
+    // For async_serve while a request is parked for long (a long poll, serve.hpp):
+    // lets go of the read buffer and parser (rest()) and completes `handler(ec)`
+    // when the socket is readable (read_ready() then tells what came) or the wait
+    // was cancelled. The socket is left in non-blocking mode, as WebSocket and SSE
+    // streams put it anyway.
+    template <class Handler>
+    void wait_readable(Handler&& handler) {
+        rest();
+        stream_.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait(std::forward<Handler>(handler)));
+    }
+
     // What a readable socket holds, read without blocking: {} (nothing there after
     // all is no error), eof or the stream's error.
     std::error_code read_ready() {

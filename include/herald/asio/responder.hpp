@@ -26,13 +26,26 @@ namespace herald::http {
 
 namespace detail {
 
-// Where an asynchronous answer lands. The timer is only a signal: the serving
-// operation waits on it, and whatever it waits for (the answer, a hand-off, the
-// client going away) cancels it once that is in. All members but the atomic ones
-// are touched on the connection's executor only.
+// Where an asynchronous answer lands, and how the serving loop waiting for it is
+// woken (wake()) once the answer, a hand-off or the client's going away is in:
+// - a parked request's loop waits on its socket's readiness (serve.hpp, park), and
+//   is woken by cancelling that wait: nothing else is pending while it waits, as
+//   the request may wait long (a long poll is one of many thousands);
+// - otherwise it waits on `signal`, a timer made for the purpose, with a read out
+//   beside it for the client's going away.
+// All members but the atomic ones are touched on the connection's executor only.
 struct response_slot {
-    explicit response_slot(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
-    asio::steady_timer signal;
+    explicit response_slot(asio::any_io_executor ex) : executor(std::move(ex)) {}
+    asio::any_io_executor executor;  // the connection's
+    std::unique_ptr<asio::steady_timer> signal;
+    // While the loop is parked: cancels its socket's wait (the connection
+    // outlives the wait, and both are touched on its executor only).
+    void (*wake_parked)(void* connection) = nullptr;
+    void* parked_connection = nullptr;
+    void wake() {
+        if (wake_parked) wake_parked(parked_connection);
+        else if (signal) signal->cancel();
+    }
     // The answer, once given: on the heap, so a parked request's slot holds no
     // empty response meanwhile (a parked long poll is one of many thousands).
     std::unique_ptr<response> value;
@@ -44,12 +57,13 @@ struct response_slot {
     // connection was closed before an answer.
     std::function<void()> on_abandon;
     // on_abandon was asked for, at once (it is set through a post): the request is
-    // parked for long, so its connection keeps no read buffer meanwhile (http.hpp).
+    // parked for long, so its connection keeps no read buffer meanwhile, and its
+    // loop waits on the socket (serve.hpp, park).
     std::atomic<bool> parks{false};
     // The thread running the handler, while it runs: an answer given inside the
     // call is filled in at once, and the loop writes it with no post or watch.
     std::atomic<std::thread::id> inside_handler{};
-    bool watching = false;   // a read is out to notice the client going away
+    bool watching = false;   // a read or a readiness wait is out to notice the client going away
     std::error_code gone{};  // what that read ended with, when the client left
     bool abandoned = false;  // the loop ended without an answer
 };
@@ -123,7 +137,7 @@ public:
     void on_abandon(std::function<void()> fn) {
         if (!slot_) return;
         slot_->parks.store(true, std::memory_order_relaxed);
-        asio::post(slot_->signal.get_executor(), [slot = slot_, fn = std::move(fn)]() mutable {
+        asio::post(slot_->executor, [slot = slot_, fn = std::move(fn)]() mutable {
             if (slot->value || slot->handoff) return;
             if (slot->abandoned) return fn();  // registered after the loop ended: call it now
             slot->on_abandon = std::move(fn);
@@ -141,11 +155,11 @@ private:
             fill(*slot);  // on the connection's executor, inside the handler (serve_op::answer)
             return;
         }
-        asio::post(slot->signal.get_executor(), [slot, fill = std::move(fill)]() mutable {
+        asio::post(slot->executor, [slot, fill = std::move(fill)]() mutable {
             if (slot->value || slot->handoff) return;
             fill(*slot);
             slot->on_abandon = nullptr;
-            slot->signal.cancel();
+            slot->wake();
         });
     }
 

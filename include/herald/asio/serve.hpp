@@ -25,6 +25,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <memory>
 #include <type_traits>
@@ -41,7 +42,7 @@ struct serve_op {
     Handler handler;
     std::unique_ptr<response> sync_answer{};  // a returning handler's answers, made for the first
     std::shared_ptr<detail::response_slot> slot{};
-    enum class step { start, read, wait, write, drain } at = step::start;
+    enum class step { start, read, wait, parked, write, drain } at = step::start;
     std::error_code result{};  // what to complete with once the watching read is in
 
     template <class Self>
@@ -56,6 +57,7 @@ struct serve_op {
             if (answer(self)) return;
             return write(self, *sync_answer);
         case step::wait: return woken(self);
+        case step::parked: return unparked(self, ec);
         case step::write:
             if (ec) return finish(self, ec);
             if (!c.keep_alive()) return finish(self, {});
@@ -108,7 +110,7 @@ private:
             at = step::wait;
             if (slot->value) write(self, *slot->value);  // answered inside the call
             else if (slot->handoff) hand_off(self);
-            else {
+            else if (!park(self)) {
                 watch();
                 wait(self);
             }
@@ -125,15 +127,52 @@ private:
         if (!c.keep_alive() || !c.buffered().empty()) return;
         slot->watching = true;
         // `conn` outlives the watch: the loop completes only once it ended (drain).
-        // A handler that registered on_abandon parks its request (long polling):
-        // the connection then keeps no read buffer meanwhile (http.hpp, watch).
-        c.watch(
-            [slot = slot](std::error_code ec) {
-                slot->watching = false;
-                if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
-                slot->signal.cancel();
-            },
-            slot->parks.load(std::memory_order_relaxed));
+        c.watch([slot = slot](std::error_code ec) {
+            slot->watching = false;
+            if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
+            slot->wake();
+        });
+    }
+
+    // A request parked for long (its handler registered on_abandon: a long poll)
+    // on a socket: the loop itself waits for the socket to become readable, with
+    // no read buffer, parser, timer or second operation meanwhile, and the answer
+    // wakes it by cancelling that wait (detail::response_slot). Its cost is a
+    // parked long poll's memory (docs/benchmarks.md). false: not here (a TLS or
+    // test stream, pipelined bytes buffered, the connection ending).
+    template <class Self>
+    bool park(Self& self) {
+        if constexpr (asio_detail::nonblocking_socket<Stream>) {
+            auto& c = *conn;
+            if (!slot->parks.load(std::memory_order_relaxed) || !c.keep_alive() || !c.buffered().empty()) return false;
+            slot->watching = true;
+            slot->parked_connection = &c;
+            slot->wake_parked = [](void* parked) {
+                asio_detail::cancel_stream(static_cast<server_connection<Stream>*>(parked)->next_layer());
+            };
+            at = step::parked;
+            c.wait_readable(std::move(self));
+            return true;
+        } else {
+            return false;
+        }
+    }
+
+    // The parked wait ended: the answer or a hand-off woke it (cancelled), the
+    // client sent something or left (readable), or the connection closed.
+    template <class Self>
+    void unparked(Self& self, std::error_code ec) {
+        if constexpr (asio_detail::nonblocking_socket<Stream>) {
+            auto& c = *conn;
+            slot->wake_parked = nullptr;
+            slot->parked_connection = nullptr;
+            slot->watching = false;
+            // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
+            if (!ec && !c.next_layer().is_open()) ec = asio::error::operation_aborted;
+            if (!ec) ec = c.read_ready();
+            if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
+        }
+        woken(self);
     }
 
     template <class Self>
@@ -165,7 +204,10 @@ private:
             return complete(self, slot->gone == asio::error::eof || !slot->gone ? std::error_code{asio::error::operation_aborted}
                                                                                 : slot->gone);
         }
-        watch();  // the watching read brought pipelined bytes: keep them, watch on
+        // Woken for nothing (pipelined bytes, kept for the next request, or a
+        // spurious readiness): wait on.
+        if (park(self)) return;
+        watch();
         return wait(self);
     }
 
@@ -226,7 +268,8 @@ private:
     // in yet; the timer is cancelled when it is, or when the connection closes.
     template <class Self>
     void wait(Self& self) {
-        slot->signal.async_wait(asio::bind_cancellation_slot(conn->close_slot(), std::move(self)));
+        if (!slot->signal) slot->signal = std::make_unique<asio::steady_timer>(slot->executor, asio::steady_timer::time_point::max());
+        slot->signal->async_wait(asio::bind_cancellation_slot(conn->close_slot(), std::move(self)));
     }
 
     template <class Self>
