@@ -101,6 +101,9 @@ public:
     // Bytes read past the last request: the first bytes of an upgraded protocol, or
     // pipelined requests. An upgrade takes them with take_buffered().
     std::string_view buffered() const noexcept { return buffer_.data(); }
+    // The read buffer's memory: none while the connection waits with nothing
+    // buffered after a parked request or before its first (docs/http.md).
+    std::size_t read_buffer_capacity() const noexcept { return buffer_.capacity(); }
     flat_buffer take_buffered() noexcept { return std::move(buffer_); }
 
     // Reads one whole request (head and body) into request().

@@ -7,7 +7,8 @@
 #include <herald/asio/http.hpp>
 
 // How it works: pull events from the parser over the buffered bytes; on need_more,
-// read_some into the buffer and pull again. The head is copied into the request,
+// read_some into the buffer and pull again (on a socket, a connection with no
+// buffer waits for readability first and then reads without blocking). The head is copied into the request,
 // body pieces appended; end_of_message completes. A parse error or an expired
 // header/body deadline is answered (status_for(ec), or 408) and the stream closed
 // before the operation completes with the error.
@@ -17,7 +18,7 @@ namespace herald::http {
 template <class Stream>
 struct read_request_op {
     server_connection<Stream>* conn;
-    enum class step { start, read, wrote_continue, wrote_answer } at = step::start;
+    enum class step { start, readable, read, wrote_continue, wrote_answer } at = step::start;
     std::error_code failure{};
 
     template <class Self>
@@ -29,6 +30,13 @@ struct read_request_op {
             c.forget_body();
             if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
             c.arm(c.buffer_.empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
+            break;
+        case step::readable:  // sockets only (pull)
+            if (ec == asio::error::operation_aborted && c.deadline_.expired()) return timed_out(self);
+            if constexpr (asio_detail::nonblocking_socket<Stream>)
+                if (!ec) ec = c.read_ready();  // what came, or nothing after all (wait again)
+            if (ec == asio::error::eof) return end_of_stream(self);
+            if (ec) return finish(self, ec);
             break;
         case step::read:
             if (ec == asio::error::operation_aborted && c.deadline_.expired()) return timed_out(self);
@@ -87,6 +95,18 @@ private:
             case event_type::closed: break;
             }
             if (c.phase_ == phase::idle && before > 0) c.arm(phase::head);  // the first bytes arrived
+            if constexpr (asio_detail::nonblocking_socket<Stream>) {
+                // A connection with no read buffer (new, or after a parked request or
+                // a hand-off let it go: rest()) waits for the request's bytes before it
+                // makes one, so a thousand long polls answered at once do not each
+                // hold 16 KiB until their next poll comes (as uWebSockets reads into
+                // memory only once there is something to read).
+                if (c.buffer_.capacity() == 0) {
+                    at = step::readable;
+                    c.stream_.async_wait(asio::socket_base::wait_read, std::move(self));
+                    return;
+                }
+            }
             const auto space = c.buffer_.prepare(c.options_->read_size);
             at = step::read;
             c.stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
