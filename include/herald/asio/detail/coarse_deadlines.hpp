@@ -74,7 +74,9 @@ public:
 
         // The owner's thread (or under its lock), after join().
         void expires_at(clock::time_point at) {
-            if (due_.exchange(at.time_since_epoch().count()) == never && service_) service_->set_one();
+            const auto due = at.time_since_epoch().count();
+            if (due == never) return clear();  // "never" is no deadline, and is not counted
+            if (due_.exchange(due) == never && service_) service_->set_one();
         }
         // No deadline: the sweep stops by itself once none is left.
         void clear() noexcept {
@@ -145,10 +147,14 @@ private:
     void quiet() noexcept {
         if (pending_.load() > 0) return;
         std::lock_guard lock(mutex_);
-        if (pending_.load() == 0 && armed_ && timer_) {
-            timer_->cancel();
-            armed_ = false;
-        }
+        stop_if_idle_locked();
+    }
+    // No deadline set: the wait goes now. Whatever armed_ says: a sweep already
+    // queued when a wait was cancelled may have cleared it with a newer wait out.
+    void stop_if_idle_locked() noexcept {
+        if (pending_.load() != 0 || !timer_) return;
+        timer_->cancel();
+        armed_ = false;
     }
 
     void remove(entry& e) noexcept {
@@ -158,12 +164,9 @@ private:
         else head_ = e.next_;
         if (e.next_) e.next_->prev_ = e.prev_;
         e.prev_ = e.next_ = nullptr;
-        // The last one gone: no wait holds the context's run() for another period.
-        if (!head_) {
-            period_ = std::chrono::seconds(1);  // a short interval asked for once is not kept for good
-            if (armed_ && timer_) timer_->cancel();
-            armed_ = false;
-        }
+        // No deadline left: no wait holds the context's run() for another period.
+        if (!head_) period_ = std::chrono::seconds(1);  // a short interval asked for once is not kept for good
+        stop_if_idle_locked();
     }
 
     void arm_locked() {
@@ -177,6 +180,7 @@ private:
     void sweep() {
         std::lock_guard lock(mutex_);
         if (!timer_) return;
+        armed_ = false;  // this wait is over (a newer one may be out: arm_locked() or a cancel replaces it)
         const auto now = clock::now().time_since_epoch().count();
         for (auto* e = head_; e; e = e->next_) {
             auto due = e->due_.load(std::memory_order_relaxed);
@@ -185,12 +189,9 @@ private:
                 e->fire_(e->owner_);
             }
         }
-        if (head_ && pending_.load() > 0) arm_locked();
-        else if (head_) armed_ = false;  // no deadline set: the next one set wakes the sweep
-        else {
-            armed_ = false;
-            period_ = std::chrono::seconds(1);
-        }
+        if (head_ && pending_.load() > 0) return arm_locked();
+        if (!head_) period_ = std::chrono::seconds(1);
+        stop_if_idle_locked();  // no deadline set: the next one set wakes the sweep
     }
 
     std::mutex mutex_;
