@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <asio/read_until.hpp>
 #include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
@@ -172,4 +173,21 @@ TEST_CASE("serve on a socket: a hand-off wakes a parked loop and the handler tak
     REQUIRE(taken);
     CHECK(taken == pair.server);
     CHECK(taken->next_layer().is_open());
+}
+
+TEST_CASE("serve on a socket: a connection whose requests never park leaves its socket in blocking mode", "[asio][serve]") {
+    // Its first read waits for readability (no buffer yet) and then reads as Asio
+    // does; only a parked request puts the socket in non-blocking mode, as SSE and
+    // WebSocket streams do. A handler that takes the socket over for synchronous
+    // writes keeps getting them.
+    asio::io_context io;
+    socket_pair pair{io};
+    pair.serve();
+    asio::write(pair.client, asio::buffer(std::string("GET /now HTTP/1.1\r\nHost: t\r\n\r\n")));  // kept alive: still open after
+    std::string wire;
+    asio::async_read_until(pair.client, asio::dynamic_buffer(wire), "\r\n\r\n/now", [&](std::error_code, std::size_t) { io.stop(); });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(wire.find("\r\n\r\n/now") != std::string::npos);
+    REQUIRE(pair.server->next_layer().is_open());
+    CHECK_FALSE(pair.server->next_layer().non_blocking());
 }

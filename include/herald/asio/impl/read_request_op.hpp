@@ -8,7 +8,7 @@
 
 // How it works: pull events from the parser over the buffered bytes; on need_more,
 // read_some into the buffer and pull again (on a socket, a connection with no
-// buffer waits for readability first and then reads without blocking). The head is copied into the request,
+// buffer waits for readability first). The head is copied into the request,
 // body pieces appended; end_of_message completes. A parse error or an expired
 // header/body deadline is answered (status_for(ec), or 408) and the stream closed
 // before the operation completes with the error.
@@ -31,15 +31,14 @@ struct read_request_op {
             if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
             c.arm(c.buffer_.empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
             break;
-        case step::readable:  // sockets only (pull)
-            if (ec == asio::error::operation_aborted && c.deadline_.expired()) return timed_out(self);
-            if constexpr (asio_detail::nonblocking_socket<Stream>)
-                if (!ec) ec = c.read_ready();  // what came, or nothing after all (wait again)
-            if (ec == asio::error::eof) return end_of_stream(self);
+        case step::readable:  // sockets only (pull): the read follows
+            // Expired whatever `ec` says: a completion queued before the deadline's
+            // cancel found nothing to cancel must not carry on without a deadline.
+            if (c.deadline_.expired()) return timed_out(self);
             if (ec) return finish(self, ec);
             break;
         case step::read:
-            if (ec == asio::error::operation_aborted && c.deadline_.expired()) return timed_out(self);
+            if (c.deadline_.expired()) return timed_out(self);
             if (ec == asio::error::eof) return end_of_stream(self);
             if (ec) return finish(self, ec);
             c.buffer_.commit(bytes);
@@ -101,7 +100,9 @@ private:
                 // makes one, so a thousand long polls answered at once do not each
                 // hold 16 KiB until their next poll comes (as uWebSockets reads into
                 // memory only once there is something to read).
-                if (c.buffer_.capacity() == 0) {
+                // The read that follows finds the bytes at once (Asio tries it before
+                // it waits); the socket stays in blocking mode for its owner.
+                if (c.buffer_.capacity() == 0 && at != step::readable) {
                     at = step::readable;
                     c.stream_.async_wait(asio::socket_base::wait_read, std::move(self));
                     return;
