@@ -16,7 +16,6 @@
 //   conn.async_request("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n", token);  // -> (ec); conn.head()
 //   conn.async_read_body(token);  // -> (ec, string_view piece); empty piece: the body ended
 
-#include <asio/steady_timer.hpp>
 #include <herald/asio/detail/stream_ops.hpp>
 #include <herald/buffer.hpp>
 #include <herald/http/message.hpp>
