@@ -11,6 +11,7 @@
 #include <herald/http/message.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -65,6 +66,11 @@ struct response_slot {
     std::atomic<std::thread::id> inside_handler{};
     bool watching = false;   // a read or a readiness wait is out to notice the client going away
     std::error_code gone{};  // what that read ended with, when the client left
+    // The watch ended with `ec`: an error other than a cancel means the client left.
+    void watch_ended(std::error_code ec) noexcept {
+        watching = false;
+        if (ec && ec != asio::error::operation_aborted) gone = ec;
+    }
     bool abandoned = false;  // the loop ended without an answer
 };
 

@@ -128,8 +128,7 @@ private:
         slot->watching = true;
         // `conn` outlives the watch: the loop completes only once it ended (drain).
         c.watch([slot = slot](std::error_code ec) {
-            slot->watching = false;
-            if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
+            slot->watch_ended(ec);
             slot->wake();
         });
     }
@@ -166,11 +165,10 @@ private:
             auto& c = *conn;
             slot->wake_parked = nullptr;
             slot->parked_connection = nullptr;
-            slot->watching = false;
             // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
             if (!ec && !c.next_layer().is_open()) ec = asio::error::operation_aborted;
             if (!ec) ec = c.read_ready();
-            if (ec && ec != asio::error::operation_aborted) slot->gone = ec;
+            slot->watch_ended(ec);
         }
         woken(self);
     }
