@@ -20,14 +20,14 @@ struct closable {
 
 TEST_CASE("connection table: an entry lives as long as its ticket, and follows the owner that takes it", "[asio][http]") {
     auto table = std::make_shared<connection_table>();
-    auto connection = std::make_shared<closable>();
+    auto owner = std::make_shared<closable>();
     auto stream = std::make_shared<closable>();
     {
-        auto ticket = table->add(connection, &closable::close);
+        auto ticket = table->add(owner, &closable::close);
         CHECK(table->size() == 1);
         auto taken = std::move(ticket);  // the stream takes the connection's place
         CHECK_FALSE(taken.follow(stream, &closable::close));
-        connection.reset();  // the connection goes; its place stays
+        owner.reset();  // the connection goes; its place stays
         CHECK(table->size() == 1);
         table->close_all();
         CHECK(stream->closed == 1);
@@ -39,10 +39,10 @@ TEST_CASE("connection table: an owner taking a ticket after close_all() is told 
     // stop() while the connection was being handed off: the closer it ran reached
     // the connection, whose stream had already moved out.
     auto table = std::make_shared<connection_table>();
-    auto connection = std::make_shared<closable>();
-    auto ticket = table->add(connection, &closable::close);
+    auto owner = std::make_shared<closable>();
+    auto ticket = table->add(owner, &closable::close);
     table->close_all();
-    CHECK(connection->closed == 1);
+    CHECK(owner->closed == 1);
     auto stream = std::make_shared<closable>();
     CHECK(ticket.follow(stream, &closable::close));
     auto later = table->add(std::make_shared<closable>(), &closable::close);  // a new connection is not affected

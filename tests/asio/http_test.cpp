@@ -64,11 +64,11 @@ http::response echo(const http::request& req) {
 std::pair<std::error_code, std::string> serve_bytes(std::string_view input, http::server_options options = quiet_options(),
                                                      std::size_t read_size = 0, std::size_t write_size = 0) {
     asio::io_context io;
-    test::stream stream{io.get_executor(), input};
-    if (read_size) stream.read_size(read_size);
-    if (write_size) stream.write_size(write_size);
-    stream.close_remote();
-    connection conn{std::move(stream), options};
+    test::stream client_side{io.get_executor(), input};
+    if (read_size) client_side.read_size(read_size);
+    if (write_size) client_side.write_size(write_size);
+    client_side.close_remote();
+    connection conn{std::move(client_side), options};
     std::error_code result = asio::error::would_block;
     http::async_serve(conn, echo, [&](std::error_code ec) { result = ec; });
     io.run();

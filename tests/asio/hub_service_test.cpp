@@ -22,7 +22,7 @@ namespace {
 
 // Records what it is given as "<id>", "lost <id>" or "ready <id>". The hub calls it
 // from one thread at a time; the lock is for the test's thread reading it meanwhile.
-struct recorder : hub::subscriber {
+struct recording_subscriber : hub::subscriber {
     std::string_view transport() const noexcept override { return "test"; }
     std::size_t deliver(const hub::message_ptr& m) override {
         add(m->id);
@@ -48,7 +48,7 @@ struct recorder : hub::subscriber {
 };
 
 // Waits up to 5 s for `s` to have been given `n` things.
-std::vector<std::string> await(const recorder& s, std::size_t n) {
+std::vector<std::string> await(const recording_subscriber& s, std::size_t n) {
     for (int i = 0; i < 1000 && s.got().size() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return s.got();
 }
@@ -149,7 +149,7 @@ struct manual_source : hub::history_source {
 
 TEST_CASE("hub service: a subscriber may publish and unsubscribe from inside its delivery", "[asio][hub][service]") {
     hub::service hub{"e"};
-    struct echo : recorder {
+    struct echo : recording_subscriber {
         hub::service* hub = nullptr;
         std::size_t deliver(const hub::message_ptr& m) override {
             add(m->id);
@@ -161,7 +161,7 @@ TEST_CASE("hub service: a subscriber may publish and unsubscribe from inside its
     };
     auto s = std::make_shared<echo>();
     s->hub = &hub;
-    auto other = std::make_shared<recorder>();
+    auto other = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
     REQUIRE_FALSE(hub.subscribe("t", std::nullopt, other));
     std::error_code ec;
@@ -176,9 +176,9 @@ TEST_CASE("hub service: a subscriber may publish and unsubscribe from inside its
 TEST_CASE("hub service: 4 threads publishing to 1,000 subscribers on 4 topics: each message once, in order", "[asio][hub][service]") {
     hub::service hub{"e"};
     constexpr int topics = 4, per_topic = 250, publishers = 4, each = 200;
-    std::vector<std::shared_ptr<recorder>> subs;
+    std::vector<std::shared_ptr<recording_subscriber>> subs;
     for (int i = 0; i < topics * per_topic; ++i) {
-        subs.push_back(std::make_shared<recorder>());
+        subs.push_back(std::make_shared<recording_subscriber>());
         REQUIRE_FALSE(hub.subscribe("t" + std::to_string(i % topics), "e-0", subs.back()));
     }
     std::vector<std::thread> threads;
@@ -204,7 +204,7 @@ TEST_CASE("hub service: ids assigned outside: a duplicate is dropped, a gap fetc
     slow_source source;
     hub::service hub{"local", {}, &source};
     const slow_source::stop_first stopping{source};
-    auto s = std::make_shared<recorder>();
+    auto s = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
     std::error_code ec;
     for (std::uint64_t i = 1; i <= 5; ++i) source.keep(i, "m" + std::to_string(i));
@@ -219,7 +219,7 @@ TEST_CASE("hub service: ids assigned outside: a duplicate is dropped, a gap fetc
     CHECK(got[7] == "r2-1");
 
     hub::service alone{"local"};  // no source: a gap is given up at once, and said so
-    auto a = std::make_shared<recorder>();
+    auto a = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(alone.subscribe("t", std::nullopt, a));
     alone.apply("t", "r", 1, "m1", ec);
     alone.apply("t", "r", 4, "m4", ec);
@@ -249,7 +249,7 @@ TEST_CASE("hub service: a source that answers later is spliced with live message
             hub.apply("t", "e", seq, "m" + std::to_string(seq), ec);
         }
     };
-    std::vector<std::pair<std::uint64_t, std::shared_ptr<recorder>>> subs;
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<recording_subscriber>>> subs;
     std::thread a(publisher), b(publisher);
     std::mt19937 random(3);
     for (int i = 0; i < 60; ++i) {
@@ -258,7 +258,7 @@ TEST_CASE("hub service: a source that answers later is spliced with live message
         const auto newest = split_position(id);
         const std::uint64_t at = newest && newest->epoch == "e" ? newest->seq : 0;
         const std::uint64_t cursor = at == 0 ? 0 : random() % (at + 1);
-        subs.emplace_back(cursor, std::make_shared<recorder>());
+        subs.emplace_back(cursor, std::make_shared<recording_subscriber>());
         REQUIRE_FALSE(hub.subscribe("t", "e-" + std::to_string(cursor), subs.back().second));
         std::this_thread::sleep_for(std::chrono::microseconds(random() % 500));
     }
@@ -273,7 +273,7 @@ TEST_CASE("hub service: a source that answers later is spliced with live message
 
 TEST_CASE("hub service: a subscriber the hub lets go of is destroyed on its own executor", "[asio][hub][service]") {
     asio::io_context io;
-    struct owned : recorder {
+    struct owned : recording_subscriber {
         asio::any_io_executor ex;
         std::thread::id* died_on = nullptr;
         ~owned() override { *died_on = std::this_thread::get_id(); }
@@ -298,7 +298,7 @@ TEST_CASE("hub service: a subscriber the hub lets go of is destroyed on its own 
 TEST_CASE("hub service: a gap answered after an epoch change does not turn the topic back", "[asio][hub][service]") {
     manual_source source;
     hub::service hub{"local", {}, &source};
-    auto s = std::make_shared<recorder>();
+    auto s = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", std::nullopt, s));
     std::error_code ec;
     hub.apply("t", "r", 1, "m1", ec);
@@ -319,7 +319,7 @@ TEST_CASE("hub service: a cursor further behind than max_held is lost, not fetch
     hub::service hub{"e", limits, &source};
     std::error_code ec;
     for (int i = 0; i < 30; ++i) hub.publish("t", "m", ec);  // keeps 27..30
-    auto near = std::make_shared<recorder>(), far = std::make_shared<recorder>();
+    auto near = std::make_shared<recording_subscriber>(), far = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", "e-20", near));  // 21..26 fetched: within max_held
     REQUIRE_FALSE(hub.subscribe("t", "e-2", far));    // 3..26: more than max_held
     REQUIRE(source.asked.size() == 1);
@@ -334,7 +334,7 @@ TEST_CASE("hub service: a cursor further behind than max_held is lost, not fetch
 TEST_CASE("hub service: a subscriber unsubscribed while its attach waits behind a running drain gets nothing", "[asio][hub][service]") {
     hub::service hub{"e"};
     // A subscriber whose first delivery waits, holding the topic's drain on another thread.
-    struct blocker : recorder {
+    struct blocker : recording_subscriber {
         std::promise<void> entered;
         std::shared_future<void> go;
         bool first = true;
@@ -343,7 +343,7 @@ TEST_CASE("hub service: a subscriber unsubscribed while its attach waits behind 
                 entered.set_value();
                 go.wait();
             }
-            return recorder::deliver(m);
+            return recording_subscriber::deliver(m);
         }
     };
     auto b = std::make_shared<blocker>();
@@ -355,7 +355,7 @@ TEST_CASE("hub service: a subscriber unsubscribed while its attach waits behind 
         hub.publish("t", "one", ec);  // drains, and waits inside b
     });
     b->entered.get_future().wait();
-    auto s = std::make_shared<recorder>();
+    auto s = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", "e-1", s));  // its attach queues behind the drain
     hub.unsubscribe(s.get());                      // and so does this, after it
     release.set_value();
@@ -375,7 +375,7 @@ TEST_CASE("in-process broker: a topic followed on a hub keeps its ids however ma
     hub::service a{"a", limits}, b{"b", limits};
     broker.join(a);
     broker.join(b);
-    auto s = std::make_shared<recorder>();
+    auto s = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(b.subscribe("kept", std::nullopt, s));
     std::error_code ec;
     REQUIRE(a.publish("kept", "1", ec));
@@ -392,7 +392,7 @@ TEST_CASE("hub service: a publish retried with its idempotency key is answered w
     hub::service alone{"a"}, joined{"j"};
     broker.join(joined);
     for (hub::service* hub : {&alone, &joined}) {
-        auto s = std::make_shared<recorder>();
+        auto s = std::make_shared<recording_subscriber>();
         REQUIRE_FALSE(hub->subscribe("t", std::nullopt, s));
         std::vector<std::string> ids;
         const auto publish = [&](std::string_view data, std::string_view key) {
@@ -427,7 +427,7 @@ TEST_CASE("hub service: a source away for now is no lost signal: the subscriber 
     limits.topic.max_messages = 4;
     hub::service hub{"e", limits, &source};
     // A cursor the hub cannot place, and the source cannot be asked now.
-    auto moved = std::make_shared<recorder>();
+    auto moved = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", "far-7", moved));
     REQUIRE(source.catch_ups.size() == 1);
     source.catch_ups[0](answer::not_now);
@@ -436,7 +436,7 @@ TEST_CASE("hub service: a source away for now is no lost signal: the subscriber 
     // A cursor behind what is kept, whose range the source cannot give now.
     std::error_code ec;
     for (int i = 0; i < 10; ++i) hub.publish("t", "m", ec);  // keeps 7..10
-    auto behind = std::make_shared<recorder>();
+    auto behind = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", "e-2", behind));
     REQUIRE(source.asked.size() == 1);
     CHECK(source.asked[0].range == hub::seq_range{3, 6});
@@ -445,7 +445,7 @@ TEST_CASE("hub service: a source away for now is no lost signal: the subscriber 
     hub.publish("t", "m", ec);
     CHECK(behind->got().size() == 2);  // nothing after being let go
     // A gap in what a broker numbered stays open while the source is away.
-    auto live = std::make_shared<recorder>();
+    auto live = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("g", std::nullopt, live));
     hub.apply("g", "r", 1, "m1", ec);
     hub.apply("g", "r", 3, "m3", ec);
@@ -461,7 +461,7 @@ TEST_CASE("hub service: a source away for now is no lost signal: the subscriber 
 
 TEST_CASE("hub service: a subscriber that cannot come back later is told lost as before, and stays", "[asio][hub][service]") {
     using answer = hub::history_source::answer;
-    struct stays final : recorder {
+    struct stays final : recording_subscriber {
         bool unavailable(std::string_view, std::string_view id) override {
             add("asked to come back at " + std::string(id));
             return false;  // a transport with no way to: the lost signal, as before
@@ -477,7 +477,7 @@ TEST_CASE("hub service: a subscriber that cannot come back later is told lost as
     hub.publish("t", "m", ec);
     CHECK(s->got() == std::vector<std::string>{"asked to come back at e-0", "lost e-0", "e-1"});
     // Unsubscribed while its catch-up waits: the late answer does nothing.
-    auto gone = std::make_shared<recorder>();
+    auto gone = std::make_shared<recording_subscriber>();
     REQUIRE_FALSE(hub.subscribe("t", "far-9", gone));
     hub.unsubscribe(gone.get());
     REQUIRE(source.catch_ups.size() == 2);

@@ -25,19 +25,19 @@ using namespace herald;
 using testing::after;
 using testing::quiet_options;
 using tcp = asio::ip::tcp;
-using connection = http::server_connection<tcp::socket>;
+using tcp_connection = http::server_connection<tcp::socket>;
 
 namespace {
 
 // A server connection and the client socket at its other end, on `io`.
-struct socket_pair {
-    explicit socket_pair(asio::io_context& io) : client(io) {
+struct served_pair {
+    explicit served_pair(asio::io_context& io) : client(io) {
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
         client.connect(acceptor.local_endpoint());
-        server = std::make_shared<connection>(acceptor.accept(), quiet_options());
+        server = std::make_shared<tcp_connection>(acceptor.accept(), quiet_options());
     }
     tcp::socket client;
-    std::shared_ptr<connection> server;  // shared: a hand-off takes it
+    std::shared_ptr<tcp_connection> server;  // shared: a hand-off takes it
     std::optional<http::responder> parked;  // /slow's
     std::vector<std::string> seen;          // the targets served
     std::error_code result = asio::error::would_block;
@@ -66,7 +66,7 @@ struct socket_pair {
 
 TEST_CASE("serve on a socket: bytes pipelined while a request is parked are answered after it in order", "[asio][serve]") {
     asio::io_context io;
-    socket_pair pair{io};
+    served_pair pair{io};
     pair.serve();
     asio::write(pair.client, asio::buffer(std::string("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")));
     after(io, 20, [&] { asio::write(pair.client, asio::buffer(std::string("GET /next HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"))); });
@@ -85,7 +85,7 @@ TEST_CASE("serve on a socket: bytes pipelined while a request is parked are answ
 
 TEST_CASE("serve on a socket: a client that leaves while its request is parked is noticed and the handler told", "[asio][serve]") {
     asio::io_context io;
-    socket_pair pair{io};
+    served_pair pair{io};
     std::optional<http::responder> parked;
     int abandoned = 0;
     std::error_code result = asio::error::would_block;
@@ -111,7 +111,7 @@ TEST_CASE("serve on a socket: a parked request holds no read buffer, an answer f
     // The loop waits on the socket's readiness alone (serve.hpp, park): the answer
     // wakes it by cancelling that wait.
     asio::io_context io;
-    socket_pair pair{io};
+    served_pair pair{io};
     pair.serve();
     asio::write(pair.client, asio::buffer(std::string("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")));
     CHECK(pair.server->read_buffer_capacity() == 0);  // nothing read yet: none made
@@ -133,7 +133,7 @@ TEST_CASE("serve on a socket: a parked request holds no read buffer, an answer f
 
 TEST_CASE("serve on a socket: close() ends a parked wait and the request is abandoned", "[asio][serve]") {
     asio::io_context io;
-    socket_pair pair{io};
+    served_pair pair{io};
     int abandoned = 0;
     std::optional<http::responder> parked;
     http::async_serve(
@@ -156,8 +156,8 @@ TEST_CASE("serve on a socket: close() ends a parked wait and the request is aban
 
 TEST_CASE("serve on a socket: a hand-off wakes a parked loop and the handler takes the connection", "[asio][serve]") {
     asio::io_context io;
-    socket_pair pair{io};
-    std::shared_ptr<connection> taken;
+    served_pair pair{io};
+    std::shared_ptr<tcp_connection> taken;
     std::optional<http::responder> parked;
     http::async_serve(
         pair.server,
@@ -167,7 +167,7 @@ TEST_CASE("serve on a socket: a hand-off wakes a parked loop and the handler tak
         },
         [&](std::error_code ec) { pair.result = ec; });
     asio::write(pair.client, asio::buffer(std::string("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")));
-    after(io, 20, [&] { parked->hand_off<connection>([&](std::shared_ptr<connection> c) { taken = std::move(c); }); });
+    after(io, 20, [&] { parked->hand_off<tcp_connection>([&](std::shared_ptr<tcp_connection> c) { taken = std::move(c); }); });
     io.run_for(std::chrono::milliseconds(200));
     CHECK_FALSE(pair.result);
     REQUIRE(taken);
@@ -181,7 +181,7 @@ TEST_CASE("serve on a socket: a connection whose requests never park leaves its 
     // WebSocket streams do. A handler that takes the socket over for synchronous
     // writes keeps getting them.
     asio::io_context io;
-    socket_pair pair{io};
+    served_pair pair{io};
     pair.serve();
     asio::write(pair.client, asio::buffer(std::string("GET /now HTTP/1.1\r\nHost: t\r\n\r\n")));  // kept alive: still open after
     std::string wire;

@@ -56,7 +56,7 @@ private:
     std::vector<std::string> requests_;
 };
 
-std::string stream(const std::string& body) {
+std::string sse_body(const std::string& body) {
     return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + body;
 }
 
@@ -97,7 +97,7 @@ bool sends_last_event_id(const std::string& request, const std::string& id) {
 
 TEST_CASE("sse client: an id field with no value clears the last event ID (WPT format-field-id-3)", "[asio][sse][client]") {
     asio::io_context io;
-    canned_server server{io, {stream("id: 1\ndata: a\n\nid:\ndata: b\n\n"), stream("data: c\n\n")}};
+    canned_server server{io, {sse_body("id: 1\ndata: a\n\nid:\ndata: b\n\n"), sse_body("data: c\n\n")}};
     sse::client client{io.get_executor(), options_for(server), 1};
     const auto got = next_results(client, io, 3);
     REQUIRE(got.size() == 3);
@@ -110,7 +110,7 @@ TEST_CASE("sse client: an id field with no value clears the last event ID (WPT f
 
 TEST_CASE("sse client: an id in a block without data still counts for the reconnection", "[asio][sse][client]") {
     asio::io_context io;
-    canned_server server{io, {stream("data: a\n\nid: 7\n\n"), stream("data: b\n\n")}};
+    canned_server server{io, {sse_body("data: a\n\nid: 7\n\n"), sse_body("data: b\n\n")}};
     sse::client client{io.get_executor(), options_for(server), 1};
     const auto got = next_results(client, io, 2);
     REQUIRE(got.size() == 2);
@@ -123,7 +123,7 @@ TEST_CASE("sse client: an id in a block without data still counts for the reconn
 
 TEST_CASE("sse client: a seeded last event ID is sent until the stream names another", "[asio][sse][client]") {
     asio::io_context io;
-    canned_server server{io, {stream("data: a\n\n"), stream("data: b\n\n")}};
+    canned_server server{io, {sse_body("data: a\n\n"), sse_body("data: b\n\n")}};
     auto options = options_for(server);
     options.last_event_id = "seed-3";
     sse::client client{io.get_executor(), options, 1};
@@ -140,7 +140,7 @@ TEST_CASE("sse client: redirects are followed, to a path or an http URL, with ev
     for (const unsigned status : {301u, 302u, 303u, 307u, 308u}) {
         INFO("status " << status);
         asio::io_context io;
-        canned_server target{io, {stream("id: 9\ndata: there\n\n")}};
+        canned_server target{io, {sse_body("id: 9\ndata: there\n\n")}};
         canned_server server{io, {redirect(status, "/second?x=1#a-fragment"),
                                   redirect(status, "http://127.0.0.1:" + target.port() + "/third")}};
         auto options = options_for(server);
@@ -185,7 +185,7 @@ TEST_CASE("sse client: a redirect loop fails for good after 20, and so does a Lo
 TEST_CASE("sse client: a line over the limit fails the stream for good instead of downloading it again and again",
           "[asio][sse][client]") {
     asio::io_context io;
-    canned_server server{io, {stream("data: ok\n\ndata: " + std::string(500, 'x') + "\n\n")}};
+    canned_server server{io, {sse_body("data: ok\n\ndata: " + std::string(500, 'x') + "\n\n")}};
     auto options = options_for(server);
     options.limits.max_line = 100;
     sse::client client{io.get_executor(), options, 1};

@@ -18,6 +18,7 @@
 
 using namespace herald;
 using testing::after;
+using testing::make_event;
 using tcp = asio::ip::tcp;
 using tcp_connection = http::server_connection<tcp::socket>;
 using tcp_stream = sse::event_stream<tcp::socket>;
@@ -40,13 +41,6 @@ struct opened {
     tcp::socket client;
     std::shared_ptr<tcp_connection> conn;
 };
-
-sse::shared_event make_event(std::string_view data) {
-    std::error_code ec;
-    auto ev = sse::make_shared_event({"", data, std::nullopt, std::nullopt}, ec);
-    REQUIRE(ev);
-    return ev;
-}
 
 }  // namespace
 

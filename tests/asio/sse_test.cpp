@@ -16,6 +16,7 @@
 
 using namespace herald;
 using testing::after;
+using testing::make_event;
 using connection = http::server_connection<test::stream>;
 using stream_type = sse::event_stream<test::stream>;
 using testing::parse_events;
@@ -31,13 +32,6 @@ std::shared_ptr<connection> make_connection(asio::io_context& io, std::string re
     io.restart();
     REQUIRE(read);
     return conn;
-}
-
-sse::shared_event make_event(std::string_view data, std::string_view id = {}) {
-    std::error_code ec;
-    auto ev = sse::make_shared_event({"", data, id.empty() ? std::nullopt : std::optional(id), std::nullopt}, ec);
-    REQUIRE(ev);
-    return ev;
 }
 
 

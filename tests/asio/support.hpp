@@ -16,7 +16,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <herald/sse/parser.hpp>
+#include <herald/sse/serializer.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -25,6 +27,14 @@
 #include <vector>
 
 namespace herald::testing {
+
+// An event to send, serialized once; `id` empty: none.
+inline sse::shared_event make_event(std::string_view data, std::string_view id = {}) {
+    std::error_code ec;
+    auto ev = sse::make_shared_event({"", data, id.empty() ? std::nullopt : std::optional(id), std::nullopt}, ec);
+    REQUIRE(ev);
+    return ev;
+}
 
 struct received_event {
     std::string type;

@@ -20,12 +20,8 @@ using test_support::child_server;
 
 namespace {
 
-asio::ip::tcp::endpoint endpoint(const child_server& server) {
-    return {asio::ip::make_address("127.0.0.1"), server.port()};
-}
-
 std::size_t waiting(const child_server& server) {
-    const auto body = testing::http_get(endpoint(server), "/stats").body;  // {"waiting":N}
+    const auto body = testing::http_get(server.endpoint(), "/stats").body;  // {"waiting":N}
     return std::stoul(body.substr(body.find(':') + 1));
 }
 
@@ -83,7 +79,7 @@ TEST_CASE("longpoll_server: 10000 parked polls are all woken by one publish and 
     const std::string request = "GET /poll?since=ep-0&timeout=120 HTTP/1.1\r\nHost: t\r\n\r\n";
     for (std::size_t i = 0; i < count; ++i) {
         auto p = std::make_unique<poll_connection>(io);
-        p->socket.connect(endpoint(server));
+        p->socket.connect(server.endpoint());
         asio::write(p->socket, asio::buffer(request));
         p->read();
         polls.push_back(std::move(p));
@@ -96,7 +92,7 @@ TEST_CASE("longpoll_server: 10000 parked polls are all woken by one publish and 
     REQUIRE(all_parked);
     CHECK(io.poll() == 0);  // parked: nothing has been answered yet
 
-    const auto published = testing::http_exchange(endpoint(server), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwake");
+    const auto published = testing::http_exchange(server.endpoint(), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwake");
     CHECK(published.body == R"({"id":"ep-1"})");
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     std::size_t answered = 0;
@@ -142,7 +138,7 @@ TEST_CASE("longpoll_server: the C++ client follows the cursor across publishes a
     client.async_next(on_answer);
     std::thread pump([&] { io.run_for(std::chrono::seconds(10)); });
     auto publish = [&](const std::string& body) {
-        testing::http_exchange(endpoint(server), "POST /publish?topic=room%3A1 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+        testing::http_exchange(server.endpoint(), "POST /publish?topic=room%3A1 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                                                      std::to_string(body.size()) + "\r\n\r\n" + body);
     };
     publish("one");
@@ -172,7 +168,7 @@ TEST_CASE("longpoll client: backs off while the server is away and resumes when 
     io.run_for(std::chrono::milliseconds(300));  // nobody listens: refused, retried
     CHECK(client.failures() >= 2);
     child_server server{HERALD_LONGPOLL_SERVER, {"--epoch", "ep"}, port};
-    testing::http_exchange(endpoint(server), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
+    testing::http_exchange(server.endpoint(), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok");
     io.restart();
     io.run_for(std::chrono::seconds(5));
     REQUIRE(got);

@@ -14,12 +14,8 @@ using test_support::child_server;
 
 namespace {
 
-asio::ip::tcp::endpoint endpoint(const child_server& server) {
-    return {asio::ip::make_address("127.0.0.1"), server.port()};
-}
-
 std::string publish(const child_server& server, const std::string& data) {
-    const auto res = testing::http_exchange(endpoint(server), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+    const auto res = testing::http_exchange(server.endpoint(), "POST /publish HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                                                                   std::to_string(data.size()) + "\r\n\r\n" + data);
     REQUIRE(res.status == 200);
     return res.body;
@@ -53,7 +49,7 @@ sse::client_options client_options(const child_server& server) {
 void wait_for_subscribers(const child_server& server, int n) {
     const std::string want = "{\"subscribers\":" + std::to_string(n) + ",";
     for (int i = 0; i < 500; ++i) {
-        if (testing::http_get(endpoint(server), "/stats").body.rfind(want, 0) == 0) return;
+        if (testing::http_get(server.endpoint(), "/stats").body.rfind(want, 0) == 0) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     FAIL("the server never had " << n << " subscribers");
@@ -79,7 +75,7 @@ TEST_CASE("sse_server: a client resumes after a dropped connection with no gap a
     std::vector<sse::received_event> events;
     while (events.size() < 5) events.push_back(next_event(client, io));
     // Drop every stream, then publish while the client is away (or coming back).
-    CHECK(testing::http_exchange(endpoint(server), "POST /disconnect HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status == 200);
+    CHECK(testing::http_exchange(server.endpoint(), "POST /disconnect HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status == 200);
     for (int i = 5; i < 10; ++i) publish(server, std::to_string(i));
     while (events.size() < 10) events.push_back(next_event(client, io));
     for (int i = 0; i < 10; ++i) {

@@ -71,6 +71,7 @@ public:
     child_server& operator=(const child_server&) = delete;
 
     unsigned short port() const noexcept { return port_; }
+    asio::ip::tcp::endpoint endpoint() const { return {asio::ip::make_address("127.0.0.1"), port_}; }
     pid_t pid() const noexcept { return pid_; }
 
     // The server's resident memory (VmRSS), in KiB: for tests that show a hostile

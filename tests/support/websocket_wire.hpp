@@ -1,5 +1,6 @@
 // Helpers for tests of the WebSocket core: a seeded mask source, bytes from a
-// list, a connection's output taken whole, and a decompression bomb.
+// list, a connection's output taken whole, its events fed from a wire, and a
+// decompression bomb.
 #ifndef HERALD_TESTS_SUPPORT_WEBSOCKET_WIRE_HPP
 #define HERALD_TESTS_SUPPORT_WEBSOCKET_WIRE_HPP
 
@@ -12,7 +13,10 @@
 #include <functional>
 #include <initializer_list>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace herald::test {
 
@@ -29,6 +33,30 @@ inline std::string take(websocket::connection& c) {
 inline std::string raw(std::initializer_list<int> list) {
     std::string out;
     for (int b : list) out.push_back(static_cast<char>(b));
+    return out;
+}
+
+// One event of a connection, with what it carried.
+struct seen {
+    websocket::event_type type;
+    std::string data;
+    websocket::opcode kind = websocket::opcode::text;
+    std::uint16_t code = 0;
+};
+
+// Feeds `wire` to `c` in pieces of `step` bytes (0: whole) and collects the events;
+// throws when the connection leaves part of a piece unread.
+inline std::vector<seen> feed(websocket::connection& c, const std::string& wire, std::size_t step = 0) {
+    std::vector<seen> out;
+    std::size_t at = 0;
+    do {
+        const std::size_t n = step == 0 ? wire.size() : std::min(step, wire.size() - at);
+        std::string_view piece{wire.data() + at, n};
+        at += n;
+        for (auto ev = c.next(piece); ev != websocket::event_type::need_more; ev = c.next(piece))
+            out.push_back({ev, std::string(c.data()), c.message_type(), c.close_code()});
+        if (!piece.empty()) throw std::logic_error("the connection left input unread");
+    } while (at < wire.size());
     return out;
 }
 

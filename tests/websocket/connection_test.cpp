@@ -13,30 +13,9 @@ namespace ws = herald::websocket;
 using herald::test::rng;
 using herald::test::take;
 using herald::test::raw;
+using herald::test::feed;
 
 namespace {
-
-struct seen {
-    ws::event_type type;
-    std::string data;
-    ws::opcode kind = ws::opcode::text;
-    std::uint16_t code = 0;
-};
-
-// Feeds `wire` to `c` in pieces of `step` bytes (0: whole) and collects the events.
-std::vector<seen> feed(ws::connection& c, const std::string& wire, std::size_t step = 0) {
-    std::vector<seen> out;
-    std::size_t at = 0;
-    do {
-        const std::size_t n = step == 0 ? wire.size() : std::min(step, wire.size() - at);
-        std::string_view piece{wire.data() + at, n};
-        at += n;
-        for (auto ev = c.next(piece); ev != ws::event_type::need_more; ev = c.next(piece))
-            out.push_back({ev, std::string(c.data()), c.message_type(), c.close_code()});
-        REQUIRE(piece.empty());
-    } while (at < wire.size());
-    return out;
-}
 
 // An unmasked (server-to-client) frame, or a masked one with a zero key when `masked`.
 std::string frame(int first_byte, std::string_view payload, bool masked = true) {

@@ -15,26 +15,9 @@ namespace ws = herald::websocket;
 using herald::test::rng;
 using herald::test::take;
 using herald::test::raw;
+using herald::test::feed;
 
 namespace {
-
-struct seen {
-    ws::event_type type;
-    std::string data;
-};
-
-std::vector<seen> feed(ws::connection& c, const std::string& wire, std::size_t step = 0) {
-    std::vector<seen> out;
-    std::size_t at = 0;
-    do {
-        const std::size_t n = step == 0 ? wire.size() : std::min(step, wire.size() - at);
-        std::string_view piece{wire.data() + at, n};
-        at += n;
-        for (auto ev = c.next(piece); ev != ws::event_type::need_more; ev = c.next(piece))
-            out.push_back({ev, std::string(c.data())});
-    } while (at < wire.size());
-    return out;
-}
 
 ws::deflate_options options(std::size_t min_size = 0) {
     ws::deflate_options o;
