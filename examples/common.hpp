@@ -142,6 +142,17 @@ int serve_plain_or_tls(const options& opts, std::string_view program, Serve serv
 #endif
 }
 
+// Serves with `serve` (as serve_plain_or_tls) on a server whose connections have
+// no strands when --threads is 1 (http::single_thread_server: uWebSockets' one loop
+// per thread, and a strand's 100 bytes less per connection), and a strand each, as
+// http::server has by default, when several threads run `io`.
+template <class Executor, class Serve>
+int serve_on_threads(const options& opts, std::string_view program, Serve serve) {
+    if (opts.number("threads", 1) == 1)
+        return serve_plain_or_tls<herald::http::single_thread_server<Executor>>(opts, program, serve);
+    return serve_plain_or_tls<herald::http::basic_server<Executor>>(opts, program, serve);
+}
+
 }  // namespace example
 
 #endif

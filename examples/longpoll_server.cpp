@@ -92,8 +92,7 @@ int main(int argc, char** argv) {
         if (path == "/" && req.method == "GET") return respond({200, "text/html; charset=utf-8", std::string(page)});
         respond({404, "text/plain", "not found\n"});
     };
-    using server_type = http::basic_server<asio::io_context::executor_type>;
-    return example::serve_plain_or_tls<server_type>(
+    return example::serve_on_threads<asio::io_context::executor_type>(
         opts, "longpoll_server", [&]<class Server>(std::type_identity<Server>, auto... transport) {
             Server server{io.get_executor(), handle, http::server_options{}, transport...};
             return example::run(io, server, opts, "long polling", [] {});

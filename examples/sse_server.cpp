@@ -58,8 +58,6 @@ document.getElementById('f').onsubmit = async (e) => {
 </script>
 )html";
 
-using server_type = http::basic_server<asio::io_context::executor_type>;
-
 // `Server`: plain, or over TLS.
 template <class Server>
 struct app {
@@ -124,5 +122,5 @@ int main(int argc, char** argv) {
                       http::server_options{}, transport...};
         return example::run(io, server, opts, "server-sent events", [&] { channel.disconnect_all(); });
     };
-    return example::serve_plain_or_tls<server_type>(opts, "sse_server", serve);
+    return example::serve_on_threads<asio::io_context::executor_type>(opts, "sse_server", serve);
 }

@@ -130,9 +130,5 @@ int main(int argc, char** argv) {
     auto serve_on = [&]<class Server>(std::type_identity<Server>, auto... transport) {
         return serve<Server>(io, opts, budget, options, transport...);
     };
-    // One thread: no strands (uWebSockets' one loop per thread); several: a strand
-    // per connection, as http::server has by default.
-    if (opts.number("threads", 1) == 1)
-        return example::serve_plain_or_tls<http::single_thread_server<executor_type>>(opts, "websocket_echo_server", serve_on);
-    return example::serve_plain_or_tls<http::basic_server<executor_type>>(opts, "websocket_echo_server", serve_on);
+    return example::serve_on_threads<executor_type>(opts, "websocket_echo_server", serve_on);
 }
