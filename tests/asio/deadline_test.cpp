@@ -36,21 +36,20 @@ struct context {
 
 TEST_CASE("deadline: fires once, at the latest deadline it was armed with", "[asio][deadline]") {
     context c;
-    deadline d(c.io.get_executor(), 20ms);
     int fired = 0;
     clock_type::time_point fired_at{};
-    const auto on_expire = [&] {
+    deadline d(c.io.get_executor(), 20ms, [&] {
         ++fired;
         fired_at = clock_type::now();
         // Another sweep or two: a second firing would be counted.
         auto t = std::make_shared<asio::steady_timer>(c.io, 50ms);
         t->async_wait([t, &c](std::error_code) { c.stop(); });
-    };
+    });
     const auto start = clock_type::now();
-    d.arm(30ms, on_expire);
+    d.arm(30ms);
     // Moved later before it fires (a keep-alive request's next phase).
     asio::steady_timer later(c.io, 10ms);
-    later.async_wait([&](std::error_code) { d.arm(80ms, on_expire); });
+    later.async_wait([&](std::error_code) { d.arm(80ms); });
     c.io.run_for(5s);
     CHECK(fired == 1);
     CHECK(d.expired());
@@ -59,36 +58,40 @@ TEST_CASE("deadline: fires once, at the latest deadline it was armed with", "[as
 
 TEST_CASE("deadline: arming is no timer operation, and a sooner deadline is kept", "[asio][deadline]") {
     context c;
-    deadline d(c.io.get_executor(), 20ms);
     int fired = 0;
-    d.arm(10s, [&] { ++fired; });
-    for (int i = 0; i < 1000; ++i) d.arm(20s, [&] { ++fired; });
-    // Nothing was queued by 1,001 arms: nothing is ready to run.
-    CHECK(c.io.poll() == 0);
-    d.arm(20ms, [&] {
+    deadline d(c.io.get_executor(), 20ms, [&] {
         ++fired;
         c.stop();
-    });  // sooner: fires in time
+    });
+    d.arm(10s);
+    for (int i = 0; i < 1000; ++i) d.arm(20s);
+    // Nothing was queued by 1,001 arms: nothing is ready to run.
+    CHECK(c.io.poll() == 0);
+    d.arm(20ms);  // sooner: fires in time
     c.io.run_for(5s);
     CHECK(fired == 1);
 }
 
 TEST_CASE("deadline: disarmed it never fires, and armed again it does", "[asio][deadline]") {
     context c;
-    deadline d(c.io.get_executor(), 10ms);
     int fired = 0;
-    d.arm(10ms, [&] { ++fired; });
+    deadline d(c.io.get_executor(), 10ms, [&] {
+        ++fired;
+        c.stop();
+    });
+    d.arm(10ms);
     d.disarm();
+    int fired_while_disarmed = -1;
+    bool expired_while_disarmed = true;
     asio::steady_timer after(c.io, 100ms);  // several sweeps later
     after.async_wait([&](std::error_code) {
-        CHECK(fired == 0);
-        CHECK_FALSE(d.expired());
-        d.arm(10ms, [&] {
-            ++fired;
-            c.stop();
-        });
+        fired_while_disarmed = fired;
+        expired_while_disarmed = d.expired();
+        d.arm(10ms);
     });
     c.io.run_for(5s);
+    CHECK(fired_while_disarmed == 0);
+    CHECK_FALSE(expired_while_disarmed);
     CHECK(fired == 1);
     CHECK(d.expired());
 }
@@ -97,8 +100,8 @@ TEST_CASE("deadline: destroyed after its sweep fired and before the post ran, it
     context c;
     int fired = 0;
     std::optional<deadline> d;
-    d.emplace(c.io.get_executor(), 10ms);
-    d->arm(1ms, [&] { ++fired; });
+    d.emplace(c.io.get_executor(), 10ms, [&] { ++fired; });
+    d->arm(1ms);
     std::this_thread::sleep_for(30ms);
     // The one handler ready is the sweep's: it finds the deadline passed and posts
     // the check to the deadline's executor.

@@ -82,7 +82,7 @@ public:
     server_connection(Stream stream, std::shared_ptr<const server_options> options)
         : stream_(std::move(stream)), options_(std::move(options)),
           buffer_(options_->limits.max_header_bytes + options_->read_size),
-          deadline_(stream_.get_executor(), shortest_timeout(*options_)) {}
+          deadline_(stream_.get_executor(), shortest_timeout(*options_), expire{this}) {}
 
     server_connection(const server_connection&) = delete;
     server_connection& operator=(const server_connection&) = delete;
@@ -238,7 +238,7 @@ private:
                            : p == phase::head ? options_->header_timeout
                            : p == phase::body ? options_->body_timeout
                                               : options_->write_timeout;
-        deadline_.arm(after, [this] { asio_detail::cancel_stream(stream_); });
+        deadline_.arm(after);
     }
 
     // Serializes the head of `res` into head_ and reports whether the connection
@@ -259,7 +259,13 @@ private:
     std::shared_ptr<const server_options> options_;
     std::unique_ptr<request_parser> parser_;  // see parser()
     flat_buffer buffer_;
-    asio_detail::deadline<executor_type> deadline_;
+    // A passed deadline cancels the stream: the pending read or write completes
+    // with operation_aborted and the operation sees deadline_.expired().
+    struct expire {
+        server_connection* connection;
+        void operator()() const { asio_detail::cancel_stream(connection->stream_); }
+    };
+    asio_detail::deadline<executor_type, expire> deadline_;
     http::request request_;
     budget_share body_held_{options_->budget};  // request_.body's bytes
     std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
