@@ -14,7 +14,7 @@ namespace ws = herald::websocket;
 namespace {
 
 // A masked client text frame with a zero key, fin set unless `more`.
-std::string client_frame(std::string_view payload, bool more = false, ws::opcode op = ws::opcode::text) {
+std::string masked_frame(std::string_view payload, bool more = false, ws::opcode op = ws::opcode::text) {
     ws::frame_header h{!more, 0, op, true, payload.size(), {0, 0, 0, 0}};
     char head[ws::max_header_size];
     const std::size_t n = ws::write_header(h, head);
@@ -88,12 +88,12 @@ TEST_CASE("websocket core: a message the budget cannot hold fails the connection
     ws::connection b{ws::role::server, limits};
     // a holds the first 6,000 bytes of a fragmented message.
     std::string_view in;
-    const std::string first = client_frame(std::string(6000, 'a'), true);
+    const std::string first = masked_frame(std::string(6000, 'a'), true);
     in = first;
     CHECK(a.next(in) == ws::event_type::need_more);
     CHECK(budget.used() == 6000);
     // A header alone holds nothing, whatever length it announces.
-    const std::string frame_b = client_frame(std::string(5000, 'b'));
+    const std::string frame_b = masked_frame(std::string(5000, 'b'));
     in = std::string_view(frame_b).substr(0, 8);
     CHECK(b.next(in) == ws::event_type::need_more);
     CHECK(budget.used() == 6000);
@@ -109,7 +109,7 @@ TEST_CASE("websocket core: a message the budget cannot hold fails the connection
     b = ws::connection{ws::role::server, limits};
     CHECK(budget.used() == 6000);
     // a's message ends; once a's next call comes, its bytes go back to the budget.
-    const std::string last = client_frame(std::string(100, 'a'), false, ws::opcode::continuation);
+    const std::string last = masked_frame(std::string(100, 'a'), false, ws::opcode::continuation);
     in = last;
     REQUIRE(a.next(in) == ws::event_type::message);
     CHECK(a.data().size() == 6100);
@@ -118,7 +118,7 @@ TEST_CASE("websocket core: a message the budget cannot hold fails the connection
     CHECK(budget.used() == 0);
     // The limit is the budget's, not the connection's: the same frame now fits.
     ws::connection c{ws::role::server, limits};
-    const std::string fits = client_frame(std::string(5000, 'c'));
+    const std::string fits = masked_frame(std::string(5000, 'c'));
     in = fits;
     CHECK(c.next(in) == ws::event_type::message);
 }

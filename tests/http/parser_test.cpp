@@ -53,7 +53,7 @@ std::string many_fields(std::size_t n) {
     return s + "\r\n";
 }
 
-http::event drain(http::request_parser& p, std::string_view input) {
+http::event parse_whole(http::request_parser& p, std::string_view input) {
     http::event ev;
     do { ev = p.next(input); } while (ev.type != http::event_type::need_more && ev.type != http::event_type::error &&
                                       ev.type != http::event_type::end_of_message);
@@ -99,7 +99,7 @@ TEST_CASE("head size limit: a head of exactly the limit passes - one byte more i
     at_limit.max_header_bytes = head.size();
     {
         http::request_parser p{at_limit};
-        CHECK(drain(p, head).type == http::event_type::end_of_message);
+        CHECK(parse_whole(p, head).type == http::event_type::end_of_message);
     }
     http::limits below = at_limit;
     below.max_header_bytes = head.size() - 1;
@@ -134,11 +134,11 @@ TEST_CASE("field count limit is 431", "[http][parser][limits]") {
     l.max_fields = 10;
     {
         http::request_parser p{l};
-        CHECK(drain(p, many_fields(10)).type == http::event_type::end_of_message);
+        CHECK(parse_whole(p, many_fields(10)).type == http::event_type::end_of_message);
         CHECK(p.fields().size() == 10);
     }
     http::request_parser p{l};
-    CHECK(drain(p, many_fields(11)).type == http::event_type::error);
+    CHECK(parse_whole(p, many_fields(11)).type == http::event_type::error);
     CHECK(p.error() == http::error::too_many_fields);
     CHECK(http::status_for(p.error()) == 431);
 }
@@ -154,7 +154,7 @@ TEST_CASE("target length limit is 414", "[http][parser][limits]") {
         CHECK(run_transcript(p, pieces, false).lines == "error request target too long / 414\n");
     });
     http::request_parser p{l};
-    CHECK(drain(p, ok).type == http::event_type::end_of_message);
+    CHECK(parse_whole(p, ok).type == http::event_type::end_of_message);
     CHECK(p.target().size() == 32);
 }
 
@@ -210,7 +210,7 @@ TEST_CASE("trailers count against the head limit", "[http][parser][limits]") {
     std::string input = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
     for (int i = 0; i < 40; ++i) input += "T: 0123456789\r\n";
     input += "\r\n";
-    CHECK(drain(p, input).type == http::event_type::error);
+    CHECK(parse_whole(p, input).type == http::event_type::error);
     CHECK(p.error() == http::error::header_too_large);
 }
 

@@ -11,7 +11,7 @@ using longpoll::registry;
 using namespace std::chrono_literals;
 
 namespace {
-const registry::time_point t0{};
+const registry::time_point registry_t0{};
 }
 
 TEST_CASE("a wait returns at once when the cursor is behind or ahead and parks when current", "[longpoll]") {
@@ -22,16 +22,16 @@ TEST_CASE("a wait returns at once when the cursor is behind or ahead and parks w
     CHECK(woken.empty());
     CHECK(r.cursor("news") == 2);
     std::error_code ec;
-    auto behind = r.wait("news", 1, t0 + 30s, ec);
+    auto behind = r.wait("news", 1, registry_t0 + 30s, ec);
     CHECK(!ec);
     CHECK(!behind.parked);
     CHECK(!behind.reset);
     CHECK(behind.cursor == 2);
-    auto ahead = r.wait("news", 7, t0 + 30s, ec);
+    auto ahead = r.wait("news", 7, registry_t0 + 30s, ec);
     CHECK(!ahead.parked);
     CHECK(ahead.reset);
     CHECK(ahead.cursor == 2);
-    auto current = r.wait("news", 2, t0 + 30s, ec);
+    auto current = r.wait("news", 2, registry_t0 + 30s, ec);
     CHECK(current.parked);
     CHECK(r.waiting() == 1);
     CHECK(r.waiting("news") == 1);
@@ -42,8 +42,8 @@ TEST_CASE("publish wakes every waiter of its key and only those", "[longpoll]") 
     registry r;
     std::error_code ec;
     std::vector<longpoll::ticket> a, b;
-    for (int i = 0; i < 5; ++i) a.push_back(r.wait("a", 0, t0 + 10s, ec).ticket);
-    for (int i = 0; i < 3; ++i) b.push_back(r.wait("b", 0, t0 + 10s, ec).ticket);
+    for (int i = 0; i < 5; ++i) a.push_back(r.wait("a", 0, registry_t0 + 10s, ec).ticket);
+    for (int i = 0; i < 3; ++i) b.push_back(r.wait("b", 0, registry_t0 + 10s, ec).ticket);
     std::vector<registry::woken> woken;
     CHECK(r.publish("a", woken) == 1);
     REQUIRE(woken.size() == 5);
@@ -63,21 +63,21 @@ TEST_CASE("publish wakes every waiter of its key and only those", "[longpoll]") 
 TEST_CASE("expire takes out waiters in deadline order up to now", "[longpoll]") {
     registry r;
     std::error_code ec;
-    auto late = r.wait("k", 0, t0 + 30s, ec).ticket;
-    auto early = r.wait("k", 0, t0 + 10s, ec).ticket;
-    auto middle = r.wait("j", 0, t0 + 20s, ec).ticket;
-    CHECK(r.next_deadline() == t0 + 10s);
+    auto late = r.wait("k", 0, registry_t0 + 30s, ec).ticket;
+    auto early = r.wait("k", 0, registry_t0 + 10s, ec).ticket;
+    auto middle = r.wait("j", 0, registry_t0 + 20s, ec).ticket;
+    CHECK(r.next_deadline() == registry_t0 + 10s);
     std::vector<longpoll::ticket> expired;
-    r.expire(t0 + 9s, expired);
+    r.expire(registry_t0 + 9s, expired);
     CHECK(expired.empty());
-    r.expire(t0 + 20s, expired);
+    r.expire(registry_t0 + 20s, expired);
     REQUIRE(expired.size() == 2);
     CHECK(expired[0] == early);
     CHECK(expired[1] == middle);
     CHECK(r.parked(late));
-    CHECK(r.next_deadline() == t0 + 30s);
+    CHECK(r.next_deadline() == registry_t0 + 30s);
     CHECK(r.key_count() == 1);  // "j" was never published to: dropped with its last waiter
-    r.expire(t0 + 1h, expired);
+    r.expire(registry_t0 + 1h, expired);
     CHECK(r.next_deadline() == registry::time_point::max());
     CHECK(r.key_count() == 0);
 }
@@ -85,13 +85,13 @@ TEST_CASE("expire takes out waiters in deadline order up to now", "[longpoll]") 
 TEST_CASE("cancel takes out one waiter and refuses a stale ticket", "[longpoll]") {
     registry r;
     std::error_code ec;
-    auto t1 = r.wait("k", 0, t0 + 10s, ec).ticket;
-    auto t2 = r.wait("k", 0, t0 + 10s, ec).ticket;
-    auto t3 = r.wait("k", 0, t0 + 10s, ec).ticket;
+    auto t1 = r.wait("k", 0, registry_t0 + 10s, ec).ticket;
+    auto t2 = r.wait("k", 0, registry_t0 + 10s, ec).ticket;
+    auto t3 = r.wait("k", 0, registry_t0 + 10s, ec).ticket;
     CHECK(r.cancel(t2));  // from the middle of the key's list
     CHECK(!r.cancel(t2));
     CHECK(r.waiting("k") == 2);
-    auto reused = r.wait("k", 0, t0 + 10s, ec).ticket;  // takes t2's slot
+    auto reused = r.wait("k", 0, registry_t0 + 10s, ec).ticket;  // takes t2's slot
     CHECK(reused.index == t2.index);
     CHECK(!r.parked(t2));  // the old ticket does not name the new occupant
     CHECK(!r.cancel(t2));
@@ -102,7 +102,7 @@ TEST_CASE("cancel takes out one waiter and refuses a stale ticket", "[longpoll]"
     CHECK(!r.cancel(t1));
     CHECK(!r.cancel(t3));
     std::vector<longpoll::ticket> expired;
-    r.expire(t0 + 1h, expired);
+    r.expire(registry_t0 + 1h, expired);
     CHECK(expired.empty());  // nothing left in the deadline index
 }
 
@@ -113,15 +113,15 @@ TEST_CASE("limits on waiters in total and per key answer a clear error", "[longp
     limits.max_key = 8;
     registry r(limits);
     std::error_code ec;
-    for (int i = 0; i < 3; ++i) CHECK(r.wait("a", 0, t0 + 1s, ec).parked);
-    r.wait("a", 0, t0 + 1s, ec);
+    for (int i = 0; i < 3; ++i) CHECK(r.wait("a", 0, registry_t0 + 1s, ec).parked);
+    r.wait("a", 0, registry_t0 + 1s, ec);
     CHECK(ec == longpoll::error::too_many_waiters_for_key);
     CHECK(ec == condition::limit_exceeded);
-    CHECK(r.wait("b", 0, t0 + 1s, ec).parked);
-    r.wait("c", 0, t0 + 1s, ec);
+    CHECK(r.wait("b", 0, registry_t0 + 1s, ec).parked);
+    r.wait("c", 0, registry_t0 + 1s, ec);
     CHECK(ec == longpoll::error::too_many_waiters);
     CHECK(r.key_count() == 2);  // the refused poll on "c" left no key behind
-    r.wait("123456789", 0, t0 + 1s, ec);
+    r.wait("123456789", 0, registry_t0 + 1s, ec);
     CHECK(ec == longpoll::error::key_too_long);
     CHECK(r.waiting() == 4);
 }
@@ -132,7 +132,7 @@ TEST_CASE("a random mix of waits publishes cancels and expiries keeps the regist
     std::set<std::pair<std::uint32_t, std::uint32_t>> live;
     std::vector<longpoll::ticket> tickets;
     const char* keys[] = {"a", "b", "c"};
-    auto now = t0;
+    auto now = registry_t0;
     std::error_code ec;
     for (int step = 0; step < 20000; ++step) {
         const int what = static_cast<int>(rng() % 10);

@@ -36,7 +36,7 @@ sse::limits limits_for(const test_support::golden_vector& v) {
 // Feeds `pieces` in order, pulling results after each, as a client would after each
 // read, and turns them into the transcript lines of tests/data/sse/streams.txt.
 // `place` may move each piece elsewhere just before it is fed (the guard page).
-std::string run_transcript(sse::event_parser& p, const std::vector<std::string_view>& pieces,
+std::string run_event_transcript(sse::event_parser& p, const std::vector<std::string_view>& pieces,
                            const std::function<std::string_view(std::string_view)>& place = {}) {
     std::string lines;
     for (const std::string_view piece : pieces) {
@@ -60,7 +60,7 @@ std::string run_transcript(sse::event_parser& p, const std::vector<std::string_v
     return lines + "end last-event-id=" + escape(p.last_event_id()) + "\n";
 }
 
-sse::parse_result feed(sse::event_parser& p, std::string_view input) {
+sse::parse_result parse_piece(sse::event_parser& p, std::string_view input) {
     return p.next(input);
 }
 
@@ -75,20 +75,20 @@ TEST_CASE("event-stream golden vectors - every split, and with trailing bytes", 
         std::size_t expected_buffered = 0;
         {
             sse::event_parser whole{l};
-            run_transcript(whole, {v.input});
+            run_event_transcript(whole, {v.input});
             expected_buffered = whole.buffered();
         }
         test_support::for_each_split(v.input, [&](const std::string& how, const std::vector<std::string_view>& pieces) {
             sse::event_parser p{l};
             INFO(v.name << " fed " << how);
-            CHECK(run_transcript(p, pieces) == v.expect);
+            CHECK(run_event_transcript(p, pieces) == v.expect);
             CHECK(p.buffered() == expected_buffered);
         });
         if (!v.has_flag("notrail")) {
             const std::string with_trailer = v.input + std::string(trailing_line);
             sse::event_parser p{l};
             INFO(v.name << " with trailing bytes");
-            CHECK(run_transcript(p, {with_trailer}) == v.expect);
+            CHECK(run_event_transcript(p, {with_trailer}) == v.expect);
             if (!p.error()) CHECK(p.buffered() >= trailing_line.size());
         }
     }
@@ -112,12 +112,12 @@ TEST_CASE("an event: type defaults to message, views stay valid until the next c
 
 TEST_CASE("a CR ends the event at once - the LF of a CRLF split across reads is dropped", "[sse][parser]") {
     sse::event_parser p;
-    REQUIRE(feed(p, "data: a\r") == sse::parse_result::need_more);
-    REQUIRE(feed(p, "\n\r") == sse::parse_result::event);  // no need to wait for a possible LF
+    REQUIRE(parse_piece(p, "data: a\r") == sse::parse_result::need_more);
+    REQUIRE(parse_piece(p, "\n\r") == sse::parse_result::event);  // no need to wait for a possible LF
     CHECK(p.data() == "a");
     // This LF completes the CRLF of the blank line: it must not end another line.
-    CHECK(feed(p, "\ndata: b\r") == sse::parse_result::need_more);
-    CHECK(feed(p, "\ndata: c\n\n") == sse::parse_result::event);
+    CHECK(parse_piece(p, "\ndata: b\r") == sse::parse_result::need_more);
+    CHECK(parse_piece(p, "\ndata: c\n\n") == sse::parse_result::event);
     CHECK(p.data() == "b\nc");
 }
 
@@ -138,7 +138,7 @@ TEST_CASE("an endless line is refused at the limit - without storing it", "[sse]
     std::size_t fed = 0;
     for (int i = 0; i < 1000 && result != sse::parse_result::error; ++i) {
         fed += chunk.size();
-        result = feed(p, i == 0 ? std::string("data: ") + chunk : chunk);
+        result = parse_piece(p, i == 0 ? std::string("data: ") + chunk : chunk);
         CHECK(p.buffered() <= p.limits().max_line);
     }
     REQUIRE(result == sse::parse_result::error);
@@ -155,7 +155,7 @@ TEST_CASE("an endless event of short lines is refused at the limit", "[sse][pars
     sse::parse_result result = sse::parse_result::need_more;
     int lines = 0;
     while (result == sse::parse_result::need_more && lines < 1000) {
-        result = feed(p, line);
+        result = parse_piece(p, line);
         ++lines;
     }
     REQUIRE(result == sse::parse_result::error);
@@ -170,7 +170,7 @@ TEST_CASE("set_limits changes the limits of the next lines", "[sse][parser][limi
     l.max_line = 8;
     p.set_limits(l);
     CHECK(p.limits().max_line == 8);
-    CHECK(feed(p, "data: 123\n") == sse::parse_result::error);
+    CHECK(parse_piece(p, "data: 123\n") == sse::parse_result::error);
     CHECK(p.error() == sse::error::line_too_long);
 }
 
@@ -181,8 +181,8 @@ TEST_CASE("errors are sticky until reset or restart", "[sse][parser]") {
     std::string_view input = "id: 42\ndata: a\n\nretry: 900\n";
     REQUIRE(p.next(input) == sse::parse_result::event);
     REQUIRE(p.next(input) == sse::parse_result::retry);
-    REQUIRE(feed(p, "data: this line is far too long\n") == sse::parse_result::error);
-    CHECK(feed(p, "data: ok\n\n") == sse::parse_result::error);
+    REQUIRE(parse_piece(p, "data: this line is far too long\n") == sse::parse_result::error);
+    CHECK(parse_piece(p, "data: ok\n\n") == sse::parse_result::error);
     CHECK(p.error() == sse::error::line_too_long);
 
     // A new connection: the error goes, what the event source keeps stays.
@@ -190,15 +190,15 @@ TEST_CASE("errors are sticky until reset or restart", "[sse][parser]") {
     CHECK(!p.error());
     CHECK(p.last_event_id() == "42");
     CHECK(p.reconnection_time() == 900u);
-    REQUIRE(feed(p, "data: ok\n\n") == sse::parse_result::event);
+    REQUIRE(parse_piece(p, "data: ok\n\n") == sse::parse_result::event);
     CHECK(p.last_event_id() == "42");  // an event without `id:` keeps it
 
-    REQUIRE(feed(p, "data: this line is far too long\n") == sse::parse_result::error);
+    REQUIRE(parse_piece(p, "data: this line is far too long\n") == sse::parse_result::error);
     p.reset();
     CHECK(!p.error());
     CHECK(p.last_event_id().empty());
     CHECK(!p.reconnection_time());
-    CHECK(feed(p, "data: ok\n\n") == sse::parse_result::event);
+    CHECK(parse_piece(p, "data: ok\n\n") == sse::parse_result::event);
 }
 
 TEST_CASE("restart drops the partial event and allows a BOM again", "[sse][parser]") {
@@ -209,8 +209,8 @@ TEST_CASE("restart drops the partial event and allows a BOM again", "[sse][parse
     CHECK(p.buffered() == 12);  // "data: mid-li"
     p.restart();
     CHECK(p.buffered() == 0);
-    REQUIRE(feed(p, "\xEF\xBB") == sse::parse_result::need_more);
-    REQUIRE(feed(p, "\xBF" "data: 2\n\n") == sse::parse_result::event);
+    REQUIRE(parse_piece(p, "\xEF\xBB") == sse::parse_result::need_more);
+    REQUIRE(parse_piece(p, "\xBF" "data: 2\n\n") == sse::parse_result::event);
     CHECK(p.data() == "2");
     CHECK(p.type() == "message");   // the cut-off block's type is gone
     CHECK(p.last_event_id().empty());  // and so is its id: it was never dispatched
@@ -253,7 +253,7 @@ TEST_CASE("no read past the input, and no view into it kept across calls", "[sse
         test_support::for_each_split(v.input, [&](const std::string& how, const std::vector<std::string_view>& pieces) {
             sse::event_parser p{l};
             INFO(v.name << " fed from the guard page " << how);
-            CHECK(run_transcript(p, pieces, [&](std::string_view piece) { return buffer.place(piece); }) == v.expect);
+            CHECK(run_event_transcript(p, pieces, [&](std::string_view piece) { return buffer.place(piece); }) == v.expect);
         });
     }
     // The serializer's UTF-8 check reads eight bytes at a time.

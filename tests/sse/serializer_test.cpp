@@ -310,8 +310,8 @@ TEST_CASE("round trip: serialize then parse gives back type, data and id", "[sse
 
 TEST_CASE("every sse error has a distinct message and a condition", "[sse][error]") {
     std::set<std::string> messages;
-    const int last = static_cast<int>(sse::error::bad_content_type);
-    for (int value = 1; value <= last; ++value) {
+    const int last_code = static_cast<int>(sse::error::bad_content_type);
+    for (int value = 1; value <= last_code; ++value) {
         const std::error_code ec = static_cast<sse::error>(value);
         INFO("value " << value);
         CHECK(ec.message() != "unknown herald.sse error");
