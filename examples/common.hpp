@@ -144,8 +144,8 @@ int serve_plain_or_tls(const options& opts, std::string_view program, Serve serv
 
 // Serves with `serve` (as serve_plain_or_tls) on a server whose connections have
 // no strands when --threads is 1 (http::single_thread_server: uWebSockets' one loop
-// per thread, and a strand's 100 bytes less per connection), and a strand each, as
-// http::server has by default, when several threads run `io`.
+// per thread; 180 to 225 bytes less per idle connection, docs/benchmarks.md), and
+// a strand each, as http::server has by default, when several threads run `io`.
 template <class Executor, class Serve>
 int serve_on_threads(const options& opts, std::string_view program, Serve serve) {
     if (opts.number("threads", 1) == 1)
