@@ -112,6 +112,37 @@ TEST_CASE("loopback: a thread-pool server answers many keep-alive clients at onc
     pool.join();
 }
 
+TEST_CASE("loopback: every connection calls the server's one handler, never a copy of it", "[asio][http][loopback]") {
+    // Each connection's loop held a copy of the server's std::function: 32 bytes,
+    // and a heap block more for a handler that owns over 16 bytes, per connection.
+    struct counted_handler {
+        std::shared_ptr<std::atomic<int>> copies = std::make_shared<std::atomic<int>>(0);
+        std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+        counted_handler() = default;
+        counted_handler(const counted_handler& other) : copies(other.copies), calls(other.calls) { ++*copies; }
+        counted_handler(counted_handler&&) noexcept = default;
+        http::response operator()(const http::request& req) const {
+            ++*calls;
+            return {200, "text/plain", std::string(req.target)};
+        }
+    };
+    asio::thread_pool pool{2};
+    counted_handler handler;
+    const auto copies = handler.copies;
+    const auto calls = handler.calls;
+    http::server server{pool.get_executor(), std::move(handler)};
+    REQUIRE_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    server.start();
+    const int copies_before = *copies;
+    constexpr int clients = 8, per_client = 5;
+    auto keep_alive = start_keep_alive_clients(server.local_endpoint(), clients, per_client);
+    CHECK(keep_alive->served_in_order() == clients);
+    CHECK(*calls == clients * per_client);
+    CHECK(*copies == copies_before);
+    server.stop();
+    pool.join();
+}
+
 TEST_CASE("loopback: a single-thread server serves keep-alive clients and an SSE stream fed from another thread",
           "[asio][http][loopback]") {
     using server_type = http::single_thread_server<asio::io_context::executor_type>;
