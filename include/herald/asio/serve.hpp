@@ -212,7 +212,7 @@ private:
     template <class Self>
     void hand_off(Self& self) {
         auto& c = *conn;
-        if (*slot->handoff_type != typeid(server_connection<Stream>)) {
+        if (*slot->handoff->type != typeid(server_connection<Stream>)) {
             slot->value = std::make_unique<response>(500, "text/plain; charset=utf-8", "the request handler handed off to the wrong connection type\n");
             return write(self, *slot->value);
         }
@@ -223,7 +223,7 @@ private:
             return write(self, *slot->value);
         }
         c.rest();  // unless bytes wait: an SSE stream reads no more requests, a WebSocket reads frames
-        asio::post(c.get_executor(), [fn = std::move(slot->handoff), owner = owner] { fn(owner); });
+        asio::post(c.get_executor(), [take = std::move(slot->handoff->take), owner = owner] { take(owner); });
         complete(self, {});
     }
 
