@@ -75,8 +75,10 @@ public:
     using async_handler = std::function<void(const request&, responder)>;
 
     // `handler` is either form async_serve accepts; it is called on the
-    // connection's executor (its strand, unless single_thread_server), possibly
-    // from several threads for different connections.
+    // connection's executor (its strand, unless single_thread_server). Every
+    // connection calls the same handler object, so with strands (several threads)
+    // it is called from several threads at once and must be callable as const: a
+    // mutable lambda is refused at compile time there.
     template <class Handler>
     basic_server(Executor ex, Handler handler, server_options options = {}, Transport transport = {})
         : executor_(std::move(ex)), acceptor_(asio::make_strand(executor_)), accept_delay_(acceptor_.get_executor()),
@@ -157,6 +159,11 @@ private:
 
     template <class Handler>
     static async_handler wrap(Handler handler) {
+        static_assert(std::is_same_v<Executor, ConnectionExecutor> ||
+                          std::is_invocable_r_v<response, const Handler&, const request&> ||
+                          std::is_invocable_v<const Handler&, const request&, responder>,
+                      "a server whose connections run on strands calls its one handler from several "
+                      "threads at once: the handler's call operator must be const (no mutable lambda)");
         if constexpr (std::is_invocable_r_v<response, Handler&, const request&>) {
             return [h = std::move(handler)](const request& req, responder respond) mutable { respond(h(req)); };
         } else {
