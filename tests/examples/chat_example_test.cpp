@@ -238,7 +238,7 @@ TEST_CASE("chat_server: a member who never reads is dropped with 1008 and then c
     asio::ip::tcp::socket slow{io};
     slow.open(asio::ip::tcp::v4());
     slow.set_option(asio::socket_base::receive_buffer_size(4096));  // fills soon
-    slow.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    slow.connect(server.endpoint());
     const std::string upgrade = "GET /ws?room=r&name=slow HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                 "Sec-WebSocket-Version: 13\r\n\r\n";

@@ -50,7 +50,7 @@ TEST_CASE("short polling example: publish then poll with a cursor", "[example][l
     test_support::child_server server{HERALD_SHORT_POLL_SERVER, {"--history", "3"}};
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
 
     CHECK(call(socket, "GET", "/messages").body == R"({"messages":[],"last_id":0})");
     CHECK(call(socket, "POST", "/messages", "hello").status == 201);
@@ -77,7 +77,7 @@ TEST_CASE("short polling example: an answer carries a bounded part of the histor
     test_support::child_server server{HERALD_SHORT_POLL_SERVER, {"--answer-messages", "7", "--answer-bytes", "4096"}};
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
     for (int i = 1; i <= 40; ++i) REQUIRE(call(socket, "POST", "/messages", "m" + std::to_string(i) + std::string(200, '.')).status == 201);
     // Following last_id while "more" is said collects every message once, in order.
     std::uint64_t since = 0;
@@ -111,7 +111,7 @@ TEST_CASE("short polling example: control bytes posted cannot amplify an answer 
     test_support::child_server server{HERALD_SHORT_POLL_SERVER, {}};
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
     CHECK(call(socket, "POST", "/messages", std::string(64 * 1024 + 1, '\x01')).status == 413);  // over --max-message
     for (int i = 0; i < 20; ++i) REQUIRE(call(socket, "POST", "/messages", std::string(64 * 1024, '\x01')).status == 201);
     // Each is 384 KiB of \u0001 escapes: one fits in an answer (at least one always

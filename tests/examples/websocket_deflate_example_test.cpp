@@ -31,7 +31,7 @@ TEST_CASE("websocket_echo_server --deflate on: one compressed frame of 100 MiB o
     child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {"--deflate", "on"}};
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
     asio::write(socket, asio::buffer(std::string(
         "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"

@@ -27,7 +27,7 @@ TEST_CASE("websocket_echo_server: herald's client handshakes and gets its messag
     child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}};
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
     ws::stream<asio::ip::tcp::socket> client{std::move(socket),
                                              [gen = std::mt19937(std::random_device{}())]() mutable {
                                                  return static_cast<std::uint32_t>(gen());
@@ -69,7 +69,7 @@ TEST_CASE("websocket client: a server that does not switch protocols is refused"
     child_server server{HERALD_SSE_SERVER, {}};  // plain HTTP: answers 404
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
     ws::stream<asio::ip::tcp::socket> client{std::move(socket), [] { return 4u; }};
     std::error_code result;
     client.async_handshake("127.0.0.1", "/echo", [&](std::error_code ec) { result = ec; });
@@ -120,7 +120,7 @@ TEST_CASE("websocket_echo_server: a client that sends pings and never reads cann
     child_server server{HERALD_WEBSOCKET_ECHO_SERVER, {}};
     asio::io_context io;
     asio::ip::tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    socket.connect(server.endpoint());
     const std::string upgrade =
         "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -175,7 +175,7 @@ long peak_growth_of_unread_echoes(const child_server& server, int clients, int m
     std::vector<std::unique_ptr<asio::ip::tcp::socket>> sockets;
     for (int c = 0; c < clients; ++c) {
         auto s = std::make_unique<asio::ip::tcp::socket>(io);
-        s->connect({asio::ip::make_address("127.0.0.1"), server.port()});
+        s->connect(server.endpoint());
         asio::write(*s, asio::buffer(upgrade));
         std::string answer(12, '\0');
         asio::read(*s, asio::buffer(answer));
@@ -236,7 +236,7 @@ TEST_CASE("websocket_echo_server: clients that send large messages and never rea
         // Refusing them did not stop the server: a new client gets its echo.
         asio::io_context io;
         asio::ip::tcp::socket socket{io};
-        socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+        socket.connect(server.endpoint());
         ws::stream<asio::ip::tcp::socket> client{std::move(socket), [] { return 42u; }};
         std::string echoed;
         client.async_handshake("127.0.0.1", "/", [&](std::error_code ec) {

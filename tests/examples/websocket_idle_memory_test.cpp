@@ -35,7 +35,7 @@ TEST_CASE("websocket_echo_server: a connection idle after a 64 KiB echo keeps a 
         int echoed = 0;
         for (int i = 0; i < count; ++i) {
             auto& c = *clients.emplace_back(std::make_unique<client>(asio::ip::tcp::socket{io}, [] { return 7u; }));
-            c.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
+            c.next_layer().connect(server.endpoint());
             std::string echo;
             bool done = false;
             c.async_handshake("127.0.0.1", "/", [&](std::error_code ec) {

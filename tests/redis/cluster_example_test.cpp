@@ -20,10 +20,8 @@ namespace drill = test_support::drill;
 
 namespace {
 
-asio::ip::tcp::endpoint at(const child_server& node) { return {asio::ip::make_address("127.0.0.1"), node.port()}; }
-
 std::string post(const child_server& node, const std::string& data) {
-    const auto res = http_exchange(at(node), "POST /api/publish?topic=news HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+    const auto res = http_exchange(node.endpoint(), "POST /api/publish?topic=news HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                                                  std::to_string(data.size()) + "\r\n\r\n" + data);
     return std::to_string(res.status) + " " + res.body;
 }
@@ -45,7 +43,7 @@ std::string stats_when_in_sync(const child_server& node, bool state) {
     const std::string wanted = state ? "\"in_sync\":true" : "\"in_sync\":false";
     std::string stats;
     for (int i = 0; i < 100 && stats.find(wanted) == std::string::npos; ++i) {
-        stats = http_exchange(at(node), "GET /api/stats HTTP/1.1\r\nHost: t\r\n\r\n").body;
+        stats = http_exchange(node.endpoint(), "GET /api/stats HTTP/1.1\r\nHost: t\r\n\r\n").body;
         if (stats.find(wanted) == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return stats;
@@ -62,7 +60,7 @@ struct late_node {
 };
 
 std::vector<std::string> ids_since(const child_server& node, const std::string& cursor) {
-    const auto res = http_exchange(at(node), "GET /api/messages?topic=news&since=" + cursor + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    const auto res = http_exchange(node.endpoint(), "GET /api/messages?topic=news&since=" + cursor + " HTTP/1.1\r\nHost: t\r\n\r\n");
     std::vector<std::string> out;
     static const std::regex id(R"re("id":"([^"]*)")re");
     for (auto it = std::sregex_iterator(res.body.begin(), res.body.end(), id); it != std::sregex_iterator(); ++it)
@@ -103,7 +101,7 @@ TEST_CASE("live_server --redis: a poll without a cursor on a node new to the top
     std::string cursor;
     static const std::regex cursor_of(R"re("cursor":"([^"]*)")re");
     for (int i = 0; i < 100 && cursor != id1; ++i) {  // until b's link is up
-        const auto res = http_exchange(at(b), "GET /api/messages?topic=news HTTP/1.1\r\nHost: t\r\n\r\n");
+        const auto res = http_exchange(b.endpoint(), "GET /api/messages?topic=news HTTP/1.1\r\nHost: t\r\n\r\n");
         std::smatch m;
         if (std::regex_search(res.body, m, cursor_of)) cursor = m[1];
         if (cursor != id1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -136,7 +134,7 @@ TEST_CASE("live_server --redis: while Redis is away a resume it is needed for is
     CHECK(sse.find("\r\n\r\nretry: 1000\n\n") != std::string::npos);  // then the server closed: ask() read to the end
     CHECK(sse.find("history-lost") == std::string::npos);
 
-    const auto poll = http_exchange(at(b), "GET /api/poll?topic=news&timeout=1&since=" + id1 + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    const auto poll = http_exchange(b.endpoint(), "GET /api/poll?topic=news&timeout=1&since=" + id1 + " HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(poll.status == 503);
     CHECK(poll.fields.find("Retry-After") == std::optional<std::string_view>("1"));
 
