@@ -9,6 +9,7 @@
 //   websocket::stream<tcp::socket> ws{std::move(socket)};
 //   ws.async_accept(request, token);          // the upgrade request, already parsed
 //   ws.async_read(buffer, token);             // -> (ec, opcode): one whole message
+//   ws.async_read_each(on_message, token);    // on_message(opcode, view) for each, until it says stop
 //   ws.async_write(opcode::text, data, token); // -> (ec)
 //   ws.send(opcode::text, data);              // -> ec at once: queued or refused
 //   ws.async_close(1000, "bye", token);       // -> (ec)
@@ -26,9 +27,10 @@
 // the process's memory budget (limits.budget) with budget_error::exhausted; the
 // caller slows down, drops, or closes.
 //
-// Thread safety: like a socket. One async_read at a time; writes, pings and
-// close may overlap each other and the read; all on the stream's executor. As
-// with any Asio I/O object, keep the stream alive until its operations complete.
+// Thread safety: like a socket. One read (async_read or async_read_each) at a
+// time; writes, pings and close may overlap each other and the read; all on the
+// stream's executor. As with any Asio I/O object, keep the stream alive until its
+// operations complete.
 
 #include <herald/asio/detail/lifeline.hpp>
 #include <herald/asio/detail/post_complete.hpp>
@@ -57,6 +59,11 @@
 #include <vector>
 
 namespace herald::websocket {
+
+namespace detail {
+template <class OnMessage>
+struct each_message;  // impl/websocket_read_op.hpp
+}  // namespace detail
 
 template <class NextLayer>
 class stream {
@@ -174,6 +181,20 @@ public:
                 return true;
             }),
             token, next_);
+    }
+
+    // Reads message after message, handing each to `on_message(opcode, std::string_view)`
+    // as it is parsed, until `on_message` returns false (a bool result; a void one
+    // never stops): no operation, post or copy per message, as uWebSockets' message
+    // handler. The view is valid during the call only. `on_message` runs where the
+    // completion handler would, never inside this call; it may send, write, ping or
+    // close, not read. Its replies to the messages of one read go out together.
+    // -> (ec): {} once stopped (what is buffered waits for the next read);
+    // error::closed after the peer's close; else as async_read.
+    template <class OnMessage, class Token>
+    auto async_read_each(OnMessage on_message, Token&& token) {
+        return asio::async_compose<Token, void(std::error_code)>(
+            reading(detail::each_message<OnMessage>{std::move(on_message)}), token, next_);
     }
 
     // Sends one message. -> (ec)

@@ -5,7 +5,10 @@
 
 // websocket::stream's async_read: hand bytes to the connection until it reports a
 // whole message, the peer's close or a protocol error, reading from the stream
-// only when what is buffered holds no more events.
+// only when what is buffered holds no more events. async_read_each is the same
+// operation going on after each message, which it hands to the caller's function
+// where async_read would complete: what a read brought is handed out in one go,
+// with the replies corked until the next read.
 //
 // A message that was already buffered completes through a post, never inside the
 // async_read call (Asio's rule; it also keeps the stack flat when a handler reads
@@ -33,6 +36,8 @@
 #include <asio/socket_base.hpp>
 
 #include <memory>
+#include <string_view>
+#include <type_traits>
 
 namespace herald::websocket {
 
@@ -43,6 +48,24 @@ inline std::span<char> shared_receive_buffer() {
     return {buffer.get(), max_read_size};
 }
 
+// stream::async_read_each's handler, called for each message: whether to go on.
+template <class OnMessage>
+struct each_message {
+    OnMessage on_message;
+    bool operator()(opcode type, std::string_view data) {
+        if constexpr (std::is_void_v<std::invoke_result_t<OnMessage&, opcode, std::string_view>>) {
+            on_message(type, data);
+            return true;
+        } else {
+            return static_cast<bool>(on_message(type, data));
+        }
+    }
+};
+template <class Sink>
+inline constexpr bool hands_out_each = false;
+template <class OnMessage>
+inline constexpr bool hands_out_each<each_message<OnMessage>> = true;
+
 }  // namespace detail
 
 template <class NextLayer>
@@ -50,7 +73,8 @@ template <class Sink>
 struct stream<NextLayer>::read_op {
     stream* s;
     Sink sink;  // takes the message's bytes
-    enum class step { start, read, wait, closing, posted } at = step::start;
+    static constexpr bool each = detail::hands_out_each<Sink>;  // async_read_each: messages until told to stop
+    enum class step { start, resumed, read, wait, closing, posted } at = step::start;
     std::error_code result{};
     opcode type = opcode::close;
 
@@ -58,7 +82,16 @@ struct stream<NextLayer>::read_op {
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& st = *s;
         switch (at) {
-        case step::start: st.reading_ = true; break;
+        case step::start:
+            st.reading_ = true;
+            // Messages already buffered go to the handler after a post, never inside
+            // the initiating call (async_read's single message completes that way).
+            if (each && !st.in_.empty()) {
+                at = step::resumed;
+                return asio::post(st.next_.get_executor(), std::move(self));
+            }
+            break;
+        case step::resumed: break;
         case step::read:
             if (ec) return transport_failed(self, ec);
             st.in_.commit(n);
@@ -73,12 +106,14 @@ struct stream<NextLayer>::read_op {
                 if (n == 0) return wait(self);  // woken for nothing
                 st.received();
                 took(n);
+                hold_replies();
                 if (pull(self, std::string_view(shared.data(), n), false)) return;
             }
             break;
         case step::closing: return close_then(self, result);
         case step::posted: return done(self, result);
         }
+        hold_replies();
         if (pull(self, st.in_.data(), true)) return;
         st.uncork();  // the network is needed again: what the handlers wrote goes out now
         if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
@@ -113,14 +148,24 @@ private:
             if (ev == event_type::need_more) return false;
             switch (ev) {
             case event_type::message:
+                type = st.conn_.message_type();
+                if constexpr (each) {
+                    // The read's last message, with no reply corked before it: its reply
+                    // may go out at once, a large one from the caller's bytes uncopied.
+                    if (input.empty() && st.output_.empty(st.conn_)) st.corked_ = false;
+                    if (sink(type, st.conn_.data())) continue;  // on in this read's bytes
+                }
                 // The thread's buffer is the next reader's: the rest of this read waits
                 // in the stream's (which holds at least one read). After a close or an
                 // error the connection takes nothing more.
                 if (!in_buffer) (void)st.in_.append(input);
-                type = st.conn_.message_type();
-                // A DynamicBuffer that cannot take the message: this message is lost
-                // to the caller, the connection is not.
-                deliver(self, sink(st.conn_.data()) ? std::error_code{} : std::error_code{error::message_too_big});
+                if constexpr (each) {
+                    deliver(self, {});  // told to stop
+                } else {
+                    // A DynamicBuffer that cannot take the message: this message is lost
+                    // to the caller, the connection is not.
+                    deliver(self, sink(st.conn_.data()) ? std::error_code{} : std::error_code{error::message_too_big});
+                }
                 return true;
             case event_type::close: close_then(self, error::closed); return true;
             default: close_then(self, st.conn_.error()); return true;  // event_type::error
@@ -181,6 +226,13 @@ private:
         deliver(self, ec);
     }
 
+    // async_read_each: the replies to the messages of this read go out together,
+    // when the read needs the network again (or the operation ends). async_read
+    // corks between messages instead (done()).
+    void hold_replies() noexcept {
+        if constexpr (each) s->corked_ = true;
+    }
+
     // The transport failed or was closed: nothing more will come (heartbeats stop).
     template <class Self>
     void transport_failed(Self& self, std::error_code ec) {
@@ -211,7 +263,8 @@ private:
         // ended, and a close timer has nothing left to wait for (left pending, it
         // would hold the executor's work for close_timeout).
         if (ec) st.stop_close_timer();
-        self.complete(ec, ec ? opcode::close : type);
+        if constexpr (each) self.complete(ec);
+        else self.complete(ec, ec ? opcode::close : type);
     }
 };
 
