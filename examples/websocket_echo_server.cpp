@@ -58,23 +58,25 @@ public:
     }
 
 private:
+    // Every message is handed over as it is parsed, with no operation and no copy
+    // of its own (async_read_each, as uWebSockets' message handler), and echoed
+    // with send(): copied into the stream's output and written when the socket
+    // takes it (at once, usually; the echoes to one read's messages together). A
+    // client that does not read its echoes fills its queue or the budget.
     void read() {
-        ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, ws::opcode type) {
-            if (ec) return;  // closed by the peer (answered), a protocol error (answered), or gone
-            // send() copies the echo into the stream's output and writes it when the
-            // socket takes it (at once, usually): no operation to wait on, as
-            // uWebSockets' WebSocket::send. A client that does not read its echoes
-            // fills its queue or the budget.
-            const std::error_code refused = self->ws_.send(type, self->message_);
-            if (refused == ws::error::send_queue_full || refused == budget_error::exhausted)
-                self->ws_.async_close(1008, "not reading", [self](std::error_code) {});
-            free_if_large(self->message_);  // an idle session keeps no large message
-            self->read();  // on to the next message, or to the end of the close handshake
-        });
+        ws_.async_read_each(
+            [self = this->shared_from_this()](ws::opcode type, std::string_view message) {
+                const std::error_code refused = self->ws_.send(type, message);
+                if (refused == ws::error::send_queue_full || refused == budget_error::exhausted)
+                    self->ws_.async_close(1008, "not reading", [self](std::error_code) {});
+                // Read on: to the next message, or to the end of the close handshake.
+            },
+            [self = this->shared_from_this()](std::error_code) {
+                // Closed by the peer (answered), a protocol error (answered), or gone.
+            });
     }
 
     ws::stream<Stream> ws_;
-    std::string message_;
 };
 
 ws::stream_options stream_options(memory_budget& budget, const example::options& opts) {
