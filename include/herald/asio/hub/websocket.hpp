@@ -192,21 +192,22 @@ private:
         }
     }
 
+    // Every client message, as it is parsed (no copy kept: an idle subscriber holds
+    // no message buffer), until the stream ends; the operation keeps this alive.
     void read() {
-        ws_.async_read(message_, [self = this->shared_from_this()](std::error_code ec, websocket::opcode type) {
-            if (ec) return self->end();
-            if (type == websocket::opcode::text) self->publish_text();  // binary is not a publish: the hub carries text
-            free_if_large(self->message_);  // not kept while idle
-            self->read();
-        });
+        ws_.async_read_each(
+            [this](websocket::opcode type, std::string_view message) {
+                if (type == websocket::opcode::text) publish_text(message);  // binary is not a publish: the hub carries text
+            },
+            [self = this->shared_from_this()](std::error_code) { self->end(); });
     }
 
     // The client's text message, published; or {"type":"error","text":...} back
     // when it may not publish or the hub refuses it.
-    void publish_text() {
+    void publish_text(std::string_view message) {
         if (!may_publish_) return send_error("publishing is not allowed");
         if (publish_rate_.take(timing::token_bucket::clock::now())) return close(1008, "publishing too fast");
-        hub_.publish(topic_, message_, [weak = this->weak_from_this()](std::error_code refused, message_ptr m) {
+        hub_.publish(topic_, message, [weak = this->weak_from_this()](std::error_code refused, message_ptr m) {
             if (auto self = weak.lock(); self && !m) self->send_error(refused.message());  // send() is thread-safe
         });
     }
@@ -231,7 +232,6 @@ private:
     std::string topic_;
     websocket::stream<Socket> ws_;
     asio_detail::connection_table::ticket ticket_;  // the connection's place in the server's table
-    std::string message_;
     std::mutex mutex_;  // guards the four below: deliver() may run on any thread
     std::vector<frame> pending_;
     std::size_t pending_bytes_ = 0;
