@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -256,4 +257,85 @@ TEST_CASE("websocket async_read_each: the messages are handed out on the complet
     CHECK(messages == 3);
     CHECK(on_strand == 3);
     CHECK(completed_on_strand);
+}
+
+TEST_CASE("websocket async_read_each on a socket: a stop keeps the rest of the thread buffer's read for the next loop",
+          "[asio][websocket]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+    asio::ip::tcp::socket client{io};
+    client.connect(acceptor.local_endpoint());
+    std::vector<std::string> sent;
+    for (int i = 0; i < 50; ++i) sent.push_back("message " + std::to_string(i));
+    asio::write(client, asio::buffer(each_wire(sent)));  // all in the server's first read
+    ws::stream<asio::ip::tcp::socket> server{acceptor.accept()};
+    std::vector<std::string> received;
+    std::vector<std::error_code> results;
+    std::function<void()> loop = [&] {
+        server.async_read_each(
+            [&](ws::opcode type, std::string_view message) {
+                received.emplace_back(message);
+                CHECK_FALSE(server.send(type, message));
+                return received.size() % 10 != 0;  // a stop after every tenth
+            },
+            [&](std::error_code ec) {
+                results.push_back(ec);
+                if (!ec) loop();
+            });
+    };
+    server.async_accept(each_upgrade(), [&](std::error_code) { loop(); });
+    io.run();
+    CHECK(received == sent);
+    REQUIRE(results.size() == 6);  // five stops, then the peer's close
+    CHECK(results.back() == ws::error::closed);
+    std::string wire;
+    std::error_code ec;
+    (void)asio::read(client, asio::dynamic_buffer(wire), ec);
+    auto replies = each_replies(wire);
+    REQUIRE(replies.size() == sent.size() + 1);
+    replies.pop_back();
+    CHECK(replies == sent);
+}
+
+TEST_CASE("websocket async_read_each: a stop with nothing read after it still writes the echoes it corked",
+          "[asio][websocket]") {
+    asio::io_context io;
+    ws::stream<test::stream> server{test::stream{io.get_executor(), each_wire({"1", "2", "3"}, false)}};
+    bool stopped = false;
+    server.async_accept(each_upgrade(), [&](std::error_code) {
+        server.async_read_each(
+            [&](ws::opcode type, std::string_view message) {
+                CHECK_FALSE(server.send(type, message));
+                return message != "3";  // the read's last: nothing buffered after it
+            },
+            [&](std::error_code ec) { stopped = !ec; });  // and no read after it
+    });
+    io.run();
+    CHECK(stopped);
+    CHECK(each_replies(server.next_layer().str()) == std::vector<std::string>{"1", "2", "3"});
+}
+
+TEST_CASE("websocket async_read_each: an on_message that throws leaves the stream able to send and to read the rest",
+          "[asio][websocket]") {
+    asio::io_context io;
+    ws::stream<test::stream> server{test::stream{io.get_executor(), each_wire({"1", "2", "3"})}};
+    std::vector<std::string> received;
+    const auto on_message = [&](ws::opcode type, std::string_view message) {
+        received.emplace_back(message);
+        CHECK_FALSE(server.send(type, message));
+        if (message == "2") throw std::runtime_error("handler failed");
+    };
+    server.async_accept(each_upgrade(), [&](std::error_code) { server.async_read_each(on_message, [](std::error_code) {}); });
+    CHECK_THROWS_WITH(io.run(), "handler failed");
+    CHECK_FALSE(server.send(ws::opcode::text, "after"));
+    io.restart();
+    io.run();  // nothing is left corked: the echoes and "after" are written with no read
+    CHECK(each_replies(server.next_layer().str()) == std::vector<std::string>{"1", "2", "after"});
+    std::error_code result;
+    server.async_read_each(on_message, [&](std::error_code ec) { result = ec; });
+    io.restart();
+    io.run();
+    CHECK(received == std::vector<std::string>{"1", "2", "3"});
+    CHECK(result == ws::error::closed);
+    CHECK(each_replies(server.next_layer().str()) == std::vector<std::string>{"1", "2", "after", "3", "close 1000"});
 }

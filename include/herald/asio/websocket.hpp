@@ -128,7 +128,7 @@ public:
     // Heartbeats (timing/heartbeat.hpp): a ping when nothing was sent for
     // keepalive_interval; a ping as a probe when nothing was received for
     // idle_timeout, and the transport closed when pong_timeout passes with still
-    // nothing received — a pending async_read then completes with the stream's
+    // nothing received — a pending read then completes with the stream's
     // error. Call once, after the handshake; zero intervals turn a rule off.
     void start_heartbeat(const timing::heartbeat_config& config) {
         heartbeat_ = std::make_unique<heartbeat_state>(config, next_.get_executor());
@@ -188,7 +188,9 @@ public:
     // never stops): no operation, post or copy per message, as uWebSockets' message
     // handler. The view is valid during the call only. `on_message` runs where the
     // completion handler would, never inside this call; it may send, write, ping or
-    // close, not read. Its replies to the messages of one read go out together.
+    // close (an async_write with a deferred token must not keep the view), not read,
+    // and should not throw (if it does, the exception leaves io.run() and the
+    // stream is left between reads). Replies to one read's messages go out together.
     // -> (ec): {} once stopped (what is buffered waits for the next read);
     // error::closed after the peer's close; else as async_read.
     template <class OnMessage, class Token>
@@ -222,7 +224,7 @@ public:
     // Sends a close frame (§7.1.2); the close handshake ends when async_read sees
     // the peer's reply. -> (ec)
     // After close_timeout without the peer's answer, the transport is closed (a
-    // pending async_read then completes with the stream's error).
+    // pending read then completes with the stream's error).
     template <class Token>
     auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
         // Not bounded by max_queued_bytes: closing is how a writer answers a full queue.
@@ -315,7 +317,8 @@ private:
     struct handshake_op;
     void keep_subprotocol(std::string chosen);
 
-    // impl/websocket_read_op.hpp: one whole message, and the corking around it.
+    // impl/websocket_read_op.hpp: one whole message (or each, for async_read_each),
+    // and the corking around it.
     template <class Sink>
     struct read_op;
     template <class Sink>
@@ -377,7 +380,7 @@ private:
     bool flushing_ = false;
     bool corked_ = false;   // see cork()
     bool uncork_posted_ = false;
-    bool reading_ = false;  // an async_read is under way
+    bool reading_ = false;  // an async_read or async_read_each is under way
     bool transport_ended_ = false;
     bool small_reads_ = false;  // the last read took less than small_read_buffer (impl/websocket_read_op.hpp)
     bool releasing_ = false;    // shared frames' owners being let go of (let_go): no flush meanwhile

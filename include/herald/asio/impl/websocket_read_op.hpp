@@ -51,13 +51,17 @@ inline std::span<char> shared_receive_buffer() {
 // stream::async_read_each's handler, called for each message: whether to go on.
 template <class OnMessage>
 struct each_message {
+    using result = std::invoke_result_t<OnMessage&, opcode, std::string_view>;
+    // Not any type that converts to bool: an error_code would read "go on" as an error.
+    static_assert(std::is_void_v<result> || std::is_same_v<result, bool>,
+                  "async_read_each: on_message(opcode, std::string_view) returns void or bool (false: stop)");
     OnMessage on_message;
     bool operator()(opcode type, std::string_view data) {
-        if constexpr (std::is_void_v<std::invoke_result_t<OnMessage&, opcode, std::string_view>>) {
+        if constexpr (std::is_void_v<result>) {
             on_message(type, data);
             return true;
         } else {
-            return static_cast<bool>(on_message(type, data));
+            return on_message(type, data);
         }
     }
 };
@@ -153,7 +157,10 @@ private:
                     // The read's last message, with no reply corked before it: its reply
                     // may go out at once, a large one from the caller's bytes uncopied.
                     if (input.empty() && st.output_.empty(st.conn_)) st.corked_ = false;
-                    if (sink(type, st.conn_.data())) continue;  // on in this read's bytes
+                    unwinding guard{s, in_buffer ? std::string_view() : input};
+                    const bool go_on = sink(type, st.conn_.data());
+                    guard.armed = false;
+                    if (go_on) continue;  // on in this read's bytes
                 }
                 // The thread's buffer is the next reader's: the rest of this read waits
                 // in the stream's (which holds at least one read). After a close or an
@@ -225,6 +232,21 @@ private:
         else asio_detail::close_stream_gracefully(st.next_);
         deliver(self, ec);
     }
+
+    // async_read_each, when on_message throws: the stream is left as a finished read
+    // leaves it (no read under way, nothing corked, the rest of the thread's buffer
+    // kept for the next read), so it can still be written to and read again.
+    struct unwinding {
+        stream* s;
+        std::string_view rest;  // of the thread's buffer; empty: the stream's own
+        bool armed = true;
+        ~unwinding() {
+            if (!armed) return;
+            s->reading_ = false;
+            (void)s->in_.append(rest);
+            s->uncork();
+        }
+    };
 
     // async_read_each: the replies to the messages of this read go out together,
     // when the read needs the network again (or the operation ends). async_read
