@@ -70,7 +70,9 @@ public:
     // included; `done` once, from any thread, at once (a broker in the process)
     // or later (one that asks a server, which answers after the server did). A
     // publish with a non-empty `idempotency_key` the topic already had is answered
-    // with that publish's id and stores nothing (hub/idempotency.hpp).
+    // with that publish's id and stores nothing (hub/idempotency.hpp). `topic`,
+    // `data` and the key are valid during the call only: copy what is kept (a
+    // WebSocket client's publish is a view of its connection's message).
     virtual void publish(service& origin, std::string_view topic, std::string_view data, std::string_view idempotency_key,
                          published_handler done) = 0;
     // Whether publish() always calls `done` before it returns.

@@ -192,8 +192,8 @@ private:
         }
     }
 
-    // Every client message, as it is parsed (no copy kept: an idle subscriber holds
-    // no message buffer), until the stream ends; the operation keeps this alive.
+    // Every client message, as it is parsed (the subscriber keeps no string of its
+    // own for it), until the stream ends; the operation keeps this alive.
     void read() {
         ws_.async_read_each(
             [this](websocket::opcode type, std::string_view message) {
