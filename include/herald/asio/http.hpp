@@ -91,9 +91,17 @@ public:
     Stream& next_layer() noexcept { return stream_; }
     const server_options& options() const noexcept { return *options_; }
 
-    // The request read by the last async_read_request.
-    http::request& request() noexcept { return request_; }
-    const http::request& request() const noexcept { return request_; }
+    // The request read by the last async_read_request. A request parked for long
+    // (async_serve, responder::on_abandon) is let go of while it waits: request()
+    // is then empty (a default GET /), as after a new connection.
+    http::request& request() {
+        if (!request_) request_ = std::make_unique<http::request>();
+        return *request_;
+    }
+    const http::request& request() const noexcept {
+        static const http::request none;
+        return request_ ? *request_ : none;
+    }
 
     // False once a response said or implied `Connection: close`, or the stream ended.
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -186,13 +194,14 @@ private:
     }
 
     // For async_serve while a request is parked for long (a long poll, serve.hpp):
-    // lets go of the read buffer and parser (rest()) and completes `handler(ec)`
+    // lets go of the read buffer, the parser (rest()) and the request, and completes `handler(ec)`
     // when the socket is readable (read_ready() then tells what came) or the wait
     // was cancelled. The socket is left in non-blocking mode, as WebSocket and SSE
     // streams put it anyway.
     template <class Handler>
     void wait_readable(Handler&& handler) {
         rest();
+        let_go_of_request();
         stream_.async_wait(asio::socket_base::wait_read, asio_detail::for_long_wait(std::forward<Handler>(handler)));
     }
 
@@ -207,12 +216,24 @@ private:
     }
     void end_after_response() noexcept { keep_alive_ = false; }
 
+    // A parked request keeps only the two facts its answer needs, not its target,
+    // fields and body (a long poll is one of many thousands: docs/benchmarks.md).
+    void let_go_of_request() noexcept {
+        if (!request_) return;
+        let_go_ = {request_->method == "HEAD", request_->keep_alive()};
+        forget_body();
+        request_.reset();
+    }
+    // RFC 9110 §9.3.2: the answer to HEAD has the fields of a GET and no content.
+    bool answers_head() const noexcept { return request_ ? request_->method == "HEAD" : let_go_.head; }
+    bool request_keeps_alive() const noexcept { return request_ ? request_->keep_alive() : let_go_.keep_alive; }
+
     enum class phase { idle, head, body, write };
 
     // The last request's body goes back to the budget, and a large buffer is freed
     // rather than kept by an idle keep-alive connection.
-    void forget_body() {
-        free_if_large(request_.body);
+    void forget_body() noexcept {
+        if (request_) free_if_large(request_->body);
         body_held_.release();
     }
 
@@ -245,7 +266,7 @@ private:
     // goes on after it.
     std::error_code prepare_head(const http::response& res) {
         head_.clear();
-        keep_alive_ = keep_alive_ && request_.keep_alive() && res.keep_alive() && !(parser_ && parser_->error());
+        keep_alive_ = keep_alive_ && request_keeps_alive() && res.keep_alive() && !(parser_ && parser_->error());
         head_options options;
         options.keep_alive = keep_alive_;
         // One cache per thread, not per connection: the date changes once a second
@@ -266,8 +287,12 @@ private:
         void operator()() const { asio_detail::cancel_stream(connection->stream_); }
     };
     asio_detail::deadline<executor_type, expire> deadline_;
-    http::request request_;
-    budget_share body_held_{options_->budget};  // request_.body's bytes
+    std::unique_ptr<http::request> request_;  // see request()
+    struct request_facts {
+        bool head = false;
+        bool keep_alive = true;
+    } let_go_;  // the last request's, once it is let go of (let_go_of_request)
+    budget_share body_held_{options_->budget};  // request_->body's bytes
     std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
     std::string head_;
     asio::cancellation_signal closing_;

@@ -144,7 +144,8 @@ public:
     // it is answered: the client closed its connection while the request was parked,
     // or the connection was closed. Long polling unparks the request there.
     // Registering it also says the request waits long: its connection then holds no
-    // read buffer until the answer (docs/http.md).
+    // read buffer and no request until the answer (docs/http.md): a hand-off given
+    // after it finds conn->request() empty.
     void on_abandon(std::function<void()> fn) {
         if (!slot_) return;
         slot_->parks.store(true, std::memory_order_relaxed);

@@ -12,6 +12,8 @@
 //   http::response handler(const http::request&)                  (answers at once)
 // or
 //   void handler(const http::request&, http::responder respond)   (answers later)
+// The request is the handler's during the call (copy what an answer given later
+// needs: a request parked with on_abandon is let go of while it waits).
 // The second form is for answers that wait on something (long polling): `respond`
 // may be called from any thread, once; a responder destroyed unanswered sends 500,
 // so a forgetful handler cannot hang a client. While a request waits for its

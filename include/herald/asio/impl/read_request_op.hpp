@@ -26,7 +26,8 @@ struct read_request_op {
         auto& c = *conn;
         switch (at) {
         case step::start:
-            c.request_.clear();
+            if (c.request_) c.request_->clear();
+            c.let_go_ = {};  // a request let go of is no longer the one answered
             c.forget_body();
             if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
             c.arm(c.buffer_.empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
@@ -66,8 +67,8 @@ private:
             c.buffer_.consume(before - input.size());
             switch (ev.type) {
             case event_type::head:
-                c.parser().head_into(c.request_);
-                if (auto bad = c.request_.check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
+                c.parser().head_into(c.request());
+                if (auto bad = c.request_->check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
                 c.arm(phase::body);
                 // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
                 // for this interim answer before it sends the body.
@@ -80,9 +81,9 @@ private:
                 continue;
             case event_type::body:
                 // A body the process's memory budget cannot hold now: 503, try later.
-                if (!c.body_held_.hold(c.request_.body.size() + ev.data.size()))
+                if (!c.body_held_.hold(c.request_->body.size() + ev.data.size()))
                     return answer(self, budget_error::exhausted, 503);
-                c.request_.body.append(ev.data);
+                c.request_->body.append(ev.data);
                 continue;
             case event_type::end_of_message: return finish(self, {});
             case event_type::upgrade:
