@@ -10,7 +10,6 @@
 
 #include <herald/http/message.hpp>
 
-#include <asio/any_io_executor.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -36,8 +35,11 @@ namespace detail {
 //   beside it for the client's going away.
 // All members but the atomic ones are touched on the connection's executor only.
 struct response_slot {
-    explicit response_slot(asio::any_io_executor ex) : executor(std::move(ex)) {}
-    asio::any_io_executor executor;  // the connection's
+    response_slot() = default;
+    response_slot(const response_slot&) = delete;
+    response_slot& operator=(const response_slot&) = delete;
+    virtual ~response_slot() = default;
+
     std::unique_ptr<asio::steady_timer> signal;
     // While the loop is parked: cancels its socket's wait (the connection
     // outlives the wait, and both are touched on its executor only).
@@ -77,6 +79,42 @@ struct response_slot {
         if (ec && ec != asio::error::operation_aborted) gone = ec;
     }
     bool abandoned = false;  // the loop ended without an answer
+
+    // What a responder gives from outside the handler's call: an answer, a
+    // hand-off, or an on_abandon function. Made on the giver's thread, applied on
+    // the connection's executor (apply).
+    struct settlement {
+        std::unique_ptr<response> value;
+        std::unique_ptr<handoff_call> handoff;
+        std::function<void()> on_abandon;
+    };
+    // Posts apply(s) to the connection's executor, which keeps `self` alive.
+    virtual void post(std::shared_ptr<response_slot> self, settlement s) = 0;
+
+    // On the connection's executor. The first answer or hand-off wins; an
+    // on_abandon given after the loop ended is called at once.
+    void apply(settlement s) {
+        if (value || handoff) return;
+        if (s.value || s.handoff) {
+            value = std::move(s.value);
+            handoff = std::move(s.handoff);
+            on_abandon = nullptr;
+            return wake();
+        }
+        if (abandoned) return s.on_abandon();
+        on_abandon = std::move(s.on_abandon);
+    }
+};
+
+// The slot of a connection whose executor is `Executor`: the executor itself
+// (8 bytes for an io_context's, 16 for a strand), not a type-erased copy (56).
+template <class Executor>
+struct response_slot_on final : response_slot {
+    explicit response_slot_on(Executor ex) : executor(std::move(ex)) {}
+    void post(std::shared_ptr<response_slot> self, settlement s) override {
+        asio::post(executor, [self = std::move(self), s = std::move(s)]() mutable { self->apply(std::move(s)); });
+    }
+    Executor executor;
 };
 
 // Marks the slot's handler call on this thread for as long as it runs, thrown or not.
@@ -113,7 +151,9 @@ public:
     void operator()(response res) {
         if (also_)
             for (const auto f : *also_) res.fields.append(f.name, f.value);
-        settle([res = std::move(res)](detail::response_slot& slot) mutable { slot.value = std::make_unique<response>(std::move(res)); });
+        detail::response_slot::settlement s;
+        s.value = std::make_unique<response>(std::move(res));
+        settle(std::move(s));
     }
 
     // A field every answer through this responder carries, whoever gives it (a
@@ -132,12 +172,12 @@ public:
     // request/response loop. From any thread, as operator(); counts as the answer.
     template <class Connection, class Fn>
     void hand_off(Fn fn) {
-        settle([fn = std::move(fn)](detail::response_slot& slot) mutable {
-            slot.handoff = std::make_unique<detail::response_slot::handoff_call>(detail::response_slot::handoff_call{
-                &typeid(Connection), [fn = std::move(fn)](const std::shared_ptr<void>& conn) mutable {
-                    fn(std::static_pointer_cast<Connection>(conn));
-                }});
-        });
+        detail::response_slot::settlement s;
+        s.handoff = std::make_unique<detail::response_slot::handoff_call>(detail::response_slot::handoff_call{
+            &typeid(Connection), [fn = std::move(fn)](const std::shared_ptr<void>& conn) mutable {
+                fn(std::static_pointer_cast<Connection>(conn));
+            }});
+        settle(std::move(s));
     }
 
     // Calls `fn()` (on the connection's executor) if the request is abandoned before
@@ -149,30 +189,26 @@ public:
     void on_abandon(std::function<void()> fn) {
         if (!slot_) return;
         slot_->parks.store(true, std::memory_order_relaxed);
-        asio::post(slot_->executor, [slot = slot_, fn = std::move(fn)]() mutable {
-            if (slot->value || slot->handoff) return;
-            if (slot->abandoned) return fn();  // registered after the loop ended: call it now
-            slot->on_abandon = std::move(fn);
-        });
+        detail::response_slot::settlement s;
+        s.on_abandon = std::move(fn);
+        slot_->post(slot_, std::move(s));
     }
 
     bool answered() const noexcept { return !slot_; }
 
 private:
-    template <class Settle>
-    void settle(Settle fill) {
+    void settle(detail::response_slot::settlement s) {
         if (!slot_) return;
         auto slot = std::move(slot_);
         if (slot->inside_handler.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-            fill(*slot);  // on the connection's executor, inside the handler (serve_op::answer)
+            // On the connection's executor, inside the handler (serve_op::answer):
+            // taken at once, and nothing to wake.
+            slot->value = std::move(s.value);
+            slot->handoff = std::move(s.handoff);
             return;
         }
-        asio::post(slot->executor, [slot, fill = std::move(fill)]() mutable {
-            if (slot->value || slot->handoff) return;
-            fill(*slot);
-            slot->on_abandon = nullptr;
-            slot->wake();
-        });
+        auto* target = slot.get();
+        target->post(std::move(slot), std::move(s));
     }
 
     void drop() {

@@ -104,7 +104,7 @@ private:
             static_assert(std::is_invocable_v<Handler&, const request&, responder>,
                           "a handler takes (const request&) and returns a response, or takes "
                           "(const request&, responder)");
-            slot = std::make_shared<detail::response_slot>(asio::any_io_executor(c.get_executor()));
+            slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type>>(c.get_executor());
             {
                 const detail::handler_call call{*slot};
                 handler(std::as_const(c.request()), responder{slot});
@@ -268,7 +268,7 @@ private:
     // in yet; the timer is cancelled when it is, or when the connection closes.
     template <class Self>
     void wait(Self& self) {
-        if (!slot->signal) slot->signal = std::make_unique<asio::steady_timer>(slot->executor, asio::steady_timer::time_point::max());
+        if (!slot->signal) slot->signal = std::make_unique<asio::steady_timer>(conn->get_executor(), asio::steady_timer::time_point::max());
         slot->signal->async_wait(asio::bind_cancellation_slot(conn->close_slot(), std::move(self)));
     }
 
