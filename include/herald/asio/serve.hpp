@@ -39,10 +39,13 @@ namespace herald::http {
 template <class Stream, class Handler>
 struct serve_op {
     server_connection<Stream>* conn;
-    std::shared_ptr<void> owner;  // the connection, for hand-offs
-    bool owned;                   // false: `owner` owns nothing, hand-offs are refused
+    std::shared_ptr<void> owner;  // the connection, for hand-offs; null: they are refused
     Handler handler;
-    std::unique_ptr<response> sync_answer{};  // a returning handler's answers, made for the first
+    // A returning handler's answers, made for the first; nothing for a handler
+    // with a responder (a parked operation is one of many thousands).
+    static constexpr bool returns_answer = std::is_invocable_r_v<response, Handler&, const request&>;
+    struct no_answer {};
+    [[no_unique_address]] std::conditional_t<returns_answer, std::unique_ptr<response>, no_answer> sync_answer{};
     std::shared_ptr<detail::response_slot> slot{};
     enum class step { start, read, wait, parked, write, drain } at = step::start;
     std::error_code result{};  // what to complete with once the watching read is in
@@ -56,8 +59,7 @@ struct serve_op {
             // eof: the client closed between requests, the normal end of a connection.
             if (ec == asio::error::eof) return end_gone(self);
             if (ec) return complete(self, ec);
-            if (answer(self)) return;
-            return write(self, *sync_answer);
+            return answer(self);
         case step::wait: return woken(self);
         case step::parked: return unparked(self, ec);
         case step::write:
@@ -91,15 +93,15 @@ struct serve_op {
     }
 
 private:
-    // Runs the handler; false: *sync_answer is to be written. A responder's answer
-    // given inside the call is written at once; a later one is waited for.
+    // Runs the handler and writes its answer. A responder's answer given inside
+    // the call is written at once; a later one is waited for.
     template <class Self>
-    bool answer(Self& self) {
+    void answer(Self& self) {
         auto& c = *conn;
-        if constexpr (std::is_invocable_r_v<response, Handler&, const request&>) {
+        if constexpr (returns_answer) {
             if (!sync_answer) sync_answer = std::make_unique<response>();
             *sync_answer = handler(std::as_const(c.request()));
-            return false;
+            write(self, *sync_answer);
         } else {
             static_assert(std::is_invocable_v<Handler&, const request&, responder>,
                           "a handler takes (const request&) and returns a response, or takes "
@@ -116,7 +118,6 @@ private:
                 watch();
                 wait(self);
             }
-            return true;
         }
     }
 
@@ -220,7 +221,7 @@ private:
         }
         // The new owner must share the connection: with async_serve(conn&) nothing
         // keeps it alive once this operation completes.
-        if (!owned) {
+        if (!owner) {
             slot->value = std::make_unique<response>(500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n");
             return write(self, *slot->value);
         }
@@ -289,7 +290,7 @@ template <class Stream, class Handler, class Token>
 auto async_serve(server_connection<Stream>& conn, Handler handler, Token&& token) {
     // The caller owns `conn`, so a hand-off (which must share it) is refused with 500.
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{&conn, nullptr, false, std::move(handler)}, token, conn.next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{&conn, nullptr, std::move(handler)}, token, conn.next_layer());
 }
 
 // The same, for a shared connection: a hand-off shares its ownership.
@@ -297,7 +298,7 @@ template <class Stream, class Handler, class Token>
 auto async_serve(std::shared_ptr<server_connection<Stream>> conn, Handler handler, Token&& token) {
     auto* raw = conn.get();
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{raw, std::move(conn), true, std::move(handler)}, token, raw->next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{raw, std::move(conn), std::move(handler)}, token, raw->next_layer());
 }
 
 }  // namespace herald::http
