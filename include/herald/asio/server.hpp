@@ -35,7 +35,7 @@
 #include <herald/asio/detail/descriptor_reserve.hpp>
 #include <herald/asio/serve.hpp>
 
-#include <asio/bind_executor.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -233,10 +233,12 @@ private:
             asio::post(c->get_executor(), [c] { c->close(); });
         }));
         asio::dispatch(conn->get_executor(), [this, conn, alive = alive_]() mutable {
-            auto* raw = conn.get();
-            async_serve(std::move(conn), shared_handler{handler_}, asio::bind_executor(raw->get_executor(), [this, alive](std::error_code ec) {
+            // The completion runs on the connection's executor without a binding:
+            // it is the socket's, a composed operation's default (and a parked
+            // operation, one of many thousands, is 16 bytes smaller for it).
+            async_serve(std::move(conn), shared_handler{handler_}, [this, alive](std::error_code ec) {
                 if (*alive && on_end_) on_end_(ec);
-            }));
+            });
         });
     }
 
