@@ -66,18 +66,40 @@ struct counting_socket : asio::ip::tcp::socket {
     std::shared_ptr<int> writes = std::make_shared<int>(0);
 };
 
+// A client that has sent 50 binary messages and a close in one segment, and the
+// server's end of its socket: all of it lands in the server's first read.
+struct burst_pair {
+    explicit burst_pair(asio::io_context& io) : client(io) {
+        asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+        client.connect(acceptor.local_endpoint());
+        for (int i = 0; i < 50; ++i) sent.push_back("message " + std::to_string(i));
+        asio::write(client, asio::buffer(each_wire(sent)));
+        server_socket = acceptor.accept();
+    }
+    // What the client reads to the server's close: every message echoed, in order,
+    // then the close reply.
+    void check_echoes() {
+        std::string wire;
+        std::error_code ec;
+        (void)asio::read(client, asio::dynamic_buffer(wire), ec);
+        auto replies = each_replies(wire);
+        REQUIRE(replies.size() == sent.size() + 1);
+        CHECK(replies.back() == "close 1000");
+        replies.pop_back();
+        CHECK(replies == sent);
+    }
+    asio::ip::tcp::socket client;
+    asio::ip::tcp::socket server_socket{client.get_executor()};
+    std::vector<std::string> sent;
+};
+
 }  // namespace
 
 TEST_CASE("websocket async_read_each on a socket: the echoes to one read's messages go out in one write",
           "[asio][websocket]") {
     asio::io_context io;
-    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
-    asio::ip::tcp::socket client{io};
-    client.connect(acceptor.local_endpoint());
-    std::vector<std::string> sent;
-    for (int i = 0; i < 50; ++i) sent.push_back("message " + std::to_string(i));
-    asio::write(client, asio::buffer(each_wire(sent)));  // 50 messages and a close, in one segment
-    ws::stream<counting_socket> server{counting_socket{acceptor.accept()}};
+    burst_pair pair{io};
+    ws::stream<counting_socket> server{counting_socket{std::move(pair.server_socket)}};
     const auto writes = server.next_layer().writes;
     int writes_before = 0, received = 0;
     std::error_code result = asio::error::would_block;
@@ -92,19 +114,12 @@ TEST_CASE("websocket async_read_each on a socket: the echoes to one read's messa
             [&](std::error_code ec) { result = ec; });
     });
     io.run();
-    CHECK(received == 50);
+    CHECK(received == static_cast<int>(pair.sent.size()));
     CHECK(result == ws::error::closed);
     // The echoes and the close reply together; not corked, they take 51.
     INFO(*writes - writes_before << " writes");
     CHECK(*writes - writes_before <= 2);
-    std::string wire;
-    std::error_code ec;
-    (void)asio::read(client, asio::dynamic_buffer(wire), ec);  // to the server's close
-    auto replies = each_replies(wire);
-    REQUIRE(replies.size() == sent.size() + 1);
-    CHECK(replies.back() == "close 1000");
-    replies.pop_back();
-    CHECK(replies == sent);
+    pair.check_echoes();
 }
 
 TEST_CASE("websocket async_read_each: a backlog is handed out in order, never inside the call, with replies corked",
@@ -262,13 +277,8 @@ TEST_CASE("websocket async_read_each: the messages are handed out on the complet
 TEST_CASE("websocket async_read_each on a socket: a stop keeps the rest of the thread buffer's read for the next loop",
           "[asio][websocket]") {
     asio::io_context io;
-    asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
-    asio::ip::tcp::socket client{io};
-    client.connect(acceptor.local_endpoint());
-    std::vector<std::string> sent;
-    for (int i = 0; i < 50; ++i) sent.push_back("message " + std::to_string(i));
-    asio::write(client, asio::buffer(each_wire(sent)));  // all in the server's first read
-    ws::stream<asio::ip::tcp::socket> server{acceptor.accept()};
+    burst_pair pair{io};
+    ws::stream<asio::ip::tcp::socket> server{std::move(pair.server_socket)};
     std::vector<std::string> received;
     std::vector<std::error_code> results;
     std::function<void()> loop = [&] {
@@ -285,16 +295,10 @@ TEST_CASE("websocket async_read_each on a socket: a stop keeps the rest of the t
     };
     server.async_accept(each_upgrade(), [&](std::error_code) { loop(); });
     io.run();
-    CHECK(received == sent);
+    CHECK(received == pair.sent);
     REQUIRE(results.size() == 6);  // five stops, then the peer's close
     CHECK(results.back() == ws::error::closed);
-    std::string wire;
-    std::error_code ec;
-    (void)asio::read(client, asio::dynamic_buffer(wire), ec);
-    auto replies = each_replies(wire);
-    REQUIRE(replies.size() == sent.size() + 1);
-    replies.pop_back();
-    CHECK(replies == sent);
+    pair.check_echoes();
 }
 
 TEST_CASE("websocket async_read_each: a stop with nothing read after it still writes the echoes it corked",
