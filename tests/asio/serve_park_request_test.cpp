@@ -5,15 +5,19 @@
 #include "support.hpp"
 
 #include <herald/asio/serve.hpp>
+#include <herald/asio/sse.hpp>
 #include <herald/memory_budget.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/read_until.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,7 +25,6 @@
 #include <vector>
 
 using namespace herald;
-using testing::after;
 using testing::quiet_options;
 using tcp = asio::ip::tcp;
 
@@ -30,7 +33,8 @@ namespace {
 using parked_connection = http::server_connection<tcp::socket>;
 
 // A connection served with async_serve, its client socket, and the request
-// parked on it (every request parks, as a long poll does).
+// parked on it (every request parks, as a long poll does). `when_parked` runs
+// once the loop has parked the request (posted from the handler, so after it).
 struct parking_pair {
     parking_pair(asio::io_context& io, const http::server_options& options) : client(io) {
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
@@ -38,10 +42,13 @@ struct parking_pair {
         server = std::make_shared<parked_connection>(acceptor.accept(), options);
         http::async_serve(
             server,
-            [this](const http::request& req, http::responder r) {
+            [this, &io](const http::request& req, http::responder r) {
                 seen.push_back(req.method + " " + req.target + " " + req.body);
                 r.on_abandon([] {});
                 parked.emplace(std::move(r));
+                asio::post(io, [this] {
+                    if (when_parked) when_parked();
+                });
             },
             [this](std::error_code ec) { result = ec; });
     }
@@ -56,6 +63,7 @@ struct parking_pair {
     tcp::socket client;
     std::shared_ptr<parked_connection> server;
     std::optional<http::responder> parked;
+    std::function<void()> when_parked;
     std::vector<std::string> seen;
     std::string wire;
     std::error_code result = asio::error::would_block;
@@ -69,13 +77,13 @@ TEST_CASE("serve on a socket: a parked request is let go of, and its HEAD answer
     parking_pair pair{io, quiet_options()};
     asio::write(pair.client, asio::buffer(std::string("HEAD /slow?since=1 HTTP/1.1\r\nHost: t\r\nX-Long: "
                                                       + std::string(200, 'x') + "\r\nConnection: close\r\n\r\n")));
-    after(io, 30, [&] {
-        REQUIRE(pair.parked);
+    pair.when_parked = [&] {
         const auto& request = std::as_const(*pair.server).request();
         CHECK(request.target == "/");  // none: the default of a connection before its first request
         CHECK(request.fields.size() == 0);
+        CHECK(pair.server->head_request());  // kept apart
         pair.answer("hello");
-    });
+    };
     pair.read_all();
     io.run_for(std::chrono::seconds(10));
     CHECK_FALSE(pair.result);
@@ -97,20 +105,19 @@ TEST_CASE("serve on a socket: after a parked request is answered the next reques
     parking_pair pair{io, options};
     asio::write(pair.client, asio::buffer(std::string("POST /first HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n")
                                           + std::string(3000, 'a')));
-    after(io, 30, [&] {
-        REQUIRE(pair.parked);
+    pair.when_parked = [&] {
         CHECK(budget.used() == 0);  // the body went with the request, and back to the budget
         pair.answer("one");
-    });
-    after(io, 60, [&] {
-        asio::write(pair.client, asio::buffer(std::string("POST /second HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
-                                                          "Connection: close\r\n\r\nbb")));
-    });
-    after(io, 90, [&] {
-        REQUIRE(pair.parked);
-        pair.answer("two");
-    });
-    pair.read_all();
+        // The second request once the first answer is in: read afresh, not
+        // pipelined behind the parked one.
+        asio::async_read_until(pair.client, asio::dynamic_buffer(pair.wire), "\r\n\r\none", [&](std::error_code ec, std::size_t) {
+            REQUIRE_FALSE(ec);
+            asio::write(pair.client, asio::buffer(std::string("POST /second HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                                                              "Connection: close\r\n\r\nbb")));
+            pair.when_parked = [&] { pair.answer("two"); };
+            pair.read_all();
+        });
+    };
     io.run_for(std::chrono::seconds(10));
     CHECK_FALSE(pair.result);
     CHECK(pair.seen == std::vector<std::string>{"POST /first " + std::string(3000, 'a'), "POST /second bb"});
@@ -120,4 +127,30 @@ TEST_CASE("serve on a socket: after a parked request is answered the next reques
     CHECK(two != std::string::npos);
     CHECK(one < two);
     CHECK(pair.wire.find("Connection: close") > one);  // the first answer kept the connection
+}
+
+TEST_CASE("serve on a socket: a parked HEAD handed off to an event stream gets the stream's head and no events",
+          "[asio][serve][sse]") {
+    // The request is let go of while parked; the stream still knows it answers
+    // a HEAD (server_connection::head_request, RFC 9110 §9.3.2).
+    asio::io_context io;
+    parking_pair pair{io, quiet_options()};
+    std::shared_ptr<sse::event_stream<tcp::socket>> stream;
+    std::optional<std::error_code> ran;
+    asio::write(pair.client, asio::buffer(std::string("HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n")));
+    pair.when_parked = [&] {
+        std::exchange(pair.parked, std::nullopt)->hand_off<parked_connection>([&](std::shared_ptr<parked_connection> c) {
+            stream = std::make_shared<sse::event_stream<tcp::socket>>(std::move(c));
+            stream->send(std::make_shared<const std::string>("data: hello\n\n"));
+            stream->async_run([&](std::error_code ec) { ran = ec; });
+        });
+    };
+    pair.read_all();
+    io.run_for(std::chrono::seconds(10));
+    REQUIRE(stream);
+    CHECK(ran == std::error_code{});
+    INFO(pair.wire);
+    CHECK(pair.wire.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(pair.wire.find("Content-Type: text/event-stream\r\n") != std::string::npos);
+    CHECK(pair.wire.size() == pair.wire.find("\r\n\r\n") + 4);  // no event, no retry line
 }

@@ -93,7 +93,8 @@ public:
 
     // The request read by the last async_read_request. A request parked for long
     // (async_serve, responder::on_abandon) is let go of while it waits: request()
-    // is then empty (a default GET /), as after a new connection.
+    // is then empty (a default GET /), as after a new connection, and only the
+    // facts its answer needs are kept (head_request()).
     http::request& request() {
         if (!request_) request_ = std::make_unique<http::request>();
         return *request_;
@@ -102,6 +103,10 @@ public:
         static const http::request none;
         return request_ ? *request_ : none;
     }
+
+    // Whether the request being answered is a HEAD, let go of or not: its answer,
+    // a response or a stream handed this connection, has no content (RFC 9110 §9.3.2).
+    bool head_request() const noexcept { return let_go_.held ? let_go_.head : request().method == "HEAD"; }
 
     // False once a response said or implied `Connection: close`, or the stream ended.
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -121,7 +126,7 @@ public:
     template <class Token>
     auto async_read_request(Token&& token);
 
-    // Writes `res` (which must outlive the operation) as the answer to request():
+    // Writes `res` (which must outlive the operation) as the answer to the last request:
     // adds Date, Content-Length and `Connection: close` as needed, sends no body to
     // HEAD, and closes the stream after a response that ends the connection.
     template <class Token>
@@ -220,13 +225,11 @@ private:
     // fields and body (a long poll is one of many thousands: docs/benchmarks.md).
     void let_go_of_request() noexcept {
         if (!request_) return;
-        let_go_ = {request_->method == "HEAD", request_->keep_alive()};
+        let_go_ = {true, request_->method == "HEAD", request_->keep_alive()};
         forget_body();
         request_.reset();
     }
-    // RFC 9110 §9.3.2: the answer to HEAD has the fields of a GET and no content.
-    bool answers_head() const noexcept { return request_ ? request_->method == "HEAD" : let_go_.head; }
-    bool request_keeps_alive() const noexcept { return request_ ? request_->keep_alive() : let_go_.keep_alive; }
+    bool request_keeps_alive() const noexcept { return let_go_.held ? let_go_.keep_alive : request().keep_alive(); }
 
     enum class phase { idle, head, body, write };
 
@@ -288,7 +291,10 @@ private:
     };
     asio_detail::deadline<executor_type, expire> deadline_;
     std::unique_ptr<http::request> request_;  // see request()
+    // The facts stay the answer's even if request() is asked for meanwhile (it then
+    // makes an empty request), until the next read.
     struct request_facts {
+        bool held = false;  // a request was let go of
         bool head = false;
         bool keep_alive = true;
     } let_go_;  // the last request's, once it is let go of (let_go_of_request)

@@ -68,7 +68,7 @@ public:
     explicit event_stream(std::shared_ptr<connection_type> conn, const stream_options& options = {},
                           http::response head = stream_response())
         : stream_(std::move(conn->next_layer())), ticket_(conn->take_ticket()), limits_(options),
-          head_only_(conn->request().method == "HEAD") {  // RFC 9110 §9.3.2: no body
+          head_only_(conn->head_request()) {  // RFC 9110 §9.3.2: no body
         http::head_options head_options;
         head_options.keep_alive = false;
         head_options.until_close = true;

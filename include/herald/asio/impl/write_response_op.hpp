@@ -36,7 +36,7 @@ struct write_response_op {
         if (!started) {
             started = true;
             if (auto local = c.prepare_head(*res)) return asio_detail::post_complete(self, c.get_executor(), local);
-            const bool send_body = !c.answers_head() && !status_has_no_body(res->status);
+            const bool send_body = !c.head_request() && !status_has_no_body(res->status);
             const std::string_view body = send_body ? std::string_view(res->body) : std::string_view();
             // A small body is copied behind the head, so one buffer goes out by
             // send(), not two by sendmsg() (the kernel copies no message header or
