@@ -68,7 +68,7 @@ private:
             switch (ev.type) {
             case event_type::head:
                 c.parser().head_into(c.request());
-                if (auto bad = c.request_->check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
+                if (auto bad = c.request().check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
                 c.arm(phase::body);
                 // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
                 // for this interim answer before it sends the body.
@@ -79,12 +79,13 @@ private:
                     return;
                 }
                 continue;
-            case event_type::body:
+            case event_type::body: {
                 // A body the process's memory budget cannot hold now: 503, try later.
-                if (!c.body_held_.hold(c.request_->body.size() + ev.data.size()))
-                    return answer(self, budget_error::exhausted, 503);
-                c.request_->body.append(ev.data);
+                auto& body = c.request().body;
+                if (!c.body_held_.hold(body.size() + ev.data.size())) return answer(self, budget_error::exhausted, 503);
+                body.append(ev.data);
                 continue;
+            }
             case event_type::end_of_message: return finish(self, {});
             case event_type::upgrade:
                 // Reached only when the previous request asked for an upgrade and was
