@@ -107,7 +107,7 @@ struct response_slot {
 };
 
 // The slot of a connection whose executor is `Executor`: the executor itself
-// (8 bytes for an io_context's, 16 for a strand), not a type-erased copy (56).
+// (8 bytes for an io_context's, 24 for a strand of it), not a type-erased copy (56).
 template <class Executor>
 struct response_slot_on final : response_slot {
     explicit response_slot_on(Executor ex) : executor(std::move(ex)) {}

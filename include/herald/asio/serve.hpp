@@ -24,7 +24,6 @@
 #include <herald/asio/http.hpp>
 #include <herald/asio/responder.hpp>
 
-#include <asio/any_io_executor.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -138,7 +137,8 @@ private:
 
     // A request parked for long (its handler registered on_abandon: a long poll)
     // on a socket: the loop itself waits for the socket to become readable, with
-    // no read buffer, parser, timer or second operation meanwhile, and the answer
+    // no read buffer, parser, request, timer or second operation meanwhile (the
+    // answer needs only head_request() and keep-alive, kept apart), and the answer
     // wakes it by cancelling that wait (detail::response_slot). Its cost is a
     // parked long poll's memory (docs/benchmarks.md). false: not here (a TLS or
     // test stream, pipelined bytes buffered, the connection ending).
