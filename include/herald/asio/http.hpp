@@ -225,7 +225,9 @@ private:
     // fields and body (a long poll is one of many thousands: docs/benchmarks.md).
     void let_go_of_request() noexcept {
         if (!request_) return;
-        let_go_ = {true, request_->method == "HEAD", request_->keep_alive()};
+        // Parked again after a spurious wake-up: request() made since is an empty
+        // one, not the request answered, whose facts are kept already.
+        if (!let_go_.held) let_go_ = {true, request_->method == "HEAD", request_->keep_alive()};
         forget_body();
         request_.reset();
     }
