@@ -119,6 +119,16 @@ TEST_CASE("serve: HEAD gets the fields of GET and no body", "[asio][http]") {
     CHECK(wire == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\n");
 }
 
+TEST_CASE("serve: an error answer to HEAD has its fields and no content", "[asio][http]") {
+    auto [ec, wire] = serve_bytes("HEAD /x HTTP/1.1\r\nHost: a b\r\n\r\n");  // RFC 9112 §3.2: a bad Host
+    CHECK(ec == http::error::bad_host);
+    INFO(wire);
+    CHECK(wire.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+    const auto length = "Content-Length: " + std::to_string(std::error_code(http::error::bad_host).message().size() + 1) + "\r\n";
+    CHECK(wire.find(length) != std::string::npos);  // a GET's (RFC 9110 §9.3.2)
+    CHECK(wire.size() == wire.find("\r\n\r\n") + 4);
+}
+
 TEST_CASE("serve: parse errors are answered with their status and the connection closed", "[asio][http]") {
     struct case_t {
         std::string input;

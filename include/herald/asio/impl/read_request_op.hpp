@@ -147,7 +147,10 @@ private:
         if (c.prepare_head(*c.error_response_)) return finish(self, ec);
         at = step::wrote_answer;
         c.arm(phase::write);  // a client that sent garbage and reads nothing is cut too
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(c.error_response_->body)};
+        // RFC 9110 §9.3.2: to a HEAD read whole (a bad Host, a body refused), the
+        // fields and no content; before its head is read the method is not known.
+        const auto content = c.head_request() ? asio::const_buffer() : asio::buffer(c.error_response_->body);
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), content};
         asio::async_write(c.stream_, buffers, std::move(self));
     }
 
