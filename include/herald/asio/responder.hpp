@@ -185,7 +185,7 @@ public:
     // or the connection was closed. Long polling unparks the request there.
     // Registering it also says the request waits long: its connection then holds no
     // read buffer and no request until the answer (docs/http.md): a hand-off given
-    // after it finds conn->request() empty.
+    // after it finds conn->request() empty, and only conn->head_request() left.
     void on_abandon(std::function<void()> fn) {
         if (!slot_) return;
         slot_->parks.store(true, std::memory_order_relaxed);
