@@ -79,7 +79,7 @@ public:
         const auto wait = now.found.state == topic::outcome::behind ? std::max(r.timeout, source_wait) : r.timeout;
         auto w = std::make_shared<waiter>(weak_from_this(), std::move(respond), std::move(step.cursor));
         if (const auto refused = park(r.topic, clock::now() + wait, w)) return w->refuse(try_again_later(refused.message()));
-        w->watch();
+        waiter::watch(w);
         // From the same cursor: what came since the look above is replayed to it.
         (void)hub_.subscribe(r.topic, cursor, w);
     }
@@ -109,7 +109,9 @@ private:
         return res;
     }
 
-    class waiter final : public subscriber, public std::enable_shared_from_this<waiter> {
+    // Not enable_shared_from_this (16 bytes of one of many thousands): watch() is
+    // given its owner.
+    class waiter final : public subscriber {
     public:
         waiter(std::weak_ptr<poll_parking> parking, http::responder respond, std::string cursor)
             : parking_(std::move(parking)), respond_(std::move(respond)), cursor_(std::move(cursor)) {}
@@ -141,8 +143,8 @@ private:
             respond_(std::move(res));
         }
         // A client that hangs up is forgotten at once.
-        void watch() {
-            respond_.on_abandon([weak = this->weak_from_this()] {
+        static void watch(const std::shared_ptr<waiter>& w) {
+            w->respond_.on_abandon([weak = std::weak_ptr<waiter>(w)] {
                 if (auto self = weak.lock(); self && self->finish()) self->leave();
             });
         }
