@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -129,7 +130,7 @@ TEST_CASE("limits on waiters in total and per key answer a clear error", "[longp
 TEST_CASE("a random mix of waits publishes cancels and expiries keeps the registry consistent", "[longpoll]") {
     registry r;
     std::mt19937 rng(7);
-    std::set<std::pair<std::uint32_t, std::uint32_t>> live;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, registry::time_point> live;  // ticket -> deadline
     std::vector<longpoll::ticket> tickets;
     const char* keys[] = {"a", "b", "c"};
     auto now = registry_t0;
@@ -138,9 +139,10 @@ TEST_CASE("a random mix of waits publishes cancels and expiries keeps the regist
         const int what = static_cast<int>(rng() % 10);
         const char* key = keys[rng() % 3];
         if (what < 5) {
-            auto w = r.wait(key, r.cursor(key), now + std::chrono::seconds(rng() % 50), ec);
+            const auto deadline = now + std::chrono::seconds(rng() % 50);
+            auto w = r.wait(key, r.cursor(key), deadline, ec);
             REQUIRE(w.parked);
-            CHECK(live.insert({w.ticket.index, w.ticket.generation}).second);
+            CHECK(live.emplace(std::pair{w.ticket.index, w.ticket.generation}, deadline).second);
             tickets.push_back(w.ticket);
         } else if (what < 7) {
             std::vector<registry::woken> woken;
@@ -153,8 +155,20 @@ TEST_CASE("a random mix of waits publishes cancels and expiries keeps the regist
             now += std::chrono::seconds(rng() % 5);
             std::vector<longpoll::ticket> expired;
             r.expire(now, expired);
-            for (auto& t : expired) CHECK(live.erase({t.index, t.generation}) == 1);
+            auto previous = registry::time_point::min();
+            for (auto& t : expired) {  // all due, earliest first
+                const auto found = live.find({t.index, t.generation});
+                REQUIRE(found != live.end());
+                CHECK(found->second <= now);
+                CHECK(found->second >= previous);
+                previous = found->second;
+                live.erase(found);
+            }
+            for (const auto& [t, deadline] : live) CHECK(deadline > now);  // none due left behind
         }
         REQUIRE(r.waiting() == live.size());
+        auto earliest = registry::time_point::max();
+        for (const auto& [t, deadline] : live) earliest = std::min(earliest, deadline);
+        REQUIRE(r.next_deadline() == earliest);
     }
 }
