@@ -187,7 +187,7 @@ private:
     };
 
     using key_map = std::unordered_map<std::string, key_state, string_hash, std::equal_to<>>;
-    struct deadline {
+    struct deadline_entry {
         time_point at;
         std::uint32_t index;  // the waiter's slot
     };
@@ -249,7 +249,7 @@ private:
     }
 
     void sift_up(std::size_t at) {
-        const deadline moving = deadlines_[at];
+        const deadline_entry moving = deadlines_[at];
         while (at > 0) {
             const std::size_t parent = (at - 1) / 2;
             if (!(moving.at < deadlines_[parent].at)) break;
@@ -260,7 +260,7 @@ private:
     }
 
     void sift_down(std::size_t at) {
-        const deadline moving = deadlines_[at];
+        const deadline_entry moving = deadlines_[at];
         const std::size_t size = deadlines_.size();
         for (;;) {
             std::size_t child = 2 * at + 1;
@@ -273,7 +273,7 @@ private:
         place(at, moving);
     }
 
-    void place(std::size_t at, const deadline& d) {
+    void place(std::size_t at, const deadline_entry& d) {
         deadlines_[at] = d;
         slots_[d.index].heap_at = static_cast<std::uint32_t>(at);
     }
@@ -282,7 +282,7 @@ private:
     key_map keys_;
     std::vector<slot> slots_;
     std::vector<std::uint32_t> free_;
-    std::vector<deadline> deadlines_;
+    std::vector<deadline_entry> deadlines_;
     std::size_t waiting_ = 0;
 };
 
