@@ -68,17 +68,19 @@ struct response_slot {
     // parked for long, so its connection keeps no read buffer meanwhile, and its
     // loop waits on the socket (serve.hpp, park).
     std::atomic<bool> parks{false};
+    // Beside parks, not beside what they go with below: three flags in one word
+    // keep the slot 16 bytes smaller (a parked long poll is one of many thousands).
+    bool watching = false;   // a read or a readiness wait is out to notice the client going away
+    bool abandoned = false;  // the loop ended without an answer
     // The thread running the handler, while it runs: an answer given inside the
     // call is filled in at once, and the loop writes it with no post or watch.
     std::atomic<std::thread::id> inside_handler{};
-    bool watching = false;   // a read or a readiness wait is out to notice the client going away
-    std::error_code gone{};  // what that read ended with, when the client left
+    std::error_code gone{};  // what the watch ended with, when the client left
     // The watch ended with `ec`: an error other than a cancel means the client left.
     void watch_ended(std::error_code ec) noexcept {
         watching = false;
         if (ec && ec != asio::error::operation_aborted) gone = ec;
     }
-    bool abandoned = false;  // the loop ended without an answer
 
     // What a responder gives from outside the handler's call: an answer, a
     // hand-off, or an on_abandon function. Made on the giver's thread, applied on

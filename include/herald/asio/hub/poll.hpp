@@ -154,9 +154,13 @@ private:
             respond_(poll_response(poll_body(cursor_, false, {})));
             leave();
         }
+        // Declared before the other members, with done_: both fit in the 4 bytes
+        // subscriber leaves at its end.
         longpoll::ticket ticket;
 
     private:
+        std::atomic<bool> done_{false};
+
         // -> whether this call ends the poll (only one does).
         bool finish() {
             if (done_.exchange(true)) return false;
@@ -175,7 +179,6 @@ private:
         std::weak_ptr<poll_parking> parking_;
         http::responder respond_;
         std::string cursor_;
-        std::atomic<bool> done_{false};
     };
 
     std::error_code park(const std::string& topic_name, clock::time_point deadline, const std::shared_ptr<waiter>& w) {

@@ -72,8 +72,10 @@ private:
     const service* owner_ = nullptr;
     std::weak_ptr<void> slot_;  // the service's slot of its topic (weak: the slot holds the subscriber)
     // Counts its subscribes and unsubscribes: an attach queued before a later one
-    // is void when the drain reaches it (subscribe and unsubscribe may race).
-    std::atomic<std::uint64_t> generation_{0};
+    // is void when the drain reaches it (subscribe and unsubscribe may race). Only
+    // compared for equality, so 32 bits wrap harmlessly; a derived class's first
+    // members fit in the 4 bytes it leaves (a parked poll's waiter is 8 bytes smaller).
+    std::atomic<std::uint32_t> generation_{0};
 };
 
 }  // namespace herald::hub

@@ -29,7 +29,7 @@ struct slot_work {
     topic::resume_result found{};       // attach: what resume found; fetched: what the source had
     std::string id{};                   // attach: the newest id; lost, fetched: where a lost client continues
     std::uint64_t until = 0;            // fetched: the end of the range asked
-    std::uint64_t generation = 0;       // attach: the subscriber's generation when asked
+    std::uint32_t generation = 0;       // attach: the subscriber's generation when asked
     // attach: a fresh subscriber started from a position (service::start): ready(id)
     // first, then what came after it.
     bool ready_at_cursor = false;
