@@ -39,6 +39,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -81,7 +82,6 @@ public:
     // a copy of 96 bytes (docs/benchmarks.md, memory per connection).
     server_connection(Stream stream, std::shared_ptr<const server_options> options)
         : stream_(std::move(stream)), options_(std::move(options)),
-          buffer_(options_->limits.max_header_bytes + options_->read_size),
           deadline_(stream_.get_executor(), shortest_timeout(*options_), expire{this}) {}
 
     server_connection(const server_connection&) = delete;
@@ -113,11 +113,11 @@ public:
 
     // Bytes read past the last request: the first bytes of an upgraded protocol, or
     // pipelined requests. An upgrade takes them with take_buffered().
-    std::string_view buffered() const noexcept { return buffer_.data(); }
+    std::string_view buffered() const noexcept { return io_ ? io_->buffer.data() : std::string_view{}; }
     // The read buffer's memory: none while the connection waits with nothing
     // buffered after a parked request or before its first (docs/http.md).
-    std::size_t read_buffer_capacity() const noexcept { return buffer_.capacity(); }
-    flat_buffer take_buffered() noexcept { return std::move(buffer_); }
+    std::size_t read_buffer_capacity() const noexcept { return io_ ? io_->buffer.capacity() : 0; }
+    flat_buffer take_buffered() noexcept { return io_ ? std::move(io_->buffer) : flat_buffer{}; }
 
     // Reads one whole request (head and body) into request().
     // Completes with: {} | asio::error::eof (closed between requests) |
@@ -167,19 +167,29 @@ private:
     template <class, class>
     friend struct serve_op;
 
-    // The request parser, made for the first request and again after rest().
-    request_parser& parser() {
-        if (!parser_) parser_ = std::make_unique<request_parser>(options_->limits);
-        return *parser_;
+    // What reading a request and writing its answer need, and a connection that
+    // waits does not: made for the first request, and again after rest().
+    struct io_state {
+        explicit io_state(const server_options& o)
+            : parser(o.limits), buffer(o.limits.max_header_bytes + o.read_size) {}
+        request_parser parser;
+        flat_buffer buffer;
+        std::string head;  // the answer's head (and a small body), serialized
+    };
+    io_state& io() {
+        if (!io_) io_ = std::make_unique<io_state>(*options_);
+        return *io_;
     }
+    request_parser& parser() { return io().parser; }
+    flat_buffer& buffer() { return io().buffer; }
     // Between requests, with a whole request read and nothing buffered after it (a
-    // request parked, or the connection handed off): the read buffer and the
-    // parser are let go of, so a parked long poll or an SSE stream keeps neither
-    // (the next request makes them again).
+    // request parked, or the connection handed off): the parser, the read buffer
+    // and the last answer's head are let go of, so a parked long poll or an SSE
+    // stream keeps none of them, nor the 80 bytes that hold them (the next request
+    // makes them again). Bytes buffered after the request keep them all.
     void rest() noexcept {
-        buffer_.release();
-        if (buffer_.empty()) parser_.reset();
-        std::string().swap(head_);  // the last answer's head (and small body)
+        if (io_ && io_->buffer.empty()) io_.reset();
+        else if (io_) std::string().swap(io_->head);
     }
 
     // For async_serve while a request waits for its answer (serve.hpp): completes
@@ -190,10 +200,10 @@ private:
     // (short polls, a hub's answers).
     template <class Done>
     void watch(Done done) {
-        const auto space = buffer_.prepare(options_->read_size);
+        const auto space = buffer().prepare(options_->read_size);
         stream_.async_read_some(asio::buffer(space.data(), space.size()),
                                 [this, done = std::move(done)](std::error_code ec, std::size_t n) mutable {
-                                    if (!ec) buffer_.commit(n);
+                                    if (!ec) buffer().commit(n);
                                     done(ec);
                                 });
     }
@@ -214,9 +224,10 @@ private:
     // all is no error), eof or the stream's error.
     std::error_code read_ready() {
         std::error_code ec;
-        const auto space = buffer_.prepare(options_->read_size);
-        buffer_.commit(asio_detail::read_now(stream_, asio::buffer(space.data(), space.size()), ec));
-        buffer_.release();  // when nothing came
+        auto& buffer = this->buffer();
+        const auto space = buffer.prepare(options_->read_size);
+        buffer.commit(asio_detail::read_now(stream_, asio::buffer(space.data(), space.size()), ec));
+        if (buffer.empty()) io_.reset();  // nothing came
         return ec;
     }
     void end_after_response() noexcept { keep_alive_ = false; }
@@ -233,7 +244,7 @@ private:
     }
     bool request_keeps_alive() const noexcept { return let_go_.held ? let_go_.keep_alive : request().keep_alive(); }
 
-    enum class phase { idle, head, body, write };
+    enum class phase : std::uint8_t { idle, head, body, write };
 
     // The last request's body goes back to the budget, and a large buffer is freed
     // rather than kept by an idle keep-alive connection.
@@ -267,24 +278,24 @@ private:
         deadline_.arm(after);
     }
 
-    // Serializes the head of `res` into head_ and reports whether the connection
+    // Serializes the head of `res` into io().head and reports whether the connection
     // goes on after it.
     std::error_code prepare_head(const http::response& res) {
-        head_.clear();
-        keep_alive_ = keep_alive_ && request_keeps_alive() && res.keep_alive() && !(parser_ && parser_->error());
+        auto& head = io().head;
+        head.clear();
+        keep_alive_ = keep_alive_ && request_keeps_alive() && res.keep_alive() && !io_->parser.error();
         head_options options;
         options.keep_alive = keep_alive_;
         // One cache per thread, not per connection: the date changes once a second
         // for all of them.
         static thread_local date_cache dates;
         if (options_->send_date) options.date = dates.get(std::chrono::system_clock::now());
-        return serialize_head(res, head_, options);
+        return serialize_head(res, head, options);
     }
 
     Stream stream_;
     std::shared_ptr<const server_options> options_;
-    std::unique_ptr<request_parser> parser_;  // see parser()
-    flat_buffer buffer_;
+    std::unique_ptr<io_state> io_;  // see io()
     // A passed deadline cancels the stream: the pending read or write completes
     // with operation_aborted and the operation sees deadline_.expired().
     struct expire {
@@ -300,13 +311,13 @@ private:
         bool head = false;
         bool keep_alive = true;
     } let_go_;  // the last request's, once it is let go of (let_go_of_request)
-    budget_share body_held_{options_->budget};  // request_->body's bytes
-    std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
-    std::string head_;
-    asio::cancellation_signal closing_;
+    // Beside let_go_, in the word it leaves: 8 bytes less a connection.
     phase phase_ = phase::idle;
     bool serving_ = false;  // async_serve drives the connection (pause_deadline)
     bool keep_alive_ = true;
+    budget_share body_held_{options_->budget};  // request_->body's bytes
+    std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
+    asio::cancellation_signal closing_;
     asio_detail::connection_table::ticket ticket_;
 };
 

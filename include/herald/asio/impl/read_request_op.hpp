@@ -30,7 +30,7 @@ struct read_request_op {
             c.let_go_ = {};  // a request let go of is no longer the one answered
             c.forget_body();
             if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
-            c.arm(c.buffer_.empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
+            c.arm(c.buffered().empty() ? server_connection<Stream>::phase::idle : server_connection<Stream>::phase::head);
             break;
         case step::readable:  // sockets only (pull): the read follows
             // Expired whatever `ec` says: a completion queued before the deadline's
@@ -42,7 +42,7 @@ struct read_request_op {
             if (c.deadline_.expired()) return timed_out(self);
             if (ec == asio::error::eof) return end_of_stream(self);
             if (ec) return finish(self, ec);
-            c.buffer_.commit(bytes);
+            c.buffer().commit(bytes);
             break;
         case step::wrote_continue:
             if (ec) return finish(self, ec);
@@ -61,10 +61,10 @@ private:
     void pull(Self& self) {
         auto& c = *conn;
         while (true) {
-            std::string_view input = c.buffer_.data();
+            std::string_view input = c.buffer().data();
             const std::size_t before = input.size();
             const event ev = c.parser().next(input);
-            c.buffer_.consume(before - input.size());
+            c.buffer().consume(before - input.size());
             switch (ev.type) {
             case event_type::head:
                 c.parser().head_into(c.request());
@@ -104,13 +104,13 @@ private:
                 // memory only once there is something to read).
                 // The read that follows finds the bytes at once (Asio tries it before
                 // it waits); the socket stays in blocking mode for its owner.
-                if (c.buffer_.capacity() == 0 && at != step::readable) {
+                if (c.read_buffer_capacity() == 0 && at != step::readable) {
                     at = step::readable;
                     c.stream_.async_wait(asio::socket_base::wait_read, std::move(self));
                     return;
                 }
             }
-            const auto space = c.buffer_.prepare(c.options_->read_size);
+            const auto space = c.buffer().prepare(c.options_->read_size);
             at = step::read;
             c.stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
             return;
@@ -150,7 +150,7 @@ private:
         // RFC 9110 §9.3.2: to a HEAD read whole (a bad Host, a body refused), the
         // fields and no content; before its head is read the method is not known.
         const auto content = c.head_request() ? asio::const_buffer() : asio::buffer(c.error_response_->body);
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), content};
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.io().head), content};
         asio::async_write(c.stream_, buffers, std::move(self));
     }
 

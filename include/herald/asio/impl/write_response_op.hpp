@@ -41,13 +41,13 @@ struct write_response_op {
             // A small body is copied behind the head, so one buffer goes out by
             // send(), not two by sendmsg() (the kernel copies no message header or
             // vector in), as uWebSockets corks a whole response. Small: the kept
-            // head_ stays small too (rest() frees it while a request is parked).
+            // head stays small too (rest() frees it while a request is parked).
             if (body.size() <= small_body_copied) {
-                c.head_.append(body);
-                asio::async_write(c.stream_, asio::buffer(c.head_), progress{&c}, std::move(self));
+                c.io().head.append(body);
+                asio::async_write(c.stream_, asio::buffer(c.io().head), progress{&c}, std::move(self));
                 return;
             }
-            const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.head_), asio::buffer(body)};
+            const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.io().head), asio::buffer(body)};
             asio::async_write(c.stream_, buffers, progress{&c}, std::move(self));
             return;
         }
