@@ -188,8 +188,9 @@ private:
     // stream keeps none of them, nor the 80 bytes that hold them (the next request
     // makes them again). Bytes buffered after the request keep them all.
     void rest() noexcept {
-        if (io_ && io_->buffer.empty()) io_.reset();
-        else if (io_) std::string().swap(io_->head);
+        if (!io_) return;
+        if (io_->buffer.empty()) io_.reset();
+        else std::string().swap(io_->head);
     }
 
     // For async_serve while a request waits for its answer (serve.hpp): completes
@@ -281,16 +282,16 @@ private:
     // Serializes the head of `res` into io().head and reports whether the connection
     // goes on after it.
     std::error_code prepare_head(const http::response& res) {
-        auto& head = io().head;
-        head.clear();
-        keep_alive_ = keep_alive_ && request_keeps_alive() && res.keep_alive() && !io_->parser.error();
+        auto& io = this->io();
+        io.head.clear();
+        keep_alive_ = keep_alive_ && request_keeps_alive() && res.keep_alive() && !io.parser.error();
         head_options options;
         options.keep_alive = keep_alive_;
         // One cache per thread, not per connection: the date changes once a second
         // for all of them.
         static thread_local date_cache dates;
         if (options_->send_date) options.date = dates.get(std::chrono::system_clock::now());
-        return serialize_head(res, head, options);
+        return serialize_head(res, io.head, options);
     }
 
     Stream stream_;

@@ -60,19 +60,20 @@ private:
     template <class Self>
     void pull(Self& self) {
         auto& c = *conn;
+        auto& io = c.io();  // kept while a request is read (rest() is for between requests)
         while (true) {
-            std::string_view input = c.buffer().data();
+            std::string_view input = io.buffer.data();
             const std::size_t before = input.size();
-            const event ev = c.parser().next(input);
-            c.buffer().consume(before - input.size());
+            const event ev = io.parser.next(input);
+            io.buffer.consume(before - input.size());
             switch (ev.type) {
             case event_type::head:
-                c.parser().head_into(c.request());
+                io.parser.head_into(c.request());
                 if (auto bad = c.request().check_host()) return answer(self, bad, status_for(bad));  // RFC 9112 §3.2
                 c.arm(phase::body);
                 // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may wait
                 // for this interim answer before it sends the body.
-                if (auto& p = c.parser(); p.expects_continue() && (p.chunked() || p.content_length().value_or(0) > 0)) {
+                if (auto& p = io.parser; p.expects_continue() && (p.chunked() || p.content_length().value_or(0) > 0)) {
                     at = step::wrote_continue;
                     asio::async_write(c.stream_, asio::buffer(std::string_view{"HTTP/1.1 100 Continue\r\n\r\n"}),
                                       std::move(self));
@@ -91,7 +92,7 @@ private:
                 // Reached only when the previous request asked for an upgrade and was
                 // answered with plain HTTP instead: the parser goes on (RFC 9110 §7.8).
                 continue;
-            case event_type::error: return answer(self, c.parser().error(), status_for(c.parser().error()));
+            case event_type::error: return answer(self, io.parser.error(), status_for(io.parser.error()));
             case event_type::need_more:
             case event_type::closed: break;
             }
@@ -104,13 +105,13 @@ private:
                 // memory only once there is something to read).
                 // The read that follows finds the bytes at once (Asio tries it before
                 // it waits); the socket stays in blocking mode for its owner.
-                if (c.read_buffer_capacity() == 0 && at != step::readable) {
+                if (io.buffer.capacity() == 0 && at != step::readable) {
                     at = step::readable;
                     c.stream_.async_wait(asio::socket_base::wait_read, std::move(self));
                     return;
                 }
             }
-            const auto space = c.buffer().prepare(c.options_->read_size);
+            const auto space = io.buffer.prepare(c.options_->read_size);
             at = step::read;
             c.stream_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
             return;
