@@ -235,21 +235,21 @@ private:
     // The deadline index: deadlines_[0] is the earliest, and every entry is no
     // later than its children at 2i+1 and 2i+2. Each move updates the slot's heap_at.
     void push_deadline(time_point at, std::uint32_t index) {
-        deadlines_.push_back({at, index});
-        sift_up(deadlines_.size() - 1);
+        deadlines_.emplace_back();
+        sift_up(deadlines_.size() - 1, {at, index});
     }
 
+    // The last entry fills the hole and moves to where it belongs.
     void erase_deadline(std::size_t at) {
-        const std::size_t last = deadlines_.size() - 1;
-        if (at != last) place(at, deadlines_[last]);
+        const deadline_entry moving = deadlines_.back();
         deadlines_.pop_back();
-        if (at == last) return;
-        if (at > 0 && deadlines_[at].at < deadlines_[(at - 1) / 2].at) sift_up(at);
-        else sift_down(at);
+        if (at == deadlines_.size()) return;  // the erased entry was the last
+        if (at > 0 && moving.at < deadlines_[(at - 1) / 2].at) sift_up(at, moving);
+        else sift_down(at, moving);
     }
 
-    void sift_up(std::size_t at) {
-        const deadline_entry moving = deadlines_[at];
+    // Both put `moving` at hole `at` or, moving others over, where it belongs.
+    void sift_up(std::size_t at, const deadline_entry& moving) {
         while (at > 0) {
             const std::size_t parent = (at - 1) / 2;
             if (!(moving.at < deadlines_[parent].at)) break;
@@ -259,8 +259,7 @@ private:
         place(at, moving);
     }
 
-    void sift_down(std::size_t at) {
-        const deadline_entry moving = deadlines_[at];
+    void sift_down(std::size_t at, const deadline_entry& moving) {
         const std::size_t size = deadlines_.size();
         for (;;) {
             std::size_t child = 2 * at + 1;
