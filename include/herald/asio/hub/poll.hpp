@@ -154,8 +154,9 @@ private:
             respond_(poll_response(poll_body(cursor_, false, {})));
             leave();
         }
-        // Declared before the other members, with done_: both fit in the 4 bytes
-        // subscriber leaves at its end.
+        // Declared before the other members, with done_ after it: the ticket starts in
+        // the 4 bytes subscriber leaves at its end, and done_ takes the 4 before the
+        // next 8-byte boundary (120 bytes, not 128).
         longpoll::ticket ticket;
 
     private:

@@ -74,7 +74,7 @@ private:
     // Counts its subscribes and unsubscribes: an attach queued before a later one
     // is void when the drain reaches it (subscribe and unsubscribe may race). Only
     // compared for equality, so 32 bits wrap harmlessly; a derived class's first
-    // members fit in the 4 bytes it leaves (a parked poll's waiter is 8 bytes smaller).
+    // member can start in the 4 bytes it leaves (a parked poll's waiter is 8 bytes smaller).
     std::atomic<std::uint32_t> generation_{0};
 };
 
