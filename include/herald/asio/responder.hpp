@@ -8,6 +8,7 @@
 // request was abandoned. The serving loop and the responder meet in a
 // response_slot, on the connection's executor.
 
+#include <herald/asio/detail/small_callback.hpp>
 #include <herald/http/message.hpp>
 
 #include <asio/error.hpp>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -63,7 +65,7 @@ struct response_slot {
     std::unique_ptr<handoff_call> handoff;
     // Called once if the request is abandoned: the client went away or the
     // connection was closed before an answer.
-    std::function<void()> on_abandon;
+    asio_detail::small_callback on_abandon;
     // on_abandon was asked for, at once (it is set through a post): the request is
     // parked for long, so its connection keeps no read buffer meanwhile, and its
     // loop waits on the socket (serve.hpp, park).
@@ -88,7 +90,7 @@ struct response_slot {
     struct settlement {
         std::unique_ptr<response> value;
         std::unique_ptr<handoff_call> handoff;
-        std::function<void()> on_abandon;
+        asio_detail::small_callback on_abandon;
     };
     // Posts apply(s) to the connection's executor, which keeps `self` alive.
     virtual void post(std::shared_ptr<response_slot> self, settlement s) = 0;
@@ -188,11 +190,14 @@ public:
     // Registering it also says the request waits long: its connection then holds no
     // read buffer and no request until the answer (docs/http.md): a hand-off given
     // after it finds conn->request() empty, and only conn->head_request() left.
-    void on_abandon(std::function<void()> fn) {
+    // `fn` is kept without a heap block when it is two words or less (a lambda
+    // holding a std::weak_ptr to its owner) and does not throw when moved.
+    template <class Fn, class = std::enable_if_t<std::is_invocable_v<std::decay_t<Fn>&>>>
+    void on_abandon(Fn&& fn) {
         if (!slot_) return;
         slot_->parks.store(true, std::memory_order_relaxed);
         detail::response_slot::settlement s;
-        s.on_abandon = std::move(fn);
+        s.on_abandon = std::forward<Fn>(fn);
         slot_->post(slot_, std::move(s));
     }
 
