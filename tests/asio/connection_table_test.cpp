@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <vector>
 
 using herald::asio_detail::connection_table;
 
@@ -47,4 +48,35 @@ TEST_CASE("connection table: an owner taking a ticket after close_all() is told 
     CHECK(ticket.follow(stream, &closable::close));
     auto later = table->add(std::make_shared<closable>(), &closable::close);  // a new connection is not affected
     CHECK_FALSE(later.follow(stream, &closable::close));
+}
+
+TEST_CASE("connection table: a place given up is reused, and close_all() reaches only the owners with a ticket", "[asio][http]") {
+    auto table = std::make_shared<connection_table>();
+    std::vector<std::shared_ptr<closable>> owners;
+    std::vector<connection_table::ticket> tickets;
+    for (int i = 0; i < 40; ++i) {  // more than one of the deque's blocks
+        owners.push_back(std::make_shared<closable>());
+        tickets.push_back(table->add(owners.back(), &closable::close));
+    }
+    CHECK(table->size() == 40);
+    // Give up every third place; new connections take them over.
+    for (std::size_t i = 0; i < tickets.size(); i += 3) tickets[i] = connection_table::ticket{};
+    CHECK(table->size() == 26);
+    std::vector<std::shared_ptr<closable>> later;
+    for (int i = 0; i < 20; ++i) {
+        later.push_back(std::make_shared<closable>());
+        tickets.push_back(table->add(later.back(), &closable::close));
+    }
+    CHECK(table->size() == 46);
+
+    table->close_all();
+    for (std::size_t i = 0; i < owners.size(); ++i) CHECK(owners[i]->closed == (i % 3 == 0 ? 0 : 1));
+    for (const auto& o : later) CHECK(o->closed == 1);
+
+    tickets.clear();
+    CHECK(table->size() == 0);
+    // Every place is free again: a new ticket is not told it was closed.
+    auto fresh = table->add(std::make_shared<closable>(), &closable::close);
+    CHECK_FALSE(fresh.follow(std::make_shared<closable>(), &closable::close));
+    CHECK(table->size() == 1);
 }
