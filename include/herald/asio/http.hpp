@@ -95,13 +95,10 @@ public:
     // (async_serve, responder::on_abandon) is let go of while it waits: request()
     // is then empty (a default GET /), as after a new connection, and only the
     // facts its answer needs are kept (head_request()).
-    http::request& request() {
-        if (!request_) request_ = std::make_unique<http::request>();
-        return *request_;
-    }
+    http::request& request() { return held().request; }
     const http::request& request() const noexcept {
         static const http::request none;
-        return request_ ? *request_ : none;
+        return request_ ? request_->request : none;
     }
 
     // Whether the request being answered is a HEAD, let go of or not: its answer,
@@ -233,15 +230,28 @@ private:
     }
     void end_after_response() noexcept { keep_alive_ = false; }
 
+    // The request with what reading and answering it hold: made for the first
+    // request, let go of while a request is parked (let_go_of_request), so that a
+    // parked connection keeps one pointer, not the 32 bytes these take.
+    struct request_state {
+        explicit request_state(memory_budget* budget) noexcept : body_held(budget) {}
+        http::request request;
+        budget_share body_held;                          // request.body's bytes
+        std::unique_ptr<http::response> error_response;  // the answer to a bad request, made for one
+    };
+    request_state& held() {
+        if (!request_) request_ = std::make_unique<request_state>(options_->budget);
+        return *request_;
+    }
+
     // A parked request keeps only the two facts its answer needs, not its target,
     // fields and body (a long poll is one of many thousands: docs/benchmarks.md).
     void let_go_of_request() noexcept {
         if (!request_) return;
         // Parked again after a spurious wake-up: request() made since is an empty
         // one, not the request answered, whose facts are kept already.
-        if (!let_go_.held) let_go_ = {true, request_->method == "HEAD", request_->keep_alive()};
-        forget_body();
-        request_.reset();
+        if (!let_go_.held) let_go_ = {true, request_->request.method == "HEAD", request_->request.keep_alive()};
+        request_.reset();  // its body's bytes go back to the budget
     }
     bool request_keeps_alive() const noexcept { return let_go_.held ? let_go_.keep_alive : request().keep_alive(); }
 
@@ -250,8 +260,9 @@ private:
     // The last request's body goes back to the budget, and a large buffer is freed
     // rather than kept by an idle keep-alive connection.
     void forget_body() noexcept {
-        if (request_) free_if_large(request_->body);
-        body_held_.release();
+        if (!request_) return;
+        free_if_large(request_->request.body);
+        request_->body_held.release();
     }
 
     // Between two phases. Under async_serve the next phase arms the deadline soon,
@@ -304,7 +315,7 @@ private:
         void operator()() const { asio_detail::cancel_stream(connection->stream_); }
     };
     asio_detail::deadline<executor_type, expire> deadline_;
-    std::unique_ptr<http::request> request_;  // see request()
+    std::unique_ptr<request_state> request_;  // see held()
     // The facts stay the answer's even if request() is asked for meanwhile (it then
     // makes an empty request), until the next read.
     struct request_facts {
@@ -316,8 +327,6 @@ private:
     phase phase_ = phase::idle;
     bool serving_ = false;  // async_serve drives the connection (pause_deadline)
     bool keep_alive_ = true;
-    budget_share body_held_{options_->budget};  // request_->body's bytes
-    std::unique_ptr<http::response> error_response_;  // the answer to a bad request, made for one
     asio::cancellation_signal closing_;
     asio_detail::connection_table::ticket ticket_;
 };

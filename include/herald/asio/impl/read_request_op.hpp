@@ -26,7 +26,7 @@ struct read_request_op {
         auto& c = *conn;
         switch (at) {
         case step::start:
-            if (c.request_) c.request_->clear();
+            if (c.request_) c.request_->request.clear();
             c.let_go_ = {};  // a request let go of is no longer the one answered
             c.forget_body();
             if (!c.keep_alive_) return asio_detail::post_complete(self, c.get_executor(), asio::error::eof);
@@ -83,7 +83,7 @@ private:
             case event_type::body: {
                 // A body the process's memory budget cannot hold now: 503, try later.
                 auto& body = c.request().body;
-                if (!c.body_held_.hold(body.size() + ev.data.size())) return answer(self, budget_error::exhausted, 503);
+                if (!c.held().body_held.hold(body.size() + ev.data.size())) return answer(self, budget_error::exhausted, 503);
                 body.append(ev.data);
                 continue;
             }
@@ -143,14 +143,15 @@ private:
         failure = ec;
         if (status == 0) return finish(self, ec);
         c.keep_alive_ = false;
-        c.error_response_ = std::make_unique<response>(status, "text/plain; charset=utf-8", ec.message() + "\n");
-        if (status == 503) c.error_response_->fields.append("Retry-After", "1");  // RFC 9110 §10.2.3
-        if (c.prepare_head(*c.error_response_)) return finish(self, ec);
+        auto& refusal = c.held().error_response;
+        refusal = std::make_unique<response>(status, "text/plain; charset=utf-8", ec.message() + "\n");
+        if (status == 503) refusal->fields.append("Retry-After", "1");  // RFC 9110 §10.2.3
+        if (c.prepare_head(*refusal)) return finish(self, ec);
         at = step::wrote_answer;
         c.arm(phase::write);  // a client that sent garbage and reads nothing is cut too
         // RFC 9110 §9.3.2: to a HEAD read whole (a bad Host, a body refused), the
         // fields and no content; before its head is read the method is not known.
-        const auto content = c.head_request() ? asio::const_buffer() : asio::buffer(c.error_response_->body);
+        const auto content = c.head_request() ? asio::const_buffer() : asio::buffer(refusal->body);
         const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.io().head), content};
         asio::async_write(c.stream_, buffers, std::move(self));
     }
