@@ -38,7 +38,7 @@ TEST_CASE("deadline: fires once, at the latest deadline it was armed with", "[as
     context c;
     int fired = 0;
     clock_type::time_point fired_at{};
-    deadline d(c.io.get_executor(), 20ms, [&] {
+    deadline d(c.io.get_executor(), [&] {
         ++fired;
         fired_at = clock_type::now();
         // Another sweep or two: a second firing would be counted.
@@ -46,10 +46,10 @@ TEST_CASE("deadline: fires once, at the latest deadline it was armed with", "[as
         t->async_wait([t, &c](std::error_code) { c.stop(); });
     });
     const auto start = clock_type::now();
-    d.arm(30ms);
+    d.arm(30ms, 20ms);
     // Moved later before it fires (a keep-alive request's next phase).
     asio::steady_timer later(c.io, 10ms);
-    later.async_wait([&](std::error_code) { d.arm(80ms); });
+    later.async_wait([&](std::error_code) { d.arm(80ms, 20ms); });
     c.io.run_for(5s);
     CHECK(fired == 1);
     CHECK(d.expired());
@@ -59,15 +59,15 @@ TEST_CASE("deadline: fires once, at the latest deadline it was armed with", "[as
 TEST_CASE("deadline: arming is no timer operation, and a sooner deadline is kept", "[asio][deadline]") {
     context c;
     int fired = 0;
-    deadline d(c.io.get_executor(), 20ms, [&] {
+    deadline d(c.io.get_executor(), [&] {
         ++fired;
         c.stop();
     });
-    d.arm(10s);
-    for (int i = 0; i < 1000; ++i) d.arm(20s);
+    d.arm(10s, 20ms);
+    for (int i = 0; i < 1000; ++i) d.arm(20s, 20ms);
     // Nothing was queued by 1,001 arms: nothing is ready to run.
     CHECK(c.io.poll() == 0);
-    d.arm(20ms);  // sooner: fires in time
+    d.arm(20ms, 20ms);  // sooner: fires in time
     c.io.run_for(5s);
     CHECK(fired == 1);
 }
@@ -75,11 +75,11 @@ TEST_CASE("deadline: arming is no timer operation, and a sooner deadline is kept
 TEST_CASE("deadline: disarmed it never fires, and armed again it does", "[asio][deadline]") {
     context c;
     int fired = 0;
-    deadline d(c.io.get_executor(), 10ms, [&] {
+    deadline d(c.io.get_executor(), [&] {
         ++fired;
         c.stop();
     });
-    d.arm(10ms);
+    d.arm(10ms, 10ms);
     d.disarm();
     int fired_while_disarmed = -1;
     bool expired_while_disarmed = true;
@@ -87,7 +87,7 @@ TEST_CASE("deadline: disarmed it never fires, and armed again it does", "[asio][
     after.async_wait([&](std::error_code) {
         fired_while_disarmed = fired;
         expired_while_disarmed = d.expired();
-        d.arm(10ms);
+        d.arm(10ms, 10ms);
     });
     c.io.run_for(5s);
     CHECK(fired_while_disarmed == 0);
@@ -100,8 +100,8 @@ TEST_CASE("deadline: destroyed after its sweep fired and before the post ran, it
     context c;
     int fired = 0;
     std::optional<deadline> d;
-    d.emplace(c.io.get_executor(), 10ms, [&] { ++fired; });
-    d->arm(1ms);
+    d.emplace(c.io.get_executor(), [&] { ++fired; });
+    d->arm(1ms, 10ms);
     std::this_thread::sleep_for(30ms);
     // The one handler ready is the sweep's: it finds the deadline passed and posts
     // the check to the deadline's executor.
@@ -109,4 +109,27 @@ TEST_CASE("deadline: destroyed after its sweep fired and before the post ran, it
     d.reset();
     CHECK(c.io.poll() >= 1);  // the check runs, finds its owner gone (ASan: no use after free)
     CHECK(fired == 0);
+}
+
+TEST_CASE("deadline: re-armed after its sweep fired and before the post ran, it waits for the new time", "[asio][deadline]") {
+    // The entry holds the only copy of the time: the check must see the re-arm there.
+    context c;
+    int fired = 0;
+    clock_type::time_point fired_at{};
+    deadline d(c.io.get_executor(), [&] {
+        ++fired;
+        fired_at = clock_type::now();
+        c.stop();
+    });
+    d.arm(1ms, 10ms);
+    std::this_thread::sleep_for(30ms);
+    CHECK(c.io.run_one() == 1);  // the sweep: it posts the check
+    const auto rearmed = clock_type::now();
+    d.arm(60ms, 10ms);  // the next phase of the connection, before the check runs
+    CHECK(c.io.poll() >= 1);  // the check: re-armed, so nothing yet
+    CHECK(fired == 0);
+    CHECK_FALSE(d.expired());
+    c.io.run_for(5s);
+    CHECK(fired == 1);
+    CHECK(fired_at - rearmed >= 60ms);
 }

@@ -82,7 +82,7 @@ public:
     // a copy of 96 bytes (docs/benchmarks.md, memory per connection).
     server_connection(Stream stream, std::shared_ptr<const server_options> options)
         : stream_(std::move(stream)), options_(std::move(options)),
-          deadline_(stream_.get_executor(), shortest_timeout(*options_), expire{this}) {}
+          deadline_(stream_.get_executor(), expire{this}) {}
 
     server_connection(const server_connection&) = delete;
     server_connection& operator=(const server_connection&) = delete;
@@ -287,7 +287,7 @@ private:
                            : p == phase::head ? options_->header_timeout
                            : p == phase::body ? options_->body_timeout
                                               : options_->write_timeout;
-        deadline_.arm(after);
+        deadline_.arm(after, shortest_timeout(*options_));
     }
 
     // Serializes the head of `res` into io().head and reports whether the connection

@@ -78,6 +78,8 @@ public:
             if (due == never) return clear();  // "never" is no deadline, and is not counted
             if (due_.exchange(due) == never && service_) service_->set_one();
         }
+        // Whether a deadline is set: false once the sweep fired it (or clear()).
+        bool is_set() const noexcept { return due_.load(std::memory_order_relaxed) != never; }
         // No deadline: the sweep stops by itself once none is left.
         void clear() noexcept {
             if (due_.exchange(never) != never && service_) service_->cleared_one();

@@ -42,25 +42,23 @@ class deadline {
 public:
     using clock = std::chrono::steady_clock;
 
-    // `resolution`: the shortest interval this deadline is armed with (see above).
-    deadline(const Executor& ex, clock::duration resolution, OnExpire on_expire)
-        : executor_(ex), resolution_(resolution), on_expire_(std::move(on_expire)) {}
+    deadline(const Executor& ex, OnExpire on_expire) : executor_(ex), on_expire_(std::move(on_expire)) {}
 
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;
     ~deadline() { entry_.leave(); }  // before life_ goes: no sweep reads it after
 
     // Calls on_expire() once `after` has passed, on the executor, unless disarmed
-    // or re-armed first.
-    void arm(clock::duration after) {
+    // or re-armed first. `resolution`: the shortest interval this deadline is ever
+    // armed with (see above), taken at the first arm (not kept: 8 bytes a connection).
+    void arm(clock::duration after, clock::duration resolution) {
         if (!life_) {
             life_.get();  // made here, on the owner's thread: the sweep only copies it
-            entry_.join(executor_, resolution_, this, &passed);
+            entry_.join(executor_, resolution, this, &passed);
         }
         expired_ = false;
         armed_ = true;
-        due_ = clock::now() + after;
-        entry_.expires_at(due_);
+        entry_.expires_at(clock::now() + after);
     }
 
     void disarm() noexcept {
@@ -89,17 +87,17 @@ private:
 
     void check() {
         if (!armed_) return;
-        // Re-armed for later since the sweep saw the earlier time: wait on.
-        if (clock::now() < due_) return entry_.expires_at(due_);
+        // Re-armed since the sweep took the passed time out of the entry: the entry
+        // holds the new one, and the sweep waits for it (the time is kept there
+        // only, not here too: 8 bytes a connection).
+        if (entry_.is_set()) return;
         armed_ = false;
         expired_ = true;
         on_expire_();
     }
 
     Executor executor_;
-    clock::duration resolution_;
     OnExpire on_expire_;
-    clock::time_point due_{};
     bool armed_ = false;
     bool expired_ = false;
     lifeline<> life_;  // made by the first arm()
