@@ -37,8 +37,11 @@ namespace herald::http {
 
 template <class Stream, class Handler>
 struct serve_op {
-    server_connection<Stream>* conn;
-    std::shared_ptr<void> owner;  // the connection, for hand-offs; null: they are refused
+    // The connection. Shared when async_serve was given it shared (a hand-off shares
+    // it on); else it points at the caller's and owns nothing (use_count() == 0: a
+    // hand-off is refused). One pointer pair for both: a parked operation is one of
+    // many thousands.
+    std::shared_ptr<server_connection<Stream>> conn;
     Handler handler;
     // A returning handler's answers, made for the first; nothing for a handler
     // with a responder (a parked operation is one of many thousands).
@@ -221,12 +224,12 @@ private:
         }
         // The new owner must share the connection: with async_serve(conn&) nothing
         // keeps it alive once this operation completes.
-        if (!owner) {
+        if (conn.use_count() == 0) {
             slot->value = std::make_unique<response>(500, "text/plain; charset=utf-8", "hand-off needs async_serve(std::shared_ptr<server_connection>)\n");
             return write(self, *slot->value);
         }
         c.rest();  // unless bytes wait: an SSE stream reads no more requests, a WebSocket reads frames
-        asio::post(c.get_executor(), [take = std::move(slot->handoff->take), owner = owner] { take(owner); });
+        asio::post(c.get_executor(), [take = std::move(slot->handoff->take), owner = std::shared_ptr<void>(conn)] { take(owner); });
         complete(self, {});
     }
 
@@ -290,7 +293,8 @@ template <class Stream, class Handler, class Token>
 auto async_serve(server_connection<Stream>& conn, Handler handler, Token&& token) {
     // The caller owns `conn`, so a hand-off (which must share it) is refused with 500.
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{&conn, nullptr, std::move(handler)}, token, conn.next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{std::shared_ptr<server_connection<Stream>>(std::shared_ptr<void>(), &conn), std::move(handler)},
+        token, conn.next_layer());
 }
 
 // The same, for a shared connection: a hand-off shares its ownership.
@@ -298,7 +302,7 @@ template <class Stream, class Handler, class Token>
 auto async_serve(std::shared_ptr<server_connection<Stream>> conn, Handler handler, Token&& token) {
     auto* raw = conn.get();
     return asio::async_compose<Token, void(std::error_code)>(
-        serve_op<Stream, std::decay_t<Handler>>{raw, std::move(conn), std::move(handler)}, token, raw->next_layer());
+        serve_op<Stream, std::decay_t<Handler>>{std::move(conn), std::move(handler)}, token, raw->next_layer());
 }
 
 }  // namespace herald::http

@@ -90,7 +90,7 @@ public:
     // Connections still open are closed. Destroy the server on its executor's thread
     // or after the execution context stopped, as with any Asio I/O object.
     ~basic_server() {
-        *alive_ = false;
+        life_->alive = false;
         std::error_code ignored;
         acceptor_.close(ignored);
         accept_delay_.cancel();
@@ -119,8 +119,8 @@ public:
     // Stops accepting and closes every open connection. Thread-safe.
     void stop() {
         *stopped_ = true;  // a TLS handshake that ends after this is not served
-        asio::post(acceptor_.get_executor(), [alive = alive_, this] {
-            if (!*alive) return;
+        asio::post(acceptor_.get_executor(), [life = life_, this] {
+            if (!life->alive) return;
             std::error_code ignored;
             acceptor_.close(ignored);
             accept_delay_.cancel();
@@ -136,7 +136,7 @@ public:
 
     // Called with each connection's final error ({} for a normal end or a hand-off);
     // for logging.
-    void on_connection_end(std::function<void(std::error_code)> fn) { on_end_ = std::move(fn); }
+    void on_connection_end(std::function<void(std::error_code)> fn) { life_->on_end = std::move(fn); }
 
     // Called once each time accepting runs into the process's descriptor limit
     // (EMFILE, ENFILE) or out of memory for a socket, with that error; for one log
@@ -172,8 +172,8 @@ private:
     }
 
     void accept() {
-        acceptor_.async_accept(connection_executor(), [this, alive = alive_](std::error_code ec, socket_type socket) {
-            if (!*alive || ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        acceptor_.async_accept(connection_executor(), [this, life = life_](std::error_code ec, socket_type socket) {
+            if (!life->alive || ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
             if (asio_detail::out_of_descriptors(ec)) return at_limit(ec);
             if (!ec) {
                 limit_delay_ = {};
@@ -198,8 +198,8 @@ private:
         }
         reserve_.refuse_waiting(acceptor_.native_handle());
         accept_delay_.expires_after(limit_delay_);
-        accept_delay_.async_wait([this, alive = alive_](std::error_code wait_ec) {
-            if (wait_ec || !*alive || !acceptor_.is_open()) return;
+        accept_delay_.async_wait([this, life = life_](std::error_code wait_ec) {
+            if (wait_ec || !life->alive || !acceptor_.is_open()) return;
             accept();
         });
     }
@@ -214,11 +214,11 @@ private:
             register_and_serve(std::move(socket));
         } else {
             ++*handshakes_;
-            transport_.start(std::move(socket), [this, alive = alive_, stopped = stopped_, handshakes = handshakes_](
+            transport_.start(std::move(socket), [this, life = life_, stopped = stopped_, handshakes = handshakes_](
                                                     std::error_code ec, stream_type stream) mutable {
                 --*handshakes;
                 // A failed handshake, or one that ended after stop(): the stream just goes.
-                if (!ec && *alive && !*stopped) register_and_serve(std::move(stream));
+                if (!ec && life->alive && !*stopped) register_and_serve(std::move(stream));
             });
         }
     }
@@ -232,13 +232,14 @@ private:
             auto c = std::static_pointer_cast<connection_type>(owner);
             asio::post(c->get_executor(), [c] { c->close(); });
         }));
-        asio::dispatch(conn->get_executor(), [this, conn, alive = alive_]() mutable {
+        asio::dispatch(conn->get_executor(), [conn, handler = handler_, life = life_]() mutable {
             // The completion runs on the connection's executor without a binding:
             // it is the socket's, a composed operation's default (and a parked
             // operation, one of many thousands, is smaller by an executor for it:
-            // 8 bytes on one thread, 24 with a strand).
-            async_serve(std::move(conn), shared_handler{handler_}, [this, alive](std::error_code ec) {
-                if (*alive && on_end_) on_end_(ec);
+            // 8 bytes on one thread, 24 with a strand). It holds one pointer pair,
+            // not `this` beside it (8 bytes more a parked operation).
+            async_serve(std::move(conn), shared_handler{std::move(handler)}, [life = std::move(life)](std::error_code ec) {
+                if (life->alive && life->on_end) life->on_end(ec);
             });
         });
     }
@@ -273,10 +274,15 @@ private:
     std::shared_ptr<const server_options> options_;  // shared with every connection
     Transport transport_;
     std::shared_ptr<const async_handler> handler_;
-    std::function<void(std::error_code)> on_end_;
     std::function<void(std::error_code)> on_limit_;
-    // Read by handlers on any thread, cleared by the destructor: atomic.
-    std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+    // Shared with the handlers the server does not outlive: whether it is still
+    // there (read on any thread, cleared by the destructor: atomic), and what a
+    // connection's end calls (set before the server starts).
+    struct lifetime {
+        std::atomic<bool> alive{true};
+        std::function<void(std::error_code)> on_end;
+    };
+    std::shared_ptr<lifetime> life_ = std::make_shared<lifetime>();
     std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
     std::shared_ptr<std::atomic<std::size_t>> handshakes_ = std::make_shared<std::atomic<std::size_t>>(0);  // under way
     std::shared_ptr<asio_detail::connection_table> connections_ = std::make_shared<asio_detail::connection_table>();
