@@ -43,12 +43,14 @@ struct response_slot {
     virtual ~response_slot() = default;
 
     std::unique_ptr<asio::steady_timer> signal;
-    // While the loop is parked: cancels its socket's wait (the connection
-    // outlives the wait, and both are touched on its executor only).
-    void (*wake_parked)(void* connection) = nullptr;
+    // While the loop is parked, its connection: waking it cancels its socket's wait
+    // (the connection outlives the wait, and both are touched on its executor
+    // only). How is the derived slot's, which knows the connection's type: a
+    // virtual call, not a function pointer kept in each slot (8 bytes).
     void* parked_connection = nullptr;
+    virtual void wake_parked() = 0;
     void wake() {
-        if (wake_parked) wake_parked(parked_connection);
+        if (parked_connection) wake_parked();
         else if (signal) signal->cancel();
     }
     // The answer, once given: on the heap, so a parked request's slot holds no
@@ -110,11 +112,18 @@ struct response_slot {
     }
 };
 
+// What waking a parked connection does (response_slot::wake_parked): a stateless
+// callable given the connection. None, for a slot whose loop never parks.
+struct never_parked {
+    void operator()(void*) const noexcept {}
+};
+
 // The slot of a connection whose executor is `Executor`: the executor itself
 // (8 bytes for an io_context's, 24 for a strand of it), not a type-erased copy (56).
-template <class Executor>
+template <class Executor, class WakeParked = never_parked>
 struct response_slot_on final : response_slot {
     explicit response_slot_on(Executor ex) : executor(std::move(ex)) {}
+    void wake_parked() override { WakeParked{}(parked_connection); }
     void post(std::shared_ptr<response_slot> self, settlement s) override {
         asio::post(executor, [self = std::move(self), s = std::move(s)]() mutable { self->apply(std::move(s)); });
     }

@@ -108,7 +108,7 @@ private:
             static_assert(std::is_invocable_v<Handler&, const request&, responder>,
                           "a handler takes (const request&) and returns a response, or takes "
                           "(const request&, responder)");
-            slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type>>(c.get_executor());
+            slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type, cancel_parked_wait>>(c.get_executor());
             {
                 const detail::handler_call call{*slot};
                 handler(std::as_const(c.request()), responder{slot});
@@ -145,6 +145,9 @@ private:
     // wakes it by cancelling that wait (detail::response_slot). Its cost is a
     // parked long poll's memory (docs/benchmarks.md). false: not here (a TLS or
     // test stream, pipelined bytes buffered, the connection ending).
+    struct cancel_parked_wait {
+        void operator()(void* parked) const { asio_detail::cancel_stream(static_cast<server_connection<Stream>*>(parked)->next_layer()); }
+    };
     template <class Self>
     bool park(Self& self) {
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
@@ -152,9 +155,6 @@ private:
             if (!slot->parks.load(std::memory_order_relaxed) || !c.keep_alive() || !c.buffered().empty()) return false;
             slot->watching = true;
             slot->parked_connection = &c;
-            slot->wake_parked = [](void* parked) {
-                asio_detail::cancel_stream(static_cast<server_connection<Stream>*>(parked)->next_layer());
-            };
             at = step::parked;
             c.wait_readable(std::move(self));
             return true;
@@ -169,7 +169,6 @@ private:
     void unparked(Self& self, std::error_code ec) {
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
             auto& c = *conn;
-            slot->wake_parked = nullptr;
             slot->parked_connection = nullptr;
             // Woken, then closed (server::stop() ran first): aborted, as a read's end would be.
             if (!ec && !c.next_layer().is_open()) ec = asio::error::operation_aborted;
