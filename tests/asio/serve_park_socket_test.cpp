@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,6 +103,34 @@ TEST_CASE("serve on a socket: a client that leaves while its request is parked i
     CHECK(result == asio::error::operation_aborted);
     CHECK(abandoned == 1);
     CHECK_FALSE(pair.server->keep_alive());
+    parked.reset();
+}
+
+TEST_CASE("serve on a socket: on_abandon with an empty function parks the request, and the client leaving calls nothing", "[asio][serve]") {
+    // As with std::function: nullptr and an empty std::function are no callable.
+    const std::string path = GENERATE("/a", "/b");
+    asio::io_context io;
+    served_pair pair{io};
+    std::optional<http::responder> parked;
+    std::error_code result = asio::error::would_block;
+    bool empty_function = false;
+    http::async_serve(
+        *pair.server,
+        [&](const http::request& req, http::responder r) {
+            empty_function = req.path() == "/b";
+            if (empty_function) r.on_abandon(std::function<void()>{});
+            else r.on_abandon(nullptr);
+            parked.emplace(std::move(r));
+        },
+        [&](std::error_code ec) { result = ec; });
+    asio::write(pair.client, asio::buffer("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    after(io, 20, [&] {
+        CHECK(pair.server->read_buffer_capacity() == 0);  // parked: let go of
+        pair.client.close();
+    });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(empty_function == (path == "/b"));
+    CHECK(result == asio::error::operation_aborted);
     parked.reset();
 }
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -113,6 +114,23 @@ TEST_CASE("small_callback: an empty one is false and moves as empty", "[asio][sm
     auto& self = c;
     c = std::move(self);  // self-move keeps it as it was
     CHECK_FALSE(c);
+}
+
+TEST_CASE("small_callback: a null function pointer or an empty std::function makes an empty one", "[asio][small_callback]") {
+    void (*null_function)() = nullptr;
+    CHECK_FALSE(small_callback{null_function});
+    CHECK_FALSE(small_callback{std::function<void()>{}});
+    int calls = 0;
+    static int* counter = nullptr;
+    counter = &calls;
+    void (*function)() = [] { ++*counter; };
+    small_callback a{function};
+    small_callback b{std::function<void()>([&] { ++calls; })};
+    REQUIRE(a);
+    REQUIRE(b);
+    a();
+    b();
+    CHECK(calls == 2);
 }
 
 TEST_CASE("small_callback: a callable whose move may throw is kept on the heap and still works", "[asio][small_callback]") {

@@ -20,7 +20,6 @@
 #include <memory>
 #include <string_view>
 #include <thread>
-#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -107,7 +106,10 @@ struct response_slot {
             on_abandon = nullptr;
             return wake();
         }
-        if (abandoned) return s.on_abandon();
+        if (abandoned) {
+            if (s.on_abandon) s.on_abandon();
+            return;
+        }
         on_abandon = std::move(s.on_abandon);
     }
 };
@@ -200,13 +202,13 @@ public:
     // read buffer and no request until the answer (docs/http.md): a hand-off given
     // after it finds conn->request() empty, and only conn->head_request() left.
     // `fn` is kept without a heap block when it is two words or less (a lambda
-    // holding a std::weak_ptr to its owner) and does not throw when moved.
-    template <class Fn, class = std::enable_if_t<std::is_invocable_v<std::decay_t<Fn>&>>>
-    void on_abandon(Fn&& fn) {
+    // holding a std::weak_ptr to its owner) and does not throw when moved; an empty
+    // one (nullptr, an empty std::function) parks the request and calls nothing.
+    void on_abandon(asio_detail::small_callback fn) {
         if (!slot_) return;
         slot_->parks.store(true, std::memory_order_relaxed);
         detail::response_slot::settlement s;
-        s.on_abandon = std::forward<Fn>(fn);
+        s.on_abandon = std::move(fn);
         slot_->post(slot_, std::move(s));
     }
 

@@ -11,13 +11,20 @@
 // (responder::on_abandon). Larger callables, or ones that may throw when moved,
 // go on the heap as they would there.
 
+#include <cassert>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <new>
 #include <type_traits>
 #include <utility>
 
 namespace herald::asio_detail {
+
+template <class Fn>
+inline constexpr bool is_std_function = false;
+template <class R, class... Args>
+inline constexpr bool is_std_function<std::function<R(Args...)>> = true;
 
 class small_callback {
 public:
@@ -27,6 +34,11 @@ public:
     template <class F, class Fn = std::decay_t<F>,
               class = std::enable_if_t<!std::is_same_v<Fn, small_callback> && std::is_invocable_v<Fn&>>>
     small_callback(F&& f) {  // NOLINT: converting, as std::function's
+        // A null function pointer or an empty std::function makes an empty
+        // callback, as std::function's own constructor does.
+        if constexpr (std::is_pointer_v<Fn> || is_std_function<Fn>) {
+            if (f == nullptr) return;
+        }
         if constexpr (keeps_inline<Fn>) {
             ::new (static_cast<void*>(&storage_)) Fn(std::forward<F>(f));
             ops_ = &inline_ops<Fn>;
@@ -58,7 +70,11 @@ public:
                                          std::is_nothrow_move_constructible_v<Fn>;
 
     explicit operator bool() const noexcept { return ops_ != nullptr; }
-    void operator()() { ops_->call(&storage_); }
+    // Only when not empty.
+    void operator()() {
+        assert(ops_);
+        ops_->call(&storage_);
+    }
 
 private:
     struct storage {
