@@ -54,20 +54,20 @@ TEST_CASE("connection table: a place given up is reused, and close_all() reaches
     auto table = std::make_shared<connection_table>();
     std::vector<std::shared_ptr<closable>> owners;
     std::vector<connection_table::ticket> tickets;
-    for (int i = 0; i < 40; ++i) {  // more than one of the deque's blocks
+    for (int i = 0; i < 100; ++i) {  // more than one chunk of places
         owners.push_back(std::make_shared<closable>());
         tickets.push_back(table->add(owners.back(), &closable::close));
     }
-    CHECK(table->size() == 40);
+    CHECK(table->size() == 100);
     // Give up every third place; new connections take them over.
     for (std::size_t i = 0; i < tickets.size(); i += 3) tickets[i] = connection_table::ticket{};
-    CHECK(table->size() == 26);
+    CHECK(table->size() == 66);
     std::vector<std::shared_ptr<closable>> later;
     for (int i = 0; i < 20; ++i) {
         later.push_back(std::make_shared<closable>());
         tickets.push_back(table->add(later.back(), &closable::close));
     }
-    CHECK(table->size() == 46);
+    CHECK(table->size() == 86);
 
     table->close_all();
     for (std::size_t i = 0; i < owners.size(); ++i) CHECK(owners[i]->closed == (i % 3 == 0 ? 0 : 1));
