@@ -287,7 +287,7 @@ private:
                            : p == phase::head ? options_->header_timeout
                            : p == phase::body ? options_->body_timeout
                                               : options_->write_timeout;
-        deadline_.arm(after, shortest_timeout(*options_));
+        deadline_.arm(after, [this] { return shortest_timeout(*options_); });
     }
 
     // Serializes the head of `res` into io().head and reports whether the connection

@@ -35,6 +35,16 @@
 
 namespace herald::http {
 
+namespace detail {
+// How a parked loop is woken (response_slot::wake_parked): its socket's readiness
+// wait is cancelled. Of the stream type only, so that every handler type of one
+// stream shares one slot type.
+template <class Stream>
+struct cancel_parked_wait {
+    void operator()(void* parked) const { asio_detail::cancel_stream(static_cast<server_connection<Stream>*>(parked)->next_layer()); }
+};
+}  // namespace detail
+
 template <class Stream, class Handler>
 struct serve_op {
     // The connection. Shared when async_serve was given it shared (a hand-off shares
@@ -108,7 +118,7 @@ private:
             static_assert(std::is_invocable_v<Handler&, const request&, responder>,
                           "a handler takes (const request&) and returns a response, or takes "
                           "(const request&, responder)");
-            slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type, cancel_parked_wait>>(c.get_executor());
+            slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type, detail::cancel_parked_wait<Stream>>>(c.get_executor());
             {
                 const detail::handler_call call{*slot};
                 handler(std::as_const(c.request()), responder{slot});
@@ -145,9 +155,6 @@ private:
     // wakes it by cancelling that wait (detail::response_slot). Its cost is a
     // parked long poll's memory (docs/benchmarks.md). false: not here (a TLS or
     // test stream, pipelined bytes buffered, the connection ending).
-    struct cancel_parked_wait {
-        void operator()(void* parked) const { asio_detail::cancel_stream(static_cast<server_connection<Stream>*>(parked)->next_layer()); }
-    };
     template <class Self>
     bool park(Self& self) {
         if constexpr (asio_detail::nonblocking_socket<Stream>) {

@@ -135,7 +135,7 @@ public:
     std::size_t connection_count() const { return connections_->size(); }
 
     // Called with each connection's final error ({} for a normal end or a hand-off);
-    // for logging.
+    // for logging. Set it before start(): connections read it on their own threads.
     void on_connection_end(std::function<void(std::error_code)> fn) { life_->on_end = std::move(fn); }
 
     // Called once each time accepting runs into the process's descriptor limit
@@ -275,9 +275,9 @@ private:
     Transport transport_;
     std::shared_ptr<const async_handler> handler_;
     std::function<void(std::error_code)> on_limit_;
-    // Shared with the handlers the server does not outlive: whether it is still
+    // Shared with the handlers that may outlive the server: whether it is still
     // there (read on any thread, cleared by the destructor: atomic), and what a
-    // connection's end calls (set before the server starts).
+    // connection's end calls (set before start()).
     struct lifetime {
         std::atomic<bool> alive{true};
         std::function<void(std::error_code)> on_end;

@@ -29,6 +29,7 @@
 #include <asio/post.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <functional>
 #include <utility>
 
@@ -52,9 +53,14 @@ public:
     // or re-armed first. `resolution`: the shortest interval this deadline is ever
     // armed with (see above), taken at the first arm (not kept: 8 bytes a connection).
     void arm(clock::duration after, clock::duration resolution) {
+        arm(after, [resolution] { return resolution; });
+    }
+    // The same, with `resolution()` called only at the first arm.
+    template <std::invocable Resolution>
+    void arm(clock::duration after, Resolution resolution) {
         if (!life_) {
             life_.get();  // made here, on the owner's thread: the sweep only copies it
-            entry_.join(executor_, resolution, this, &passed);
+            entry_.join(executor_, resolution(), this, &passed);
         }
         expired_ = false;
         armed_ = true;
