@@ -118,7 +118,7 @@ public:
 
     // Stops accepting and closes every open connection. Thread-safe.
     void stop() {
-        *stopped_ = true;  // a TLS handshake that ends after this is not served
+        life_->stopped = true;  // a TLS handshake that ends after this is not served
         asio::post(acceptor_.get_executor(), [life = life_, this] {
             if (!life->alive) return;
             std::error_code ignored;
@@ -208,17 +208,17 @@ private:
         std::error_code ignored;
         // Connections in their TLS handshake count too: a flood of handshakes must
         // not pass the limit.
-        if (options_->max_connections && connection_count() + *handshakes_ >= options_->max_connections) return refuse(socket);
+        if (options_->max_connections && connection_count() + life_->handshakes >= options_->max_connections) return refuse(socket);
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // small pushes must not wait for Nagle
         if constexpr (std::is_same_v<stream_type, socket_type>) {
             register_and_serve(std::move(socket));
         } else {
-            ++*handshakes_;
-            transport_.start(std::move(socket), [this, life = life_, stopped = stopped_, handshakes = handshakes_](
+            ++life_->handshakes;
+            transport_.start(std::move(socket), [this, life = life_](
                                                     std::error_code ec, stream_type stream) mutable {
-                --*handshakes;
+                --life->handshakes;
                 // A failed handshake, or one that ended after stop(): the stream just goes.
-                if (!ec && life->alive && !*stopped) register_and_serve(std::move(stream));
+                if (!ec && life->alive && !life->stopped) register_and_serve(std::move(stream));
             });
         }
     }
@@ -276,15 +276,16 @@ private:
     std::shared_ptr<const async_handler> handler_;
     std::function<void(std::error_code)> on_limit_;
     // Shared with the handlers that may outlive the server: whether it is still
-    // there (read on any thread, cleared by the destructor: atomic), and what a
-    // connection's end calls (set before start()).
+    // there (read on any thread, cleared by the destructor: atomic), whether stop()
+    // ran, the TLS handshakes under way, and what a connection's end calls (set
+    // before start()).
     struct lifetime {
         std::atomic<bool> alive{true};
+        std::atomic<bool> stopped{false};
+        std::atomic<std::size_t> handshakes{0};
         std::function<void(std::error_code)> on_end;
     };
     std::shared_ptr<lifetime> life_ = std::make_shared<lifetime>();
-    std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
-    std::shared_ptr<std::atomic<std::size_t>> handshakes_ = std::make_shared<std::atomic<std::size_t>>(0);  // under way
     std::shared_ptr<asio_detail::connection_table> connections_ = std::make_shared<asio_detail::connection_table>();
 };
 
