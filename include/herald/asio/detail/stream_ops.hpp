@@ -36,8 +36,10 @@ bool make_non_blocking(Socket& s, std::error_code& ec) noexcept {
 }
 
 // Whether a non-blocking call failed only because it would have had to wait.
+// Success is told first: the comparisons below look up Asio's category each time,
+// and every read and write of a hot path asks.
 inline bool would_block(std::error_code ec) noexcept {
-    return ec == asio::error::would_block || ec == asio::error::try_again;
+    return ec && (ec == asio::error::would_block || ec == asio::error::try_again);
 }
 
 // One read or write tried at once, without blocking: what it moved, with a
