@@ -112,6 +112,9 @@ struct stream<NextLayer>::read_op {
                 took(n);
                 hold_replies();
                 if (pull(self, std::string_view(shared.data(), n), false)) return;
+                // The connection took every byte and the stream's buffer is still
+                // empty (waits start only then): nothing to pull from it.
+                return read_more(self);
             }
             break;
         case step::closing: return close_then(self, result);
@@ -119,7 +122,15 @@ struct stream<NextLayer>::read_op {
         }
         hold_replies();
         if (pull(self, st.in_.data(), true)) return;
-        st.uncork();  // the network is needed again: what the handlers wrote goes out now
+        read_more(self);
+    }
+
+private:
+    // Every buffered byte is used: the network is needed again.
+    template <class Self>
+    void read_more(Self& self) {
+        auto& st = *s;
+        st.uncork();  // what the handlers wrote goes out now
         if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
             if (st.in_.empty() && !st.small_reads_) {
                 st.in_.release();  // nothing is buffered: an idle stream keeps no buffer
@@ -135,7 +146,6 @@ struct stream<NextLayer>::read_op {
         st.next_.async_read_some(asio::buffer(space.data(), space.size()), std::move(self));
     }
 
-private:
     // Hands `input` to the connection until an event ends the read (true: the
     // operation is completing) or it needs more bytes (false: it took them all).
     // `in_buffer`: `input` is the stream's buffer, consumed as it is used; otherwise
