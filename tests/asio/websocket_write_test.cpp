@@ -234,6 +234,57 @@ TEST_CASE("websocket stream on a socket: a stream made and written at once alloc
     CHECK(read_messages(pair.client, 1) == std::vector<std::string>{"at once"});
 }
 
+TEST_CASE("websocket stream on a socket: a small message with nothing queued before it goes out from the stack, "
+          "allocating nothing even as the thread's first write",
+          "[asio][websocket]") {
+    // Up to kept_buffer_capacity the header and payload are laid out together on
+    // the stack and given to one send: no connection output grows to hold them and
+    // no thread flight is made (impl/websocket_write_op.hpp, write_message).
+    asio::io_context io;
+    socket_pair pair(io);
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+    const std::string payload = pattern(kept_buffer_capacity, 5);
+    std::size_t allocated = 0;
+    std::error_code refused;
+    std::thread fresh([&] {  // no thread_local of herald's made yet
+        test_support::allocation_counter allocations;
+        refused = stream.send(ws::opcode::binary, payload);
+        allocated = allocations.count();
+    });
+    fresh.join();
+    REQUIRE_FALSE(refused);
+    if constexpr (test_support::counts_allocations) CHECK(allocated == 0);
+    CHECK(stream.protocol().output().empty());
+    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{payload});
+    CHECK(io.poll() == 0);  // nothing left to write
+}
+
+TEST_CASE("websocket stream on a socket: small messages past what the kernel takes, the one it takes in part "
+          "included, arrive whole and in order",
+          "[asio][websocket]") {
+    // 1,000-byte messages into bounded buffers the client does not read yet: the
+    // first that does not fit is cut where the kernel stopped (or refused whole),
+    // its rest queued from the stack's copy, and every later one queues behind it.
+    asio::io_context io;
+    socket_pair pair(io);
+    pair.bound_buffers(16 * 1024);
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
+    std::vector<std::string> sent;
+    for (unsigned i = 0; i < 400; ++i) {
+        sent.push_back(pattern(1000, 100 + i));
+        REQUIRE_FALSE(stream.send(ws::opcode::binary, sent.back()));
+    }
+    std::vector<std::string> received;
+    std::thread reader([&] { received = read_messages(pair.client, sent.size()); });
+    io.run_for(std::chrono::seconds(20));  // ends once the queue is written
+    stream.next_layer().shutdown(asio::socket_base::shutdown_send);  // a reader still waiting fails, not hangs
+    reader.join();
+    REQUIRE(received.size() == sent.size());
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < sent.size(); ++i) wrong += received[i] != sent[i];
+    CHECK(wrong == 0);
+}
+
 TEST_CASE("websocket stream on a socket: one stream's write waits while another's goes out at once, and a stream "
           "destroyed mid-write leaves nothing that runs on it",
           "[asio][websocket]") {

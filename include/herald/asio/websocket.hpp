@@ -298,9 +298,9 @@ private:
     void let_go(flight& f) noexcept;
     const flight* in_flight() const noexcept;
     void count_written(std::size_t n);
-    // A whole message into the output, or written at once from `payload` itself.
+    // A whole message into the output, or written at once when nothing waits before it.
     std::error_code write_message(opcode type, std::string_view payload);
-    bool writes_directly(opcode type, std::size_t size) const noexcept;
+    bool writes_directly(opcode type) const noexcept;
 
     // impl/websocket_timers.hpp: heartbeats (start_heartbeat) and the close timeout.
     struct heartbeat_state;

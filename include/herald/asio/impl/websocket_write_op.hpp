@@ -17,6 +17,7 @@
 #include <asio/write.hpp>
 
 #include <array>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <system_error>
@@ -94,32 +95,42 @@ void stream<NextLayer>::flush() {
         [&](const auto& buffers) { asio::async_write(next_, buffers, std::move(done)); });
 }
 
-// A large message of a server, with nothing queued before it, is written from the
-// caller's bytes: no copy into the output and no buffer to allocate, as
-// uWebSockets' send. Only what the kernel leaves is copied into the queue.
-// Compressed messages (deflate) and a client's (masked) go through the connection.
+// A message of a server, with nothing queued before it, is written at once
+// without going through the connection's output, as uWebSockets' send: a small
+// one laid out with its header on the stack (one buffer: send(), not sendmsg()),
+// a large one from the caller's bytes, uncopied. Only what the kernel leaves is
+// copied into the queue. Compressed messages (deflate) and a client's (masked) go
+// through the connection.
 template <class NextLayer>
-bool stream<NextLayer>::writes_directly(opcode type, std::size_t size) const noexcept {
+bool stream<NextLayer>::writes_directly(opcode type) const noexcept {
     // Not after a close was sent or received: write_message's checks, which this
     // path passes by, refuse it there (RFC 6455 §5.5.1: nothing after the close).
-    return size > kept_buffer_capacity && conn_.state() == state::open && (type == opcode::text || type == opcode::binary) &&
-           !conn_.is_client() && !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ &&
-           output_.empty(conn_);
+    return conn_.state() == state::open && (type == opcode::text || type == opcode::binary) && !conn_.is_client() &&
+           !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ && output_.empty(conn_);
 }
 
 template <class NextLayer>
 std::error_code stream<NextLayer>::write_message(opcode type, std::string_view payload) {
     if constexpr (asio_detail::nonblocking_socket<NextLayer>) {
-        if (writes_directly(type, payload.size())) {
-            char head[max_header_size];
-            const std::size_t h = write_header({true, 0, type, false, payload.size(), {}}, head);
-            const std::array<asio::const_buffer, 2> frame{asio::buffer(head, h), asio::buffer(payload)};
+        if (writes_directly(type)) {
+            std::array<char, max_header_size + kept_buffer_capacity> laid;
+            const std::size_t h = write_header({true, 0, type, false, payload.size(), {}}, laid.data());
+            const std::string_view head(laid.data(), h);
             std::error_code ec;
-            const std::size_t n = asio_detail::write_now(next_, frame, ec);
+            std::size_t n = 0;
+            if (payload.size() <= kept_buffer_capacity) {
+                if (!payload.empty()) std::memcpy(laid.data() + h, payload.data(), payload.size());
+                const std::string_view frame(laid.data(), h + payload.size());
+                n = asio_detail::write_now(next_, asio::buffer(frame), ec);
+                if (!ec && n < frame.size()) output_.push_framed(conn_, frame.substr(n));
+            } else {
+                const std::array<asio::const_buffer, 2> frame{asio::buffer(head), asio::buffer(payload)};
+                n = asio_detail::write_now(next_, frame, ec);
+                if (!ec && n < h) output_.push_framed(conn_, head.substr(n), payload);
+                else if (!ec && n < h + payload.size()) output_.push_framed(conn_, payload.substr(n - h));
+            }
             count_written(n);
             if (ec) write_error_ = ec;
-            else if (n < h) output_.push_framed(conn_, std::string_view(head + n, h - n), payload);
-            else if (n < h + payload.size()) output_.push_framed(conn_, payload.substr(n - h));
             output_.settle(conn_);  // only what waits is held against the budget
             return ec;
         }
