@@ -73,6 +73,16 @@ inline void raise_descriptor_limit() {
     }
 }
 
+// The io_context's concurrency hint for --threads: with one thread every socket
+// operation runs on it, so Asio's reactor may skip its per-descriptor lock
+// (ASIO_CONCURRENCY_HINT_UNSAFE_IO; posting from other threads stays safe), a lock
+// and an unlock per readiness wait and per completion (docs/benchmarks.md, "Fewer
+// instructions per echo"). Only for servers whose sockets no other thread touches.
+inline int io_concurrency_hint(const options& opts) {
+    const long threads = opts.number("threads", 1);
+    return threads == 1 ? static_cast<int>(ASIO_CONCURRENCY_HINT_UNSAFE_IO) : static_cast<int>(threads);
+}
+
 // Listens on --host/--port, prints where, and runs `io` on --threads threads until
 // a signal; `on_stop` runs first (close streams, answer parked requests).
 template <class Server, class OnStop>

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
                                 {"host", "port", "threads", "memory-budget-mib", "deflate", "deflate-window", "small-read-buffer", "cert",
                                  "key"});
     example::raise_descriptor_limit();
-    asio::io_context io{static_cast<int>(opts.number("threads", 1))};
+    asio::io_context io{example::io_concurrency_hint(opts)};
     memory_budget budget{static_cast<std::size_t>(opts.number("memory-budget-mib", 256)) << 20};
     const ws::stream_options options = stream_options(budget, opts);
     auto serve_on = [&]<class Server>(std::type_identity<Server>, auto... transport) {
