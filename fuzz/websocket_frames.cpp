@@ -7,7 +7,8 @@
 // gives the same events in the same order with the same data, close code and error,
 // and the same output bytes (pongs, close replies); a text message delivered is
 // valid UTF-8; nothing reads outside its input (each piece is an allocation of
-// exactly its size, for ASan).
+// exactly its size, for ASan). The pieces are fed twice: as read-only views, and as
+// spans the connection may unmask whole messages in (next(std::span<char>&)).
 #include <herald/utf8.hpp>
 #include <herald/websocket/connection.hpp>
 
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,7 +44,7 @@ struct run_result {
 };
 
 run_result run(ws::role role, const ws::limits& limits, const std::optional<ws::deflate_params>& deflate,
-               const std::uint8_t* data, std::size_t size, const std::vector<std::size_t>& cuts) {
+               const std::uint8_t* data, std::size_t size, const std::vector<std::size_t>& cuts, bool in_place = false) {
     std::uint32_t counter = 1;
     ws::connection c(role, limits, [&counter] { return counter = counter * 1103515245u + 12345u; });
     if (deflate) c.enable_deflate(*deflate, ws::deflate_options{});
@@ -53,15 +55,17 @@ run_result run(ws::role role, const ws::limits& limits, const std::optional<ws::
         const std::size_t n = end - at;
         auto piece = std::make_unique<char[]>(n ? n : 1);
         if (n) std::memcpy(piece.get(), data + at, n);
-        std::string_view input{piece.get(), n};
-        for (auto ev = c.next(input); ev != ws::event_type::need_more; ev = c.next(input)) {
+        std::string_view view{piece.get(), n};
+        std::span<char> span{piece.get(), n};
+        const auto next = [&] { return in_place ? c.next(span) : c.next(view); };
+        for (auto ev = next(); ev != ws::event_type::need_more; ev = next()) {
             outcome o{ev, std::string(c.data()), c.message_type(), c.close_code(), c.error()};
             if (ev == ws::event_type::message && c.message_type() == ws::opcode::text)
                 HERALD_FUZZ_CHECK(herald::is_utf8(o.data));
             if (ev != ws::event_type::message && ev != ws::event_type::ping && ev != ws::event_type::pong) o.data.clear();
             r.events.push_back(std::move(o));
         }
-        HERALD_FUZZ_CHECK(input.empty());
+        HERALD_FUZZ_CHECK(in_place ? span.empty() : view.empty());
         at = end;
     }
     r.output.assign(c.output());
@@ -98,5 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto pieces = run(role, limits, deflate, data, size, cuts);
     HERALD_FUZZ_CHECK(whole.events == pieces.events);
     HERALD_FUZZ_CHECK(whole.output == pieces.output);
+    const auto in_place = run(role, limits, deflate, data, size, cuts, true);
+    HERALD_FUZZ_CHECK(whole.events == in_place.events);
+    HERALD_FUZZ_CHECK(whole.output == in_place.output);
     return 0;
 }

@@ -25,6 +25,8 @@
 // Payload bytes are unmasked and appended to the message as they arrive, so a
 // large frame needs no second buffer, and text is validated as it arrives, so
 // invalid UTF-8 fails the connection at the first bad byte, even mid-fragment.
+// Given bytes it may change (next(std::span<char>&)), a message of one whole frame
+// is unmasked and validated where it lies instead, and data() is a view into them.
 // Control frames may come between the fragments of a message (§5.4).
 //
 // Bytes to send — frames from the write_* calls, the automatic pongs and close
@@ -53,6 +55,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -86,69 +89,18 @@ public:
     }
 
     // After the close handshake or a failure, input is dropped: nothing after a
-    // close frame is read (§5.5.1).
-    event_type next(std::string_view& input) {
-        data_ = {};  // a view into buffers the next frame may reallocate: never stale
-        if (delivered_) forget_message();
-        while (true) {
-            if (state_ == state::closed) {
-                input = {};
-                return event_type::need_more;
-            }
-            if (!in_frame_) {
-                // A header is read straight from `input`; one cut by the end of an
-                // input is kept (at most 13 bytes) and completed from the next, so
-                // need_more always means that all of `input` was used.
-                const std::size_t had = header_size_;
-                std::size_t add = input.size();
-                std::string_view source = input;
-                if (had != 0) {
-                    add = std::min(input.size(), max_header_size - had);
-                    if (add) std::memcpy(header_bytes_ + had, input.data(), add);  // data() may be null when empty
-                    source = {header_bytes_, had + add};
-                }
-                std::error_code ec;
-                const std::size_t n = read_header(source, header_, role_, ec, deflate_ ? rsv1 : 0);
-                if (ec) return fail(ec);
-                if (n == 0) {  // fewer bytes than the header needs, so fewer than 14
-                    if (had == 0 && add) std::memcpy(header_bytes_, input.data(), add);
-                    header_size_ = static_cast<std::uint8_t>(had + add);
-                    input.remove_prefix(add);
-                    return event_type::need_more;
-                }
-                header_size_ = 0;
-                input.remove_prefix(n - had);
-                if (auto bad = start_frame()) return fail(bad);
-                in_frame_ = true;
-                remaining_ = header_.length;
-                mask_offset_ = 0;
-            }
-            if (compressed_ && !is_control(header_.op)) {
-                if (auto bad = inflate_payload(input)) return fail(bad);
-                if (remaining_ != 0) return event_type::need_more;
-                in_frame_ = false;
-                if (auto ev = end_frame(); ev != event_type::need_more) return ev;
-                continue;
-            }
-            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
-            std::string& target = is_control(header_.op) ? control_ : message_;
-            const std::size_t before = target.size();
-            // Held as it arrives, not as a header announces it: a header is 14
-            // bytes, and must not reserve 16 MiB of everyone's budget.
-            if (&target == &message_ && !held_.hold(before + take)) return fail(budget_error::exhausted);
-            reuse_spare(target, before + take);  // room let go of by an earlier message, for the bytes in hand
-            target.append(input.data(), take);
-            input.remove_prefix(take);
-            remaining_ -= take;
-            if (header_.masked)
-                mask_offset_ = static_cast<std::uint8_t>(apply_mask(target.data() + before, take, header_.key, mask_offset_));
-            if (!is_control(header_.op) && message_type_ == opcode::text &&
-                !utf8_.feed(std::string_view(target).substr(before)))
-                return fail(error::invalid_utf8);
-            if (remaining_ != 0) return event_type::need_more;
-            in_frame_ = false;
-            if (auto ev = end_frame(); ev != event_type::need_more) return ev;
-        }
+    // close frame is read (§5.5.1). impl/connection_next.hpp.
+    event_type next(std::string_view& input) { return next(input, false); }
+    // The same, for input the caller lets the connection change: a whole message
+    // of one frame that lies in `input` (the usual small message) is unmasked and
+    // checked where it lies, and data() is a view into it, not a copy, as
+    // uWebSockets hands out its receive buffer. Such a message is not held against
+    // the budget: its bytes are the caller's. `input` must stay until the next call.
+    event_type next(std::span<char>& input) {
+        std::string_view view(input.data(), input.size());
+        const event_type ev = next(view, true);
+        input = input.last(view.size());
+        return ev;
     }
 
     // What the last event carries: the message, or the ping/pong payload (empty
@@ -243,6 +195,10 @@ public:
     }
 
 private:
+    event_type next(std::string_view& input, bool in_place);
+    bool fits_in_place(std::size_t available) const noexcept;
+    event_type message_in_place(std::string_view& input);
+
     // Frame-level rules that need the connection's state (§5.4, limits).
     std::error_code start_frame() {
         if (header_.length > limits_.max_frame) return error::frame_too_big;
@@ -395,5 +351,7 @@ private:
 };
 
 }  // namespace herald::websocket
+
+#include <herald/websocket/impl/connection_next.hpp>
 
 #endif
