@@ -111,7 +111,9 @@ struct stream<NextLayer>::read_op {
                 st.received();
                 took(n);
                 hold_replies();
-                if (pull(self, std::string_view(shared.data(), n), false)) return;
+                // In the thread's buffer a one-frame message is unmasked where it lies and
+                // handed out uncopied (connection::next(std::span<char>&)).
+                if (pull(self, shared.first(n), false)) return;
                 // The connection took every byte and the stream's buffer is still
                 // empty (waits start only then): nothing to pull from it.
                 return read_more(self);
@@ -148,11 +150,13 @@ private:
 
     // Hands `input` to the connection until an event ends the read (true: the
     // operation is completing) or it needs more bytes (false: it took them all).
-    // `in_buffer`: `input` is the stream's buffer, consumed as it is used; otherwise
-    // it is the thread's, and what is left after the event is kept in the stream's.
-    template <class Self>
-    bool pull(Self& self, std::string_view input, bool in_buffer) {
+    // `in_buffer`: `input` is the stream's buffer (a string_view), consumed as it is
+    // used; otherwise it is the thread's (a span the connection may unmask in), and
+    // what is left after the event is kept in the stream's.
+    template <class Self, class Input>
+    bool pull(Self& self, Input input, bool in_buffer) {
         auto& st = *s;
+        const auto rest = [&input] { return std::string_view(input.data(), input.size()); };
         while (true) {
             const std::size_t before = input.size();
             const event_type ev = st.conn_.next(input);
@@ -167,7 +171,7 @@ private:
                     // The read's last message, with no reply corked before it: its reply
                     // may go out at once, a large one from the caller's bytes uncopied.
                     if (input.empty() && st.output_.empty(st.conn_)) st.corked_ = false;
-                    unwinding guard{s, in_buffer ? std::string_view() : input};
+                    unwinding guard{s, in_buffer ? std::string_view() : rest()};
                     const bool go_on = sink(type, st.conn_.data());
                     guard.armed = false;
                     if (go_on) continue;  // on in this read's bytes
@@ -175,7 +179,7 @@ private:
                 // The thread's buffer is the next reader's: the rest of this read waits
                 // in the stream's (which holds at least one read). After a close or an
                 // error the connection takes nothing more.
-                if (!in_buffer) (void)st.in_.append(input);
+                if (!in_buffer) (void)st.in_.append(rest());
                 if constexpr (each) {
                     deliver(self, {});  // told to stop
                 } else {
