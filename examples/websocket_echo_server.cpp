@@ -60,14 +60,15 @@ public:
 private:
     // Every message is handed over as it is parsed, with no operation and no copy
     // of its own (async_read_each, as uWebSockets' message handler), and echoed
-    // with send(): copied into the stream's output and written when the socket
-    // takes it (at once, usually; the echoes to one read's messages together). A
+    // with send(): written at once when nothing waits before it, else queued in
+    // the stream's output (the echoes to one read's messages go out together). A
     // client that does not read its echoes fills its queue or the budget.
     void read() {
         ws_.async_read_each(
             [self = this->shared_from_this()](ws::opcode type, std::string_view message) {
                 const std::error_code refused = self->ws_.send(type, message);
-                if (refused == ws::error::send_queue_full || refused == budget_error::exhausted)
+                // Tested first: each comparison below looks up an error category.
+                if (refused && (refused == ws::error::send_queue_full || refused == budget_error::exhausted))
                     self->ws_.async_close(1008, "not reading", [self](std::error_code) {});
                 // Read on: to the next message, or to the end of the close handshake.
             },

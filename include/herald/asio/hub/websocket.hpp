@@ -183,7 +183,7 @@ private:
             if (overflow || ended_) break;
             const auto sent = f.head.empty() ? ws_.send(websocket::opcode::text, f.text)
                                              : ws_.send_shared(std::move(f.owner), f.head, f.text);
-            overflow = sent == websocket::error::send_queue_full || sent == budget_error::exhausted;
+            overflow = sent && (sent == websocket::error::send_queue_full || sent == budget_error::exhausted);
         }
         writing_.clear();
         if (overflow && !ended_) {
