@@ -71,11 +71,15 @@ TEST_CASE("deadline: arming is no timer operation, and a sooner deadline is kept
         ++fired;
         c.stop();
     });
-    d.arm(10s, 20ms);
-    for (int i = 0; i < 1000; ++i) d.arm(20s, 20ms);
+    // An 8 s resolution: the sweep ticks once a second (resolution / 8, at most
+    // 1 s), so its own tick cannot be what poll() finds ready. With 20 ms it
+    // ticked every 2.5 ms, and 1,001 arms under ASan beside the ThreadSanitizer
+    // run took longer than that (a README run failed so).
+    d.arm(10s, 8s);
+    for (int i = 0; i < 1000; ++i) d.arm(20s, 8s);
     // Nothing was queued by 1,001 arms: nothing is ready to run.
     CHECK(c.io.poll() == 0);
-    d.arm(20ms, 20ms);  // sooner: fires in time
+    d.arm(20ms, 20ms);  // sooner: fires in time (at the next tick, within a second)
     c.io.run_for(5s);
     CHECK(fired == 1);
 }
