@@ -1,10 +1,11 @@
 // websocket::stream on a socket tries each write at once (impl/websocket_write_op.hpp):
 // a frame the kernel takes whole is done with no operation left to run; one it
 // takes only partly goes on from where the kernel stopped, and what was queued
-// after it follows in order. A large message of a server goes from the caller's
-// bytes to the kernel with no copy.
+// after it follows in order. Messages written at once without the connection's
+// output: websocket_direct_write_test.cpp.
 #include "../support/allocations.hpp"
 #include "../support/websocket_wire.hpp"
+#include "socket_pair.hpp"
 #include "support.hpp"
 
 #include <herald/asio/websocket.hpp>
@@ -23,58 +24,9 @@
 using namespace herald;
 namespace ws = herald::websocket;
 
-namespace {
-
-// A connected pair of sockets on loopback: the server's end for a stream, the
-// client's read with blocking calls.
-struct socket_pair {
-    explicit socket_pair(asio::io_context& io) : server(io), client(io) {
-        asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
-        client.connect(acceptor.local_endpoint());
-        acceptor.accept(server);
-    }
-    // Bounded kernel buffers (the server's to send, the client's to receive): a
-    // client that does not read fills them soon.
-    void bound_buffers(int bytes) {
-        server.set_option(asio::socket_base::send_buffer_size(bytes));
-        client.set_option(asio::socket_base::receive_buffer_size(bytes));
-    }
-    // Fills the kernel's buffers from the server's end (16 KiB each) before a stream
-    // has it, so that the stream's first write is refused whole; returns how many
-    // filler bytes the client must read (skip_filler) before the stream's frames.
-    std::size_t fill_from_server() {
-        bound_buffers(16 * 1024);
-        server.non_blocking(true);
-        const std::string chunk(4096, 'f');
-        std::size_t filler = 0;
-        std::error_code full;
-        while (!full) filler += server.write_some(asio::buffer(chunk), full);
-        REQUIRE(full == asio::error::would_block);
-        return filler;
-    }
-    void skip_filler(std::size_t filler) {
-        std::string skipped(filler, '\0');
-        asio::read(client, asio::buffer(skipped));
-    }
-    asio::ip::tcp::socket server, client;
-};
-
-// Reads from `socket` until `count` messages came.
-std::vector<std::string> read_messages(asio::ip::tcp::socket& socket, std::size_t count) {
-    ws::connection conn(ws::role::client, {}, test::rng(7));
-    std::vector<std::string> messages;
-    testing::read_ws_messages(socket, conn, messages, count);
-    return messages;
-}
-
-std::string pattern(std::size_t size, unsigned seed) {
-    std::string s(size, '\0');
-    auto draw = test::rng(seed);
-    for (auto& c : s) c = static_cast<char>(draw());
-    return s;
-}
-
-}  // namespace
+using testing::pattern;
+using testing::read_messages;
+using testing::socket_pair;
 
 TEST_CASE("websocket stream on a socket: a frame the kernel takes whole leaves no operation to run", "[asio][websocket]") {
     asio::io_context io;
@@ -139,24 +91,6 @@ TEST_CASE("websocket stream on a socket: a write the kernel takes only partly go
         CHECK(received[i].size() == sent[i].size());
         CHECK(received[i] == sent[i]);
     }
-}
-
-TEST_CASE("websocket stream on a socket: a large server message is written from the caller's bytes, not copied",
-          "[asio][websocket]") {
-    asio::io_context io;
-    socket_pair pair(io);
-    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
-    const std::string payload = pattern(64 * 1024, 4);
-    std::size_t allocated = 0;
-    {
-        test_support::allocation_counter allocations;
-        REQUIRE_FALSE(stream.send(ws::opcode::binary, payload));
-        allocated = allocations.bytes();
-    }
-    INFO("allocated " << allocated << " B");
-    if constexpr (test_support::counts_allocations) CHECK(allocated < 1024);  // no copy of the 64 KiB
-    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{payload});
-    CHECK(io.poll() == 0);  // and nothing left to write
 }
 
 TEST_CASE("websocket stream on a socket: nothing follows a close, a large message included", "[asio][websocket]") {
@@ -232,57 +166,6 @@ TEST_CASE("websocket stream on a socket: a stream made and written at once alloc
         CHECK(sent == 0);
     }
     CHECK(read_messages(pair.client, 1) == std::vector<std::string>{"at once"});
-}
-
-TEST_CASE("websocket stream on a socket: a small message with nothing queued before it goes out from the stack, "
-          "allocating nothing even as the thread's first write",
-          "[asio][websocket]") {
-    // Up to kept_buffer_capacity the header and payload are laid out together on
-    // the stack and given to one send: no connection output grows to hold them and
-    // no thread flight is made (impl/websocket_write_op.hpp, write_message).
-    asio::io_context io;
-    socket_pair pair(io);
-    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
-    const std::string payload = pattern(kept_buffer_capacity, 5);
-    std::size_t allocated = 0;
-    std::error_code refused;
-    std::thread fresh([&] {  // no thread_local of herald's made yet
-        test_support::allocation_counter allocations;
-        refused = stream.send(ws::opcode::binary, payload);
-        allocated = allocations.count();
-    });
-    fresh.join();
-    REQUIRE_FALSE(refused);
-    if constexpr (test_support::counts_allocations) CHECK(allocated == 0);
-    CHECK(stream.protocol().output().empty());
-    CHECK(read_messages(pair.client, 1) == std::vector<std::string>{payload});
-    CHECK(io.poll() == 0);  // nothing left to write
-}
-
-TEST_CASE("websocket stream on a socket: small messages past what the kernel takes, the one it takes in part "
-          "included, arrive whole and in order",
-          "[asio][websocket]") {
-    // 1,000-byte messages into bounded buffers the client does not read yet: the
-    // first that does not fit is cut where the kernel stopped (or refused whole),
-    // its rest queued from the stack's copy, and every later one queues behind it.
-    asio::io_context io;
-    socket_pair pair(io);
-    pair.bound_buffers(16 * 1024);
-    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server));
-    std::vector<std::string> sent;
-    for (unsigned i = 0; i < 400; ++i) {
-        sent.push_back(pattern(1000, 100 + i));
-        REQUIRE_FALSE(stream.send(ws::opcode::binary, sent.back()));
-    }
-    std::vector<std::string> received;
-    std::thread reader([&] { received = read_messages(pair.client, sent.size()); });
-    io.run_for(std::chrono::seconds(20));  // ends once the queue is written
-    stream.next_layer().shutdown(asio::socket_base::shutdown_send);  // a reader still waiting fails, not hangs
-    reader.join();
-    REQUIRE(received.size() == sent.size());
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < sent.size(); ++i) wrong += received[i] != sent[i];
-    CHECK(wrong == 0);
 }
 
 TEST_CASE("websocket stream on a socket: one stream's write waits while another's goes out at once, and a stream "
