@@ -1,7 +1,8 @@
 // websocket::stream on a socket writes a server message with nothing queued before
 // it at once, without the connection's output (impl/websocket_write_op.hpp,
 // write_message): up to 1 KiB laid out with its header on the stack for one send, a
-// larger one from the caller's bytes. What the kernel leaves is queued, in order.
+// larger one from the caller's bytes. What the kernel leaves is queued, in order;
+// nothing is written after a write failed.
 #include "../support/allocations.hpp"
 #include "socket_pair.hpp"
 
@@ -87,4 +88,54 @@ TEST_CASE("websocket stream on a socket: small messages past what the kernel tak
     std::size_t wrong = 0;
     for (std::size_t i = 0; i < sent.size(); ++i) wrong += received[i] != sent[i];
     CHECK(wrong == 0);
+}
+
+TEST_CASE("websocket stream on a socket: after a write cut short nothing more reaches the wire, a small message "
+          "included",
+          "[asio][websocket]") {
+    // A cancelled write leaves part of its frame out; a frame written after it would
+    // be read as that frame's payload. async_write does not refuse up front as
+    // send() does, so the direct path must not write either.
+    asio::io_context io;
+    socket_pair pair(io);
+    pair.bound_buffers(64 * 1024);
+    ws::stream_options options;
+    options.max_queued_bytes = 8 << 20;
+    ws::stream<asio::ip::tcp::socket> stream(std::move(pair.server), options);
+    std::error_code first = asio::error::would_block, second = asio::error::would_block;
+    stream.async_write(ws::opcode::binary, std::string(1 << 20, 'x'), [&](std::error_code ec) { first = ec; });
+    io.poll();
+    REQUIRE(first == asio::error::would_block);  // the client reads nothing: it waits for the kernel
+    stream.next_layer().cancel();
+    io.restart();
+    io.run_for(std::chrono::seconds(5));
+    REQUIRE(first == asio::error::operation_aborted);
+    // The client takes what the kernel holds, so that it has room for more.
+    pair.client.non_blocking(true);
+    std::string received;
+    const auto drain = [&] {
+        for (int quiet = 0; quiet < 20;) {
+            char buf[65536];
+            std::error_code ec;
+            const std::size_t n = pair.client.read_some(asio::buffer(buf), ec);
+            if (n) {
+                received.append(buf, n);
+                quiet = 0;
+            } else {
+                ++quiet;
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
+    };
+    drain();
+    stream.async_write(ws::opcode::text, "hi", [&](std::error_code ec) { second = ec; });
+    io.restart();
+    io.run_for(std::chrono::seconds(5));
+    CHECK(second == asio::error::operation_aborted);  // the stream's write error
+    drain();
+    // Everything the client got is the cut frame: its payload's 'x', never "hi".
+    REQUIRE(received.size() > 10);
+    CHECK(received.size() < 10 + (1 << 20));
+    CHECK(received.find("hi") == std::string::npos);
+    CHECK(received.substr(10).find_first_not_of('x') == std::string::npos);
 }

@@ -105,8 +105,11 @@ template <class NextLayer>
 bool stream<NextLayer>::writes_directly(opcode type) const noexcept {
     // Not after a close was sent or received: write_message's checks, which this
     // path passes by, refuse it there (RFC 6455 §5.5.1: nothing after the close).
-    return conn_.state() == state::open && (type == opcode::text || type == opcode::binary) && !conn_.is_client() &&
-           !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ && output_.empty(conn_);
+    // Not after a write failed either: a write cut short (cancelled, say) may have
+    // left part of a frame on the wire, and nothing may follow it (flush() stops too).
+    return !write_error_ && conn_.state() == state::open && (type == opcode::text || type == opcode::binary) &&
+           !conn_.is_client() && !conn_.deflate() && !conn_.sending_fragments() && !corked_ && !flushing_ &&
+           output_.empty(conn_);
 }
 
 template <class NextLayer>
