@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/guard_page.hpp"
 #include "../support/websocket_wire.hpp"
 
 #include <span>
@@ -147,5 +148,31 @@ TEST_CASE("in place: invalid UTF-8 and a message over the limit fail as they do 
         std::span<char> input(wire.data(), wire.size());
         REQUIRE(server.next(input) == ws::event_type::error);
         CHECK(server.error() == ws::error::message_too_big);
+    }
+}
+
+TEST_CASE("in place: every prefix of a wire ending at a guard page is unmasked inside its span and no further",
+          "[websocket][connection]") {
+    // DESIGN.md "Speed without sharp edges": no read or write outside the span given.
+    // Each prefix is placed so that its last byte is the last before a PROT_NONE page.
+    ws::connection client(ws::role::client, {}, rng(6));
+    REQUIRE_FALSE(client.write_message(ws::opcode::text, "one"));
+    REQUIRE_FALSE(client.write_message(ws::opcode::binary, std::string(200, '\x07')));
+    REQUIRE_FALSE(client.write_message(ws::opcode::text, std::string(70000, 'z')));
+    REQUIRE_FALSE(client.write_ping("p"));
+    const std::string wire = take(client);
+    test_support::guarded_buffer buffer(wire.size());
+    for (std::size_t n = 0; n <= wire.size(); n += (n < 400 ? 1 : 997)) {
+        INFO("prefix of " << n << " bytes");
+        const std::string_view placed = buffer.place(std::string_view(wire).substr(0, n));
+        std::span<char> input(const_cast<char*>(placed.data()), placed.size());  // mapped writable
+        ws::connection server(ws::role::server);
+        std::size_t messages = 0;
+        for (auto ev = server.next(input); ev != ws::event_type::need_more; ev = server.next(input)) {
+            REQUIRE(ev != ws::event_type::error);
+            messages += ev == ws::event_type::message;
+        }
+        CHECK(input.empty());
+        if (n == wire.size()) CHECK(messages == 3);
     }
 }
