@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,31 +48,73 @@ constexpr bool is_target(std::string_view t) noexcept {
     return true;
 }
 
-inline std::error_code check_fields(const fields& f) noexcept {
-    for (auto field : f) {
-        if (!is_token(field.name)) return error::invalid_field_name;
-        if (!is_field_value(field.value)) return error::invalid_field_value;
+// What one pass over a message's fields finds: the first invalid name or value,
+// and which of the fields the serializer would add are there already. One pass
+// rather than a check and a find for each: every response head takes it.
+struct field_survey {
+    std::error_code error;
+    bool date = false;
+    bool content_length = false;
+    bool transfer_encoding = false;
+    bool connection_close = false;
+};
+
+inline field_survey survey_fields(const fields& f) noexcept {
+    field_survey s;
+    for (const auto field : f) {
+        if (!is_token(field.name)) return {error::invalid_field_name};
+        if (!is_field_value(field.value)) return {error::invalid_field_value};
+        s.date = s.date || iequals(field.name, "Date");
+        s.content_length = s.content_length || iequals(field.name, "Content-Length");
+        s.transfer_encoding = s.transfer_encoding || iequals(field.name, "Transfer-Encoding");
+        s.connection_close =
+            s.connection_close || (iequals(field.name, "Connection") && token_list{field.value}.contains("close"));
     }
-    return {};
+    return s;
 }
 
-inline void append_fields(const fields& f, std::string& out) {
-    for (auto field : f) {
-        out.append(field.name);
-        out.append(": ");
-        out.append(field.value);
-        out.append("\r\n");
+// The decimal digits of `n`, as a view.
+class decimal {
+public:
+    explicit decimal(std::uint64_t n) noexcept {
+        do {
+            digits_[--first_] = static_cast<char>('0' + n % 10);
+            n /= 10;
+        } while (n != 0);
     }
+    std::string_view view() const noexcept { return {digits_ + first_, sizeof digits_ - first_}; }
+
+private:
+    char digits_[20];
+    std::size_t first_ = sizeof digits_;
+};
+
+// Appends what `write(put)` puts, in one resize and a copy per piece: writes it
+// once to count and once to copy, so the two cannot disagree. A head is a dozen
+// short pieces, and std::string::append costs some forty instructions a call.
+template <class Write>
+void append_pieces(std::string& out, Write write) {
+    std::size_t size = 0;
+    write([&size](std::string_view piece) noexcept { size += piece.size(); });
+    const std::size_t start = out.size();
+    out.resize(start + size);
+    char* at = out.data() + start;
+    write([&at](std::string_view piece) noexcept {
+        if (piece.empty()) return;  // data() may be null
+        std::memcpy(at, piece.data(), piece.size());
+        at += piece.size();
+    });
 }
 
-inline void append_decimal(std::uint64_t n, std::string& out) {
-    char digits[20];
-    int i = 20;
-    do {
-        digits[--i] = static_cast<char>('0' + n % 10);
-        n /= 10;
-    } while (n != 0);
-    out.append(digits + i, static_cast<std::size_t>(20 - i));
+template <class Put>
+void put_fields(const fields& f, Put& put) {
+    using namespace std::string_view_literals;
+    for (const auto field : f) {
+        put(field.name);
+        put(": "sv);
+        put(field.value);
+        put("\r\n"sv);
+    }
 }
 
 }  // namespace detail
@@ -92,62 +135,72 @@ struct head_options {
 // Content-Length or Transfer-Encoding as `options` and the status require. Nothing
 // is appended when an error is returned.
 inline std::error_code serialize_head(const response& res, std::string& out, const head_options& options = {}) {
+    using namespace std::string_view_literals;  // pieces are views: no strlen each
     if (res.status < 100 || res.status > 999) return error::invalid_status;
     if (!detail::is_field_value(res.reason)) return error::invalid_field_value;
-    if (auto ec = detail::check_fields(res.fields)) return ec;
-    out.append(res.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-    detail::append_decimal(res.status, out);
-    out.push_back(' ');
-    out.append(res.reason.empty() ? reason_phrase(res.status) : std::string_view{res.reason});
-    out.append("\r\n");
-    if (!options.date.empty() && !res.fields.contains("Date")) {
-        out.append("Date: ");
-        out.append(options.date);
-        out.append("\r\n");
-    }
-    detail::append_fields(res.fields, out);
-    if (!options.keep_alive && !res.fields.has_token("Connection", "close")) out.append("Connection: close\r\n");
+    const detail::field_survey has = detail::survey_fields(res.fields);
+    if (has.error) return has.error;
+    const detail::decimal status{res.status};
+    const std::string_view reason = res.reason.empty() ? reason_phrase(res.status) : std::string_view{res.reason};
+    const bool date = !options.date.empty() && !has.date;
+    const bool close = !options.keep_alive && !has.connection_close;
     // RFC 9110 §8.6: no Content-Length in 1xx and 204; a 304 may keep the one of the
     // representation, which only the user knows, so herald adds none there either.
-    if (!status_has_no_body(res.status) && !options.until_close && !res.fields.contains("Content-Length") &&
-        !res.fields.contains("Transfer-Encoding")) {
-        if (options.chunked) {
-            out.append("Transfer-Encoding: chunked\r\n");
-        } else {
-            out.append("Content-Length: ");
-            detail::append_decimal(options.content_length.value_or(res.body.size()), out);
-            out.append("\r\n");
+    const bool framed = !status_has_no_body(res.status) && !options.until_close && !has.content_length && !has.transfer_encoding;
+    const detail::decimal length{options.content_length.value_or(res.body.size())};
+    detail::append_pieces(out, [&](auto put) {
+        put(res.version == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv);
+        put(status.view());
+        put(" "sv);
+        put(reason);
+        put("\r\n"sv);
+        if (date) {
+            put("Date: "sv);
+            put(options.date);
+            put("\r\n"sv);
         }
-    }
-    out.append("\r\n");
+        detail::put_fields(res.fields, put);
+        if (close) put("Connection: close\r\n"sv);
+        if (framed && options.chunked) put("Transfer-Encoding: chunked\r\n"sv);
+        if (framed && !options.chunked) {
+            put("Content-Length: "sv);
+            put(length.view());
+            put("\r\n"sv);
+        }
+        put("\r\n"sv);
+    });
     return {};
 }
 
 // Appends the request line and fields of `req`; a body gets Content-Length (or
 // chunked framing when `options.chunked`). Date is not sent by clients.
 inline std::error_code serialize_head(const request& req, std::string& out, const head_options& options = {}) {
+    using namespace std::string_view_literals;
     if (!detail::is_token(req.method)) return error::invalid_method;
     if (!detail::is_target(req.target)) return error::invalid_target;
-    if (auto ec = detail::check_fields(req.fields)) return ec;
-    out.append(req.method);
-    out.push_back(' ');
-    out.append(req.target);
-    out.append(req.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-    detail::append_fields(req.fields, out);
-    if (!options.keep_alive && !req.fields.has_token("Connection", "close")) out.append("Connection: close\r\n");
-    if (!req.fields.contains("Content-Length") && !req.fields.contains("Transfer-Encoding")) {
-        const std::uint64_t length = options.content_length.value_or(req.body.size());
-        if (options.chunked) {
-            out.append("Transfer-Encoding: chunked\r\n");
-        } else if (length > 0 || req.method == "POST" || req.method == "PUT") {
-            // RFC 9110 §8.6: a user agent SHOULD send Content-Length for POST and PUT
-            // even when the body is empty.
-            out.append("Content-Length: ");
-            detail::append_decimal(length, out);
-            out.append("\r\n");
+    const detail::field_survey has = detail::survey_fields(req.fields);
+    if (has.error) return has.error;
+    const std::uint64_t body_length = options.content_length.value_or(req.body.size());
+    const bool framed = !has.content_length && !has.transfer_encoding;
+    // RFC 9110 §8.6: a user agent SHOULD send Content-Length for POST and PUT even
+    // when the body is empty.
+    const bool announce_length = body_length > 0 || req.method == "POST" || req.method == "PUT";
+    const detail::decimal length{body_length};
+    detail::append_pieces(out, [&](auto put) {
+        put(req.method);
+        put(" "sv);
+        put(req.target);
+        put(req.version == 10 ? " HTTP/1.0\r\n"sv : " HTTP/1.1\r\n"sv);
+        detail::put_fields(req.fields, put);
+        if (!options.keep_alive && !has.connection_close) put("Connection: close\r\n"sv);
+        if (framed && options.chunked) put("Transfer-Encoding: chunked\r\n"sv);
+        if (framed && !options.chunked && announce_length) {
+            put("Content-Length: "sv);
+            put(length.view());
+            put("\r\n"sv);
         }
-    }
-    out.append("\r\n");
+        put("\r\n"sv);
+    });
     return {};
 }
 

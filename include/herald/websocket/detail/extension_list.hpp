@@ -15,6 +15,8 @@
 // decline that offer alone and a client can fail on it; commas inside a quoted
 // string do not split elements.
 
+#include <herald/http/fields.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -34,18 +36,9 @@ struct extension {
     bool valid = true;
 };
 
-// RFC 9110 §5.6.2 tchar.
-constexpr bool is_tchar(char c) noexcept {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-    return std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
-}
-
-constexpr bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_tchar(c)) return false;
-    return true;
-}
+// RFC 9110 §5.6.2 tchar and token, as HTTP field names are checked.
+constexpr bool is_tchar(char c) noexcept { return http::detail::is_tchar(static_cast<unsigned char>(c)); }
+using http::detail::is_token;
 
 class extension_reader {
 public:
