@@ -85,6 +85,21 @@ struct response_slot {
         if (ec && ec != asio::error::operation_aborted) gone = ec;
     }
 
+    // Ready for the connection's next request, as a new slot would be: the serving
+    // loop reuses its slot once nothing else holds it (serve.hpp, answer), one
+    // allocation less per request. A timer made for an earlier wait is kept.
+    void start_over() noexcept {
+        parked_connection = nullptr;
+        value.reset();
+        handoff.reset();
+        on_abandon = nullptr;
+        parks.store(false, std::memory_order_relaxed);
+        watching = false;
+        abandoned = false;
+        inside_handler.store({}, std::memory_order_relaxed);
+        gone = {};
+    }
+
     // What a responder gives from outside the handler's call: an answer, a
     // hand-off, or an on_abandon function. Made on the giver's thread, applied on
     // the connection's executor (apply).

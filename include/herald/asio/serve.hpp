@@ -118,7 +118,9 @@ private:
             static_assert(std::is_invocable_v<Handler&, const request&, responder>,
                           "a handler takes (const request&) and returns a response, or takes "
                           "(const request&, responder)");
-            slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type, detail::cancel_parked_wait<Stream>>>(c.get_executor());
+            // The last request's slot, when its responder is gone and no post holds it.
+            if (slot && slot.use_count() == 1) slot->start_over();
+            else slot = std::make_shared<detail::response_slot_on<typename server_connection<Stream>::executor_type, detail::cancel_parked_wait<Stream>>>(c.get_executor());
             {
                 const detail::handler_call call{*slot};
                 handler(std::as_const(c.request()), responder{slot});
@@ -160,6 +162,7 @@ private:
         if constexpr (asio_detail::nonblocking_socket<Stream>) {
             auto& c = *conn;
             if (!slot->parks.load(std::memory_order_relaxed) || !c.keep_alive() || !c.buffered().empty()) return false;
+            slot->signal.reset();  // a reused slot's, from an earlier request: nothing waits on it now
             slot->watching = true;
             slot->parked_connection = &c;
             at = step::parked;
