@@ -38,6 +38,7 @@
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -69,6 +70,9 @@ struct server_options {
     // one it cannot hold is answered 503 with Retry-After and the connection closed.
     memory_budget* budget = nullptr;
 };
+
+// The largest body an answer copies behind its head (server_connection::prepare_answer).
+inline constexpr std::size_t small_body_copied = 512;
 
 template <class Stream>
 class server_connection {
@@ -289,6 +293,40 @@ private:
                                               : options_->write_timeout;
         deadline_.arm(after, [this] { return shortest_timeout(*options_); });
     }
+
+    // The answer to the last request, laid out: its head serialized into io().head,
+    // with a body of up to small_body_copied bytes copied behind it, so that one
+    // buffer goes out by send(), not two by sendmsg() (the kernel copies no message
+    // header or vector in), as uWebSockets corks a whole response. Small: the kept
+    // head stays small too (rest() frees it while a request is parked).
+    std::error_code prepare_answer(const http::response& res) {
+        if (auto ec = prepare_head(res)) return ec;
+        if (const auto body = answer_body(res); body.size() <= small_body_copied) io().head.append(body);
+        return {};
+    }
+    // The prepared answer's bytes: the head, then a larger body written from `res`
+    // uncopied (an empty buffer when there is none).
+    std::array<asio::const_buffer, 2> answer_bytes(const http::response& res) {
+        const auto body = answer_body(res);
+        return {asio::buffer(io().head), body.size() > small_body_copied ? asio::buffer(body) : asio::const_buffer()};
+    }
+    // The answer's content: none to HEAD (RFC 9110 §9.3.2) or for a status without one.
+    std::string_view answer_body(const http::response& res) const noexcept {
+        return head_request() || status_has_no_body(res.status) ? std::string_view() : std::string_view(res.body);
+    }
+    // Once the answer is written, or its write failed: the stream is closed after
+    // a failure or an answer that ends the connection. The write's result, timed_out
+    // when its deadline cut it.
+    std::error_code answer_written(std::error_code ec) noexcept {
+        const bool late = ec && deadline_.expired();
+        pause_deadline();
+        if (ec) close();
+        else if (!keep_alive_) close_gracefully();
+        return late ? std::error_code{asio::error::timed_out} : ec;
+    }
+    // async_write_response for an answer prepared already, `written` bytes of it out.
+    template <class Token>
+    auto async_write_rest(const http::response& res, std::size_t written, Token&& token);
 
     // Serializes the head of `res` into io().head and reports whether the connection
     // goes on after it.

@@ -285,10 +285,30 @@ private:
         slot->signal->async_wait(asio::bind_cancellation_slot(conn->close_slot(), std::move(self)));
     }
 
+    // On a socket the answer is tried at once, without blocking (MSG_DONTWAIT: the
+    // socket's own mode stays blocking for whoever takes it over), as uWebSockets
+    // writes: a short one usually goes whole, with no write operation, deadline or
+    // post, and the loop goes straight on (it runs in a completion, never inside
+    // async_serve). What the kernel leaves goes by async_write_rest, as every
+    // answer does on other streams.
     template <class Self>
     void write(Self& self, const response& res) {
+        auto& c = *conn;
         at = step::write;
-        conn->async_write_response(res, std::move(self));
+        if constexpr (asio_detail::dontwait_socket<Stream> && asio_detail::has_send_dontwait) {
+            if (auto local = c.prepare_answer(res)) return (*this)(self, local);
+            const auto bytes = c.answer_bytes(res);
+            std::error_code ec;
+            const std::size_t sent = asio_detail::send_dontwait(c.next_layer(), bytes, ec);
+            if (!ec && sent < bytes[0].size() + bytes[1].size()) return c.async_write_rest(res, sent, std::move(self));
+            ec = c.answer_written(ec);
+            // A pipelined request already buffered would be read, and answered at
+            // once, inside this call, and the next one deeper still: it goes on
+            // after a post instead (as the write's completion would have).
+            if (!ec && !c.buffered().empty()) return asio::post(c.get_executor(), std::move(self));
+            return (*this)(self, ec);
+        }
+        c.async_write_response(res, std::move(self));
     }
 };
 

@@ -12,7 +12,16 @@
 
 #include <asio/buffer.hpp>
 
+#include <algorithm>
+#include <cerrno>
+#include <concepts>
+#include <span>
 #include <system_error>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/socket.h>
+#include <sys/uio.h>
+#endif
 
 namespace herald::asio_detail {
 
@@ -63,6 +72,45 @@ std::size_t write_now(Socket& s, const ConstBufferSequence& buffers, std::error_
 template <nonblocking_socket Socket, class MutableBufferSequence>
 std::size_t read_now(Socket& s, const MutableBufferSequence& buffers, std::error_code& ec) noexcept {
     return transfer_now(s, ec, [&](std::error_code& e) { return s.read_some(buffers, e); });
+}
+
+// A socket whose bytes can be sent once without blocking and without touching its
+// mode (POSIX MSG_DONTWAIT): the HTTP loop writes its answers so, as the socket
+// stays in blocking mode for an owner that takes it over (serve.hpp, write).
+template <class Socket>
+concept dontwait_socket = nonblocking_socket<Socket> && requires(Socket& s) {
+    { s.native_handle() } -> std::convertible_to<int>;
+};
+#if defined(MSG_DONTWAIT) && defined(MSG_NOSIGNAL)
+inline constexpr bool has_send_dontwait = true;
+#else
+inline constexpr bool has_send_dontwait = false;
+#endif
+
+// The bytes of `buffers` (at most two) the kernel took at once (0 when its send
+// buffer is full, or the call was interrupted), or the socket's error.
+template <dontwait_socket Socket>
+std::size_t send_dontwait(Socket& s, std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept {
+#if defined(MSG_DONTWAIT) && defined(MSG_NOSIGNAL)
+    iovec vectors[2]{};
+    std::size_t count = 0;
+    for (const auto& b : buffers.first(std::min<std::size_t>(buffers.size(), 2)))
+        if (b.size() != 0) vectors[count++] = {const_cast<void*>(b.data()), b.size()};
+    if (count == 0) return 0;
+    msghdr message{};
+    message.msg_iov = vectors;
+    message.msg_iovlen = count;
+    const ssize_t n = count == 1 ? ::send(s.native_handle(), vectors[0].iov_base, vectors[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                 : ::sendmsg(s.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ec.assign(errno, asio::error::get_system_category());
+    return 0;
+#else
+    (void)s;
+    (void)buffers;
+    ec = asio::error::operation_not_supported;
+    return 0;
+#endif
 }
 
 template <class Stream>

@@ -104,7 +104,7 @@ private:
                 // hold 16 KiB until their next poll comes (as uWebSockets reads into
                 // memory only once there is something to read).
                 // The read that follows finds the bytes at once (Asio tries it before
-                // it waits); the socket stays in blocking mode for its owner.
+                // it waits).
                 if (io.buffer.capacity() == 0 && at != step::readable) {
                     at = step::readable;
                     c.stream_.async_wait(asio::socket_base::wait_read, std::move(self));
