@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/read.hpp>
 #include <asio/system_executor.hpp>
 #include <asio/write.hpp>
 
@@ -171,4 +172,33 @@ TEST_CASE("serve on a socket: pipelined requests answered at once are not answer
     CHECK_FALSE(result.result);
     CHECK(result.answers.size() == 301);
     CHECK(shallowest - deepest < 16 * 1024);
+}
+
+TEST_CASE("serve on a socket: a request buffered before async_serve is answered after it returns, never inside it", "[asio][http][direct]") {
+    // Asio's rule: no completion inside the initiating call. The buffered request
+    // asks to close, so answering it at once inside the call would also end the loop there.
+    asio::io_context io;
+    testing::socket_pair pair{io};
+    http::server_connection<tcp::socket> conn{std::move(pair.server), http::server_options{}};
+    asio::write(pair.client, asio::buffer("GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
+                                          "GET /second HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"sv));
+    bool first_read = false;
+    conn.async_read_request([&](std::error_code ec) { first_read = !ec; });
+    while (!first_read && io.run_one_for(std::chrono::seconds(5)) != 0) {}
+    REQUIRE(first_read);
+    REQUIRE_FALSE(conn.buffered().empty());  // the second request came in the same read
+    bool returned = false, completed_inside = false, completed = false;
+    http::async_serve(conn, [](const http::request& req) { return http::response{200, "text/plain", std::string(req.path())}; },
+                      [&](std::error_code) {
+                          completed = true;
+                          completed_inside = !returned;
+                      });
+    returned = true;
+    io.run_for(std::chrono::seconds(2));
+    CHECK(completed);
+    CHECK_FALSE(completed_inside);
+    std::string wire;
+    std::error_code ec;
+    asio::read(pair.client, asio::dynamic_buffer(wire), ec);  // to EOF: the server closed
+    CHECK(wire.find("/second") != std::string::npos);
 }

@@ -59,14 +59,23 @@ struct serve_op {
     struct no_answer {};
     [[no_unique_address]] std::conditional_t<returns_answer, std::unique_ptr<response>, no_answer> sync_answer{};
     std::shared_ptr<detail::response_slot> slot{};
-    enum class step { start, read, wait, parked, write, drain } at = step::start;
+    enum class step { start, resumed, read, wait, parked, write, drain } at = step::start;
     std::error_code result{};  // what to complete with once the watching read is in
 
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}) {
         auto& c = *conn;
         switch (at) {
-        case step::start: c.serving_ = true; break;
+        case step::start:
+            c.serving_ = true;
+            // A request buffered already would be read, answered (at once, on a
+            // socket) and perhaps end the loop inside this call: after a post instead.
+            if (!c.buffered().empty()) {
+                at = step::resumed;
+                return asio::post(c.get_executor(), std::move(self));
+            }
+            break;
+        case step::resumed: break;
         case step::read:
             // eof: the client closed between requests, the normal end of a connection.
             if (ec == asio::error::eof) return end_gone(self);

@@ -99,7 +99,7 @@ std::size_t send_dontwait(Socket& s, std::span<const asio::const_buffer> buffers
     if (count == 0) return 0;
     msghdr message{};
     message.msg_iov = vectors;
-    message.msg_iovlen = count;
+    message.msg_iovlen = static_cast<decltype(message.msg_iovlen)>(count);  // an int on BSDs
     const ssize_t n = count == 1 ? ::send(s.native_handle(), vectors[0].iov_base, vectors[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL)
                                  : ::sendmsg(s.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return static_cast<std::size_t>(n);
